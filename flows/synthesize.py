@@ -1,0 +1,64 @@
+"""@flow synthesize: corpus -> anchor shards -> one task run per generation shard -> generated/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from flows.recipe import Recipe, recipe_toml
+from pipelines.anchors import write_anchor_shards, write_corpus_rejects
+from pipelines.corpus import read_corpus
+from pipelines.executors import EXECUTORS
+from pipelines.plan import plan_jobs
+from pipelines.shards import clean_partials, write_text_atomic
+from pipelines.stage import ShardJob, ShardResult, run_shard
+from synth.backends.base import Sampling
+
+
+def sampling_of(recipe: Recipe) -> Sampling:
+    s = recipe.sampling
+    return Sampling(max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p,
+                    seed=recipe.seed if s.seed is None else s.seed)
+
+
+@task(name="prepare-anchors")
+def prepare_anchors(recipe: Recipe) -> list[str]:
+    run = recipe.run_dir
+    c = recipe.corpus
+    corpus = read_corpus(c.path, text_field=c.text_field, min_chars=c.min_chars, max_chars=c.max_chars,
+                         limit=c.limit, skip=c.skip)
+    write_corpus_rejects(corpus, run / "anchors")
+    get_run_logger().info("corpus %s: %s", c.path, corpus.counts())
+    return [str(p) for p in write_anchor_shards(corpus.anchors, run / "anchors", c.shard_size)]
+
+
+@task(name="generate-shard", task_run_name="generate-{job.task.name}-{job.index}")
+def generate_shard(job: ShardJob) -> ShardResult:
+    return run_shard(job)
+
+
+@flow(name="synthesize")
+def synthesize(recipe: Recipe) -> str:
+    """Generate every missing shard of every task; finished shards are kept and skipped."""
+    logger = get_run_logger()
+    run = recipe.run_dir
+    run.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(recipe_toml(recipe), run / "recipe.toml")
+    removed = clean_partials(run)
+    if removed:
+        logger.warning("removed %d partial files left by an interrupted run", removed)
+    anchor_shards = [Path(p) for p in prepare_anchors(recipe)]
+    jobs = plan_jobs(anchor_shards, recipe.tasks, recipe.generator, sampling_of(recipe), recipe.seed,
+                     recipe.section_hash("corpus", "generator", "sampling", "tasks"), run / "generated")
+    pending = [j for j in jobs if not Path(j.out_path).exists()]
+    logger.info("%d shards planned, %d already finished, %d to generate", len(jobs), len(jobs) - len(pending),
+                len(pending))
+    done = {"n": 0}
+
+    def progress(res: ShardResult) -> None:
+        done["n"] += 1
+        logger.info("[%d/%d] %s: %d records, %d tokens, %.1fs", done["n"], len(pending), Path(res.path).name,
+                    res.records, res.tokens, res.seconds)
+
+    EXECUTORS[recipe.executor.kind](pending, runner=generate_shard, on_done=progress)
+    return str(run / "generated")

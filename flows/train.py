@@ -1,0 +1,52 @@
+"""@flow train and @flow evaluate: dataset -> fine-tuned encoder; base vs trained on STS."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from flows.recipe import Recipe
+from trainers.evaluate import comparison_report, evaluate_model, load_encoder
+from trainers.train import train as train_model
+
+
+@task(name="train-encoder")
+def train_encoder(recipe: Recipe) -> dict:
+    res = train_model(recipe.run_dir / "dataset", recipe.train, recipe.run_dir / "model")
+    info = {"model_dir": str(res.model_dir), "train_rows": res.train_rows, "steps": res.steps,
+            "seconds": round(res.seconds, 1), "loss": res.loss}
+    (recipe.run_dir / "model" / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    return info
+
+
+@flow(name="train")
+def train(recipe: Recipe) -> str:
+    if recipe.train is None:
+        raise ValueError("the recipe has no [train] section")
+    info = train_encoder(recipe)
+    get_run_logger().info("trained on %d rows, %d steps, %.1fs -> %s", info["train_rows"], info["steps"],
+                          info["seconds"], info["model_dir"])
+    return info["model_dir"]
+
+
+@task(name="evaluate-encoder", task_run_name="evaluate-{label}")
+def evaluate_encoder(label: str, model_path: str, recipe: Recipe) -> dict:
+    return evaluate_model(load_encoder(model_path), recipe.evaluate)
+
+
+@flow(name="evaluate")
+def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
+    if recipe.evaluate is None:
+        raise ValueError("the recipe has no [evaluate] section")
+    base = recipe.train.base_model if recipe.train else "embedded:all-minilm-l6-v2"
+    results = {f"base ({base})": evaluate_encoder("base", base, recipe)}
+    model_dir = recipe.run_dir / "model"
+    if include_trained and (model_dir / "modules.json").exists():
+        results["trained"] = evaluate_encoder("trained", str(model_dir), recipe)
+    js, md = comparison_report(results, recipe.run_dir / "eval")
+    create_markdown_artifact(key=f"{recipe.name.lower().replace('_', '-').replace('.', '-')}-sts",
+                             markdown=md.read_text(encoding="utf-8"), description="STS Spearman, base vs trained")
+    get_run_logger().info("STS report: %s", md)
+    return str(md)

@@ -1,0 +1,43 @@
+"""The anchors stage: corpus -> anchor shards on disk (plus the corpus rejects), so every later stage
+works from files and a rerun sees exactly the same shards."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.corpus import Corpus
+from pipelines.shards import finished_shards, shard_key, shard_path, split, write_table_atomic, write_text_atomic
+from synth.records import Anchor
+
+ANCHOR_SCHEMA = pa.schema([("anchor_id", pa.string()), ("text", pa.string()), ("source", pa.string()),
+                           ("line", pa.int64())])
+
+
+def write_anchor_shards(anchors: list[Anchor], directory: Path, shard_size: int) -> list[Path]:
+    """Split anchors into shards named by their content; existing identical shards are reused."""
+    paths = []
+    for i, chunk in enumerate(split(anchors, shard_size)):
+        path = shard_path(directory, i, shard_key([a.id for a in chunk]))
+        if not path.exists():
+            table = pa.Table.from_pylist([{"anchor_id": a.id, "text": a.text, "source": a.source, "line": a.line}
+                                          for a in chunk], schema=ANCHOR_SCHEMA)
+            write_table_atomic(table, path)
+        paths.append(path)
+    keep = set(paths)
+    for stale in finished_shards(directory):  # a changed corpus/limit: old shards no longer belong
+        if stale not in keep:
+            stale.unlink()
+    return paths
+
+
+def write_corpus_rejects(corpus: Corpus, directory: Path) -> Path:
+    lines = [json.dumps({"line": r.line, "reason": r.reason, "preview": r.preview}, ensure_ascii=False)
+             for r in corpus.rejects]
+    return write_text_atomic("\n".join(lines) + ("\n" if lines else ""), directory / "corpus_rejects.jsonl")
+
+
+def read_anchor_shard(path: Path) -> list[Anchor]:
+    return [Anchor(text=r["text"], source=r["source"], line=r["line"]) for r in pq.read_table(path).to_pylist()]

@@ -1,0 +1,89 @@
+"""Curate: merge generated shards, run the filters in order, and attach a verdict to every row.
+
+Rows with the same id (a record and its judge-scored copy) merge, later stages winning. Each filter sees
+only the rows still kept; its verdict is appended to the row, and the first failing reason becomes the
+row's `reason`. Verdicts make re-filtering with new thresholds cheap: no regeneration.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pyarrow.parquet as pq
+
+from pipelines.filters import Filter
+from pipelines.schema import row_to_record
+from pipelines.shards import finished_shards
+
+log = logging.getLogger(__name__)
+
+_RECORD_FIELDS = ("positive", "negative", "negative_kind", "text_b", "pair_score", "positive_score",
+                  "negative_score", "ranked", "ranked_mode")
+
+
+@dataclass
+class StageStats:
+    stage: str
+    rows_in: int
+    rows_out: int
+    seconds: float
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def load_rows(directories: Sequence[Path]) -> list[dict[str, Any]]:
+    """All rows of the finished shards under the given directories, merged by id in directory order."""
+    merged: dict[str, dict[str, Any]] = {}
+    for d in directories:
+        for shard in finished_shards(Path(d)):
+            for row in pq.read_table(shard).to_pylist():
+                merged[row["id"]] = row
+    return list(merged.values())
+
+
+def reset_verdicts(rows: list[dict[str, Any]]) -> None:
+    """Keep only the parse verdicts: the starting point for (re-)filtering."""
+    for row in rows:
+        row["verdicts"] = [v for v in row.get("verdicts") or [] if v["stage"] == "parse"]
+        parse_fail = next((v for v in row["verdicts"] if not v["kept"]), None)
+        row["kept"] = parse_fail is None
+        row["reason"] = parse_fail["reason"] if parse_fail else None
+
+
+def apply_filters(rows: list[dict[str, Any]], filters: Sequence[Filter]) -> list[StageStats]:
+    """Run filters in order over the kept rows, recording verdicts in place; returns per-stage stats."""
+    reset_verdicts(rows)
+    stats = [StageStats("parse", len(rows), sum(r["kept"] for r in rows), 0.0,
+                        _count(r["reason"] for r in rows if not r["kept"]))]
+    for flt in filters:
+        live = [r for r in rows if r["kept"]]
+        t0 = time.perf_counter()
+        records = [row_to_record(r) for r in live]
+        reasons = flt.verdicts(records)
+        if len(reasons) != len(live):
+            raise RuntimeError(f"filter {flt.name} returned {len(reasons)} verdicts for {len(live)} rows")
+        for row, rec, why in zip(live, records, reasons):
+            for f in _RECORD_FIELDS:  # filters may repair a record (e.g. swap reversed pos/neg)
+                row[f] = getattr(rec, f)
+            row["checks"] = [{"name": k, "value": float(v)} for k, v in rec.checks.items()]
+            row["scores"] = [s.__dict__ for s in rec.scores]
+            row["verdicts"] = row["verdicts"] + [{"stage": flt.name, "kept": why is None,
+                                                  "reason": f"{flt.name}:{why}" if why else None}]
+            if why is not None:
+                row["kept"] = False
+                row["reason"] = f"{flt.name}:{why}"
+        elapsed = time.perf_counter() - t0
+        kept = sum(r["kept"] for r in live)
+        stats.append(StageStats(flt.name, len(live), kept, elapsed, _count(w for w in reasons if w)))
+        log.info("filter %s: %d in, %d kept (%.0f rows/s)", flt.name, len(live), kept,
+                 len(live) / max(elapsed, 1e-9))
+    return stats
+
+
+def _count(items) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for x in items:
+        out[x] = out.get(x, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))

@@ -1,0 +1,115 @@
+"""Write the curated rows as a Parquet dataset (kept rows in `data/`, rejects in `rejects/`) with a
+dataset card, loadable by `datasets.load_dataset("parquet", data_dir=...)` or by the directory itself."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import pyarrow.parquet as pq
+
+from pipelines.curate import StageStats
+from pipelines.schema import SCHEMA_VERSION, rows_to_table
+from pipelines.shards import write_table_atomic, write_text_atomic
+
+ROWS_PER_FILE = 50_000
+
+
+def write_split(rows: Sequence[dict[str, Any]], directory: Path, prefix: str) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob(f"{prefix}-*.parquet"):
+        old.unlink()  # a re-curate replaces the split as a whole
+    n_files = max(1, -(-len(rows) // ROWS_PER_FILE))
+    paths = []
+    for i in range(n_files):
+        chunk = rows[i * ROWS_PER_FILE:(i + 1) * ROWS_PER_FILE]
+        paths.append(write_table_atomic(rows_to_table(chunk),
+                                        directory / f"{prefix}-{i:05d}-of-{n_files:05d}.parquet"))
+    return paths
+
+
+def filter_table_markdown(stats: Sequence[StageStats]) -> str:
+    lines = ["| stage | in | kept | rejected | reasons |", "|---|---|---|---|---|"]
+    for s in stats:
+        reasons = ", ".join(f"{k} {v}" for k, v in s.reasons.items()) or "–"
+        lines.append(f"| {s.stage} | {s.rows_in} | {s.rows_out} | {s.rows_in - s.rows_out} | {reasons} |")
+    return "\n".join(lines)
+
+
+def write_dataset(rows: Sequence[dict[str, Any]], stats: Sequence[StageStats], out_dir: Path, *,
+                  recipe_text: str = "", recipe_name: str = "", extra_sections: Sequence[str] = ()) -> dict[str, Any]:
+    """Kept rows -> data/, rejected rows -> rejects/, plus README.md (card) and stats.json."""
+    kept = [r for r in rows if r["kept"]]
+    rejected = [r for r in rows if not r["kept"]]
+    write_split(kept, out_dir / "data", "train")
+    write_split(rejected, out_dir / "rejects", "rejects")
+    by_task: dict[str, dict[str, int]] = {}
+    for r in rows:
+        t = by_task.setdefault(r["task"], {"generated": 0, "kept": 0})
+        t["generated"] += 1
+        t["kept"] += int(r["kept"])
+    reasons: dict[str, int] = {}
+    for r in rejected:
+        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+    prov = rows[0]["provenance"] if rows else {}
+    summary = {
+        "schema_version": SCHEMA_VERSION, "rows": len(rows), "kept": len(kept), "rejected": len(rejected),
+        "by_task": by_task, "rejects_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        "filters": [s.__dict__ for s in stats],
+        "generator": {k: prov.get(k) for k in ("backend", "model", "model_hash", "temperature", "top_p",
+                                               "max_tokens", "recipe_hash")},
+    }
+    write_text_atomic(json.dumps(summary, indent=2), out_dir / "stats.json")
+    write_text_atomic(_card(summary, stats, recipe_text, recipe_name, extra_sections), out_dir / "README.md")
+    return summary
+
+
+def _card(summary: dict[str, Any], stats: Sequence[StageStats], recipe_text: str, recipe_name: str,
+          extra_sections: Sequence[str]) -> str:
+    g = summary["generator"]
+    tasks = "\n".join(f"| {t} | {c['generated']} | {c['kept']} |" for t, c in summary["by_task"].items())
+    return f"""---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/*.parquet
+- config_name: rejects
+  data_files:
+  - split: train
+    path: rejects/*.parquet
+tags: [sentence-embeddings, contrastive-learning, synthetic]
+---
+# {recipe_name or 'contrastive-synth'} dataset
+
+Synthetic contrastive data written by contrastive-synth (schema version {summary['schema_version']}).
+Kept rows: **{summary['kept']}** of {summary['rows']} generated; every rejected row is in `rejects/` with
+its reason. Load with `datasets.load_dataset("parquet", data_dir="<this dir>/data")`.
+
+## Records by task
+
+| task | generated | kept |
+|---|---|---|
+{tasks}
+
+## Filters (in order)
+
+{filter_table_markdown(stats)}
+
+## Provenance
+
+- backend: `{g.get('backend')}`, model: `{g.get('model')}` (hash `{g.get('model_hash')}`)
+- sampling: temperature {g.get('temperature')}, top_p {g.get('top_p')}, max_tokens {g.get('max_tokens')}
+- recipe hash: `{g.get('recipe_hash')}`; per-row prompt ids, exemplar ids and seeds are in the `provenance` column.
+{''.join(chr(10) + s + chr(10) for s in extra_sections)}
+## Recipe
+
+```toml
+{recipe_text.strip()}
+```
+"""
+
+
+def read_dataset_rows(dataset_dir: Path, split: str = "data") -> list[dict[str, Any]]:
+    files = sorted((dataset_dir / split).glob("*.parquet"))
+    return [r for f in files for r in pq.read_table(f).to_pylist()]

@@ -1,0 +1,101 @@
+"""Rule filters on generated sentences: empty, too short/long, copies of the anchor or of a prompt
+exemplar, refusals and meta commentary, non-sentences, and positive == negative."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import ClassVar, Literal, Sequence
+
+from pydantic import Field
+
+from pipelines.filters.base import FilterSpec
+from synth.records import Record
+
+_REFUSAL = re.compile(
+    r"\b(as an ai|i (?:can(?:not|'t)|am unable|won't|will not)|i'm (?:sorry|unable|not able)|sorry,|"
+    r"language model|i apologi[sz]e|cannot (?:generate|provide|assist|help))", re.IGNORECASE)
+_META = re.compile(
+    r"(\b(?:the|this|your|my) (?:original|given|input|provided|above|new|revised|rewritten|modified) "
+    r"(?:sentence|text|phrase|statement|input)\b|\bsentence\s*\d*\s*:|\bparaphras|\brewrit|\bhere (?:is|are)\b|"
+    r"\bin this sentence\b|\bthe sentence (?:is|means|says|describes)\b|\bexplanation\b|\bnote:)", re.IGNORECASE)
+_NON_SENTENCE = re.compile(r"(https?://|www\.|```|\{|\}|<[^>]+>|\|\s*\w+\s*\|)")
+_WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
+
+
+def norm(text: str) -> str:
+    """Lower-case, punctuation-free, whitespace-collapsed: the form used for copy checks."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+@lru_cache(maxsize=1)
+def exemplar_outputs() -> frozenset[str]:
+    """Normalised outputs of every shipped few-shot pool: a small model often parrots them."""
+    from synth.prompting import PROMPTS_DIR, load_exemplars
+
+    outs = set()
+    for p in PROMPTS_DIR.rglob("*exemplars*.jsonl"):
+        outs.update(norm(e.output) for e in load_exemplars(str(p)))
+        outs.update(norm(e.input) for e in load_exemplars(str(p)))
+    return frozenset(outs)
+
+
+class RulesSpec(FilterSpec):
+    name: Literal["rules"] = "rules"
+    min_words: int = Field(3, ge=1)
+    max_words: int = Field(80, ge=1)
+    max_length_ratio: float = Field(3.0, gt=0, description="generated words / anchor words, upper bound")
+    reject_exemplar_copies: bool = True
+
+
+class RulesFilter:
+    name: ClassVar[str] = "rules"
+
+    def __init__(self, spec: RulesSpec):
+        self.spec = spec
+
+    def check_sentence(self, text: str | None, anchor: str) -> str | None:
+        s = self.spec
+        if text is None or not text.strip():
+            return "empty"
+        words = _WORD.findall(text)
+        if len(words) < s.min_words:
+            return "too_short"
+        if len(words) > s.max_words or len(words) > s.max_length_ratio * max(len(_WORD.findall(anchor)), 4):
+            return "too_long"
+        if norm(text) == norm(anchor):
+            return "copy_of_anchor"
+        if s.reject_exemplar_copies and norm(text) in exemplar_outputs():
+            return "copy_of_exemplar"
+        if _REFUSAL.search(text):
+            return "refusal"
+        if _META.search(text):
+            return "meta_commentary"
+        letters = sum(c.isalpha() for c in text)
+        if _NON_SENTENCE.search(text) or letters < 0.5 * len(text):
+            return "not_a_sentence"
+        return None
+
+    def verdicts(self, records: Sequence[Record]) -> list[str | None]:
+        out: list[str | None] = []
+        for r in records:
+            reason = None
+            for field in ("positive", "negative", "text_b"):
+                value = getattr(r, field)
+                if value is None and field == "text_b":
+                    continue
+                if value is None and r.ranked is not None:
+                    continue  # ranked-list records carry no positive/negative
+                why = self.check_sentence(value, r.anchor)
+                if why:
+                    reason = f"{field}:{why}"
+                    break
+            if reason is None and r.positive and r.negative and norm(r.positive) == norm(r.negative):
+                reason = "positive_equals_negative"
+            if reason is None and r.ranked:
+                for i, step in enumerate(r.ranked):
+                    why = self.check_sentence(step, r.anchor if i else "")
+                    if why and why != "copy_of_anchor":
+                        reason = f"ranked[{i}]:{why}"
+                        break
+            out.append(reason)
+        return out

@@ -1,0 +1,89 @@
+"""Backend registry: a recipe names a backend; `get_backend(spec)` builds it once per process."""
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any, Callable, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from synth.backends.base import Backend, BackendError, Completion, Request, Sample, Sampling
+from synth.embedded import DEFAULT_LLM
+
+
+class BackendSpec(BaseModel):
+    """Common settings; each backend adds its own fields. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model: str = DEFAULT_LLM
+
+
+class TransformersSpec(BackendSpec):
+    backend: Literal["transformers"] = "transformers"
+    batch_size: int = Field(16, ge=1)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: str = "cpu"
+    max_prompt_tokens: int = Field(1024, ge=16)
+
+
+def _make_transformers(spec: TransformersSpec) -> Backend:
+    from synth.backends.transformers_backend import TransformersBackend
+
+    return TransformersBackend(spec.model, batch_size=spec.batch_size, dtype=spec.dtype, device=spec.device,
+                               max_prompt_tokens=spec.max_prompt_tokens)
+
+
+BACKENDS: dict[str, tuple[type[BackendSpec], Callable[[Any], Backend]]] = {
+    "transformers": (TransformersSpec, _make_transformers),
+}
+
+
+def register_backend(name: str, spec_cls: type[BackendSpec], factory: Callable[[Any], Backend]) -> None:
+    BACKENDS[name] = (spec_cls, factory)
+
+
+def _register_builtin() -> None:
+    """Backends whose heavy imports happen lazily inside their factories."""
+    try:
+        from synth.backends import vllm_backend  # noqa: F401  (registers "vllm")
+    except ImportError:
+        pass
+    try:
+        from synth.backends import openai_backend  # noqa: F401  (registers "openai")
+    except ImportError:
+        pass
+
+
+_register_builtin()
+
+
+def backend_spec_type() -> Any:
+    """The pydantic type a recipe uses for `[generator]`: a union discriminated by `backend`."""
+    specs = tuple(spec for spec, _ in BACKENDS.values())
+    if len(specs) == 1:
+        return specs[0]
+    return Annotated[Union[specs], Field(discriminator="backend")]  # type: ignore[valid-type]
+
+
+_CACHE: dict[str, Backend] = {}
+_LOCK = threading.Lock()
+
+
+def get_backend(spec: BackendSpec) -> Backend:
+    """One backend instance per (process, spec): engines and weights load once."""
+    key = spec.model_dump_json()
+    with _LOCK:
+        if key not in _CACHE:
+            _, factory = BACKENDS[spec.backend]  # type: ignore[attr-defined]
+            _CACHE[key] = factory(spec)
+        return _CACHE[key]
+
+
+def close_backends() -> None:
+    with _LOCK:
+        for b in _CACHE.values():
+            b.close()
+        _CACHE.clear()
+
+
+__all__ = ["Backend", "BackendError", "BackendSpec", "Completion", "Request", "Sample", "Sampling",
+           "TransformersSpec", "BACKENDS", "register_backend", "backend_spec_type", "get_backend", "close_backends"]

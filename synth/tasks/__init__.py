@@ -1,0 +1,33 @@
+"""Task registry: recipes name tasks in `[[tasks]]`; each name maps to (settings model, task class)."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import Field
+
+from synth.tasks.base import Task, TaskContext, TaskSpec
+from synth.tasks.pairs import PairsSpec, PairsTask
+
+TASKS: dict[str, tuple[type[TaskSpec], type]] = {
+    "pairs": (PairsSpec, PairsTask),
+}
+
+
+def register_task(name: str, spec_cls: type[TaskSpec], task_cls: type) -> None:
+    TASKS[name] = (spec_cls, task_cls)
+
+
+def task_spec_type() -> Any:
+    """The pydantic type of one `[[tasks]]` entry: a union discriminated by `name`."""
+    specs = tuple(spec for spec, _ in TASKS.values())
+    if len(specs) == 1:
+        return specs[0]
+    return Annotated[Union[specs], Field(discriminator="name")]  # type: ignore[valid-type]
+
+
+def build_task(spec: TaskSpec) -> Task:
+    _, cls = TASKS[spec.name]
+    return cls(spec)
+
+
+__all__ = ["TASKS", "Task", "TaskContext", "TaskSpec", "build_task", "register_task", "task_spec_type"]
