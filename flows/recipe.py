@@ -138,7 +138,10 @@ def format_errors(path: Path | str, err: ValidationError) -> str:
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
         elif e["type"] == "union_tag_invalid":
-            msg = f"unknown name {e['input'].get('name', e['input'].get('backend')) if isinstance(e['input'], dict) else e['input']!r}; allowed: {e['ctx'].get('expected_tags')}"
+            got = e["input"].get("name", e["input"].get("backend")) if isinstance(e["input"], dict) else e["input"]
+            msg = f"unknown name {got!r}; allowed: {e['ctx'].get('expected_tags')}"
+        elif isinstance(e.get("input"), (str, int, float, bool)):
+            msg += f" (got {e['input']!r})"
         lines.append(f"  - {loc}: {msg}")
     return "\n".join(lines)
 
