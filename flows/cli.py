@@ -86,6 +86,30 @@ def filter_(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
 
 
 @app.command()
+def refilter(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/dataset) or a run dir"),
+             recipe: Optional[Path] = typer.Option(None, "--recipe", help="default: the run's recipe.toml"),
+             set_: Optional[list[str]] = SetOpt) -> None:
+    """Re-filter an existing dataset with new filter settings (e.g. --set filters.consistency.margin=0.1);
+    nothing is regenerated, stored encoder cosines are reused. Prints the new filter table."""
+    from flows.curate import refilter as refilter_flow
+    from pipelines.inspect import print_filter_table
+    from pipelines.refilter import find_dataset_dir
+
+    try:
+        ds = find_dataset_dir(dataset)
+    except FileNotFoundError as e:
+        _fail(e)
+    recipe = recipe or ds.parent / "recipe.toml"
+    if not recipe.exists():
+        _fail(FileNotFoundError(f"{recipe}: no recipe beside the dataset; pass --recipe FILE"))
+    try:
+        out = refilter_flow(_recipe(recipe, set_, None), str(ds))
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+    print_filter_table(Path(out), console)
+
+
+@app.command()
 def train(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only training, on the run's dataset."""
     from flows.train import train as train_flow
@@ -125,6 +149,31 @@ def prepare_model(name: str = typer.Argument("smollm2-135m-instruct")) -> None:
     from synth.embedded import prepare_llm
 
     console.print(str(prepare_llm(name)))
+
+
+@app.command(name="serve-model", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def serve_model(ctx: typer.Context,
+                model: str = typer.Option("embedded:smollm2-135m-instruct", help="embedded:<name>, HF id or path"),
+                port: int = typer.Option(8000, help="port on 127.0.0.1"),
+                gpu: bool = typer.Option(False, "--gpu", help="GPU flags (model dtype, compiled) instead of CPU ones"),
+                kv_cache_gib: float = typer.Option(1.0, help="KV-cache size in GiB"),
+                max_model_len: int = typer.Option(2048)) -> None:
+    """Serve a model with `vllm serve` on 127.0.0.1 for the `openai` backend; extra args go to vllm serve."""
+    from synth.serve import ServeOptions, example_generator_block, serve_command, serve_env
+
+    opts = ServeOptions(model=model, port=port, cpu=not gpu, kv_cache_gib=kv_cache_gib,
+                        max_model_len=max_model_len, gpu_memory_utilization=0.9 if gpu else 0.3,
+                        extra=tuple(ctx.args))
+    cmd = serve_command(opts)
+    console.print(f"serving {model} at [bold]{opts.base_url}[/bold] (Ctrl-C stops it); point a recipe at it:\n")
+    console.print(example_generator_block(opts), markup=False, highlight=False)
+    console.print(" ".join(cmd), markup=False, highlight=False)
+    import subprocess
+
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=serve_env()))
+    except KeyboardInterrupt:
+        raise typer.Exit(130)
 
 
 def main() -> None:  # pragma: no cover

@@ -2,13 +2,15 @@
 (contradiction), each from an instruction and few-shot exemplars sampled per call from data-file pools."""
 from __future__ import annotations
 
+import json
 from typing import ClassVar, Literal, Sequence
 
 from pydantic import Field
 
-from synth.backends.base import Backend, Request
-from synth.parsing import clean_sentence
-from synth.prompting import few_shot_chat, load_exemplars, load_instructions, request_seed, sample_prompt
+from synth.backends.base import Backend, Request, Structured
+from synth.parsing import clean_sentence, parse_json_object
+from synth.prompting import (Exemplar, few_shot_chat, load_exemplars, load_instructions, request_seed,
+                             sample_prompt)
 from synth.records import Anchor, Record
 from synth.tasks.base import TaskContext, TaskSpec
 
@@ -21,6 +23,13 @@ class PairsSpec(TaskSpec):
     negative_instructions: str = "pairs/negative.json"
     positive_exemplars: str = "pairs/positive_exemplars.jsonl"
     negative_exemplars: str = "pairs/negative_exemplars.jsonl"
+    output: Literal["text", "json"] = Field(
+        "text", description="text: two requests per record (positive, negative); json: one request per record "
+        "answered as a schema-constrained JSON object {positive, negative} (vLLM structured outputs)")
+
+
+PAIR_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["positive", "negative"],
+               "properties": {"positive": {"type": "string"}, "negative": {"type": "string"}}}
 
 
 class PairsTask:
@@ -43,7 +52,59 @@ class PairsTask:
                   "exemplar_ids": [e.id for e in chosen], "seed": seed},
         )
 
+    def _json_request(self, anchor: Anchor, sample: int, ctx: TaskContext) -> Request:
+        """One request for both sentences: the positive and negative instructions (drawn as in text mode) in one
+        prompt, exemplar pairs that share an input shown as JSON, the output constrained to PAIR_SCHEMA."""
+        s = self.spec
+        pos_inst, pos_shots = sample_prompt(load_instructions(s.positive_instructions),
+                                            load_exemplars(s.positive_exemplars), s.exemplars,
+                                            ctx.rng(self.name, anchor.id, "positive", sample))
+        neg_inst, _ = sample_prompt(load_instructions(s.negative_instructions), (), 0,
+                                    ctx.rng(self.name, anchor.id, "negative", sample))
+        twins = {e.input: e for e in load_exemplars(s.negative_exemplars)}
+        shots = [(p, twins[p.input]) for p in pos_shots if p.input in twins]
+        demos = [Exemplar(id=f"{p.id}+{n.id}", input=p.input,
+                          output=json.dumps({"positive": p.output, "negative": n.output}, ensure_ascii=False))
+                 for p, n in shots]
+        inst = (f'Answer with a JSON object with two keys. "positive": {pos_inst.text} '
+                f'"negative": {neg_inst.text}')
+        seed = request_seed(ctx.seed, self.name, anchor.id, "json", sample)
+        base_tokens = s.max_tokens or ctx.sampling.max_tokens
+        return Request(
+            messages=few_shot_chat(inst, demos, anchor.text),
+            sampling=ctx.sampling_for(s, seed=seed, max_tokens=2 * base_tokens + 16),  # two sentences + syntax
+            structured=Structured(kind="json", spec=PAIR_SCHEMA),
+            meta={"anchor": anchor, "sample": sample, "prompt_ids": [pos_inst.id, neg_inst.id],
+                  "kind": neg_inst.kind, "exemplar_ids": [p.id for p, _ in shots] + [n.id for _, n in shots],
+                  "seed": seed},
+        )
+
+    def _run_json(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
+        requests = [self._json_request(a, k, ctx) for a in anchors for k in range(self.spec.samples)]
+        completions = llm.generate(requests)
+        records: list[Record] = []
+        for req, comp in zip(requests, completions):
+            anchor: Anchor = req.meta["anchor"]
+            obj, err = parse_json_object(comp.text, ("positive", "negative"))
+            pos = neg = None
+            if obj is not None:
+                values = {k: obj[k] if isinstance(obj[k], str) else None for k in ("positive", "negative")}
+                pos, pos_err = clean_sentence(values["positive"])
+                neg, neg_err = clean_sentence(values["negative"])
+                err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
+            else:
+                err = f"json_{err}"
+            records.append(Record(
+                task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
+                negative_kind=req.meta["kind"], prompt_ids=req.meta["prompt_ids"],
+                exemplar_ids=req.meta["exemplar_ids"], seed=req.meta["seed"], sample_index=req.meta["sample"],
+                raw={"json": comp.text}, parse_error=err,
+            ))
+        return records
+
     def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
+        if self.spec.output == "json":
+            return self._run_json(anchors, llm, ctx)
         requests = [self._request(role, a, k, ctx)
                     for a in anchors for k in range(self.spec.samples) for role in ("positive", "negative")]
         completions = llm.generate(requests)

@@ -1,0 +1,148 @@
+"""In-process vLLM: one `LLM.chat` call per shard with every prompt of the shard; vLLM schedules the batch.
+
+Each request becomes its own `SamplingParams` (seed, n, stop, max_tokens, logprobs, structured outputs).
+vLLM seeds the k-th of n samples with `seed + k`, so request seeds are spaced by `SEED_STRIDE` to keep the
+samples of different requests from sharing a seed. `vllm` is imported only when the engine is built, so a
+recipe naming this backend validates on machines without it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Literal, Sequence
+
+from pydantic import Field
+
+from synth.backends import BackendSpec, register_backend
+from synth.backends.base import BackendError, Completion, Request, Sample, Sampling, Structured
+from synth.embedded import model_hash, resolve_llm
+
+log = logging.getLogger(__name__)
+
+SEED_STRIDE = 1024  # > any n a task asks for: request seeds s*STRIDE + k (k < n) never collide
+GUIDANCE_UNSUPPORTED = ("classifier-free guidance (Request.guidance) is not supported by vLLM; "
+                        "use the transformers backend for guided decoding, or a task mode without guidance")
+
+
+class VllmSpec(BackendSpec):
+    """Engine arguments of `vllm.LLM`. On a CPU: dtype float32, enforce_eager, a small kv_cache_gib."""
+
+    backend: Literal["vllm"] = "vllm"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    max_model_len: int | None = Field(2048, ge=64, description="context length; None = the model's own")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    tensor_parallel_size: int = Field(1, ge=1)
+    enforce_eager: bool = False
+    kv_cache_gib: float | None = Field(None, gt=0, description="KV-cache size in GiB (CPU: replaces the 4 GiB "
+                                       "VLLM_CPU_KVCACHE_SPACE default; GPU: overrides gpu_memory_utilization)")
+    max_num_seqs: int | None = Field(None, ge=1, description="sequences scheduled together; None = vLLM default")
+    seed: int = 0
+
+
+def vllm_seed(seed: int) -> int:
+    return seed * SEED_STRIDE
+
+
+def structured_params(structured: Structured | None) -> Any:
+    """`Structured` -> vLLM's `StructuredOutputsParams` (compact JSON: small models otherwise emit
+    whitespace runs until max_tokens)."""
+    if structured is None:
+        return None
+    from vllm.sampling_params import StructuredOutputsParams
+
+    if structured.kind == "json":
+        return StructuredOutputsParams(json=structured.spec, disable_any_whitespace=True)
+    if structured.kind == "choice":
+        return StructuredOutputsParams(choice=list(structured.spec))
+    if structured.kind == "regex":
+        return StructuredOutputsParams(regex=str(structured.spec))
+    raise BackendError(f"unknown structured output kind {structured.kind!r}")
+
+
+def sampling_params(s: Sampling, structured: Structured | None = None) -> Any:
+    from vllm import SamplingParams
+
+    if s.n > SEED_STRIDE:
+        raise BackendError(f"n={s.n} is larger than the seed stride {SEED_STRIDE}")
+    return SamplingParams(n=s.n, max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p,
+                          seed=vllm_seed(s.seed), stop=list(s.stop) or None, logprobs=s.logprobs,
+                          structured_outputs=structured_params(structured))
+
+
+def top_logprobs(step_logprobs: Any, k: int) -> list[dict[str, float]]:
+    """vLLM's per-token {token_id: Logprob} (top-k plus the sampled token) -> [{token text: logprob}]."""
+    out = []
+    for step in step_logprobs or []:
+        ranked = sorted(step.values(), key=lambda lp: lp.rank if lp.rank is not None else 1 << 30)
+        top: dict[str, float] = {}
+        for lp in ranked[:max(1, k)]:
+            top.setdefault(lp.decoded_token or "", float(lp.logprob))
+        out.append(top)
+    return out
+
+
+class VllmBackend:
+    name = "vllm"
+    supports_guidance = False
+
+    def __init__(self, spec: VllmSpec):
+        from vllm import LLM
+
+        self.spec = spec
+        self.model_id = spec.model
+        self.model_hash = model_hash(spec.model)
+        kwargs: dict[str, Any] = dict(dtype=spec.dtype, gpu_memory_utilization=spec.gpu_memory_utilization,
+                                      tensor_parallel_size=spec.tensor_parallel_size,
+                                      enforce_eager=spec.enforce_eager, seed=spec.seed)
+        if spec.max_model_len is not None:
+            kwargs["max_model_len"] = spec.max_model_len
+        if spec.max_num_seqs is not None:
+            kwargs["max_num_seqs"] = spec.max_num_seqs
+        if spec.kv_cache_gib is not None:
+            kwargs["kv_cache_memory_bytes"] = int(spec.kv_cache_gib * (1 << 30))
+            os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)  # the legacy env var would override the setting
+        t0 = time.perf_counter()
+        try:
+            self.llm = LLM(model=resolve_llm(spec.model), **kwargs)
+        except Exception as e:  # noqa: BLE001 - engine start failures come in many types; name the model
+            raise BackendError(f"vllm backend: could not start the engine for {spec.model!r}: {e}") from e
+        log.info("vLLM engine for %s ready in %.0fs", spec.model, time.perf_counter() - t0)
+        self.tokens_generated = 0
+        self.seconds_generating = 0.0
+
+    def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        if not requests:
+            return []
+        if any(r.guidance is not None for r in requests):
+            raise BackendError(f"vllm backend: {GUIDANCE_UNSUPPORTED}")
+        params = [sampling_params(r.sampling, r.structured) for r in requests]
+        t0 = time.perf_counter()
+        outputs = self.llm.chat([list(r.messages) for r in requests], params, use_tqdm=False)
+        elapsed = time.perf_counter() - t0
+        completions, tokens = [], 0
+        for req, out in zip(requests, outputs):
+            samples = []
+            for o in sorted(out.outputs, key=lambda o: o.index):
+                n_tok = len(o.token_ids)
+                tokens += n_tok
+                top = top_logprobs(o.logprobs, req.sampling.logprobs) if req.sampling.logprobs is not None else None
+                samples.append(Sample(text=o.text.strip(), finish_reason=o.finish_reason or "stop", n_tokens=n_tok,
+                                      top_logprobs=top))
+            completions.append(Completion(samples=samples))
+        self.tokens_generated += tokens
+        self.seconds_generating += elapsed
+        log.info("vllm: %d requests, %d tokens in %.1fs (%.1f tok/s)", len(requests), tokens, elapsed,
+                 tokens / max(elapsed, 1e-9))
+        return completions
+
+    def close(self) -> None:
+        llm, self.llm = getattr(self, "llm", None), None
+        if llm is not None:
+            try:
+                llm.llm_engine.engine_core.shutdown()
+            except Exception:  # noqa: BLE001 - best effort: the engine process also exits with ours
+                log.debug("vllm engine shutdown failed", exc_info=True)
+
+
+register_backend("vllm", VllmSpec, VllmBackend)

@@ -1,0 +1,55 @@
+"""vLLM backend pieces that need no engine: sampling parameters, structured outputs, logprob conversion,
+the guidance error, and recipe validation. The real engine runs in tests/flows/test_vllm_flow.py."""
+import pytest
+
+pytest.importorskip("vllm")
+
+from vllm.logprobs import Logprob  # noqa: E402
+
+from flows.recipe import RecipeError, recipe_from_dict  # noqa: E402
+from synth.backends import BackendError  # noqa: E402
+from synth.backends import vllm_backend as vb  # noqa: E402
+from synth.backends.base import Guidance, Request, Sampling, Structured, chat_messages  # noqa: E402
+
+
+def test_sampling_params_carry_every_setting():
+    p = vb.sampling_params(Sampling(max_tokens=40, temperature=0.3, top_p=0.8, seed=5, n=3, stop=("\n",),
+                                    logprobs=2))
+    assert (p.max_tokens, p.n, p.temperature, p.top_p, p.stop, p.logprobs) == (40, 3, 0.3, 0.8, ["\n"], 2)
+    assert p.seed == 5 * vb.SEED_STRIDE
+    # vLLM seeds sample k with seed + k: neighbouring request seeds must not meet
+    a, b = vb.vllm_seed(5), vb.vllm_seed(6)
+    assert {a + k for k in range(3)}.isdisjoint({b + k for k in range(3)})
+    assert vb.sampling_params(Sampling(max_tokens=8)).structured_outputs is None
+
+
+def test_structured_outputs_params():
+    js = vb.structured_params(Structured("json", {"type": "object"}))
+    assert js.json == {"type": "object"} and js.disable_any_whitespace
+    assert vb.structured_params(Structured("choice", ("1", "2"))).choice == ["1", "2"]
+    assert vb.structured_params(Structured("regex", "[0-9]+")).regex == "[0-9]+"
+
+
+def test_top_logprobs_by_rank_and_text():
+    step = {7: Logprob(-3.0, rank=4, decoded_token="x"), 1: Logprob(-0.1, rank=1, decoded_token="A"),
+            2: Logprob(-2.0, rank=2, decoded_token="The")}
+    assert vb.top_logprobs([step], 2) == [{"A": -0.1, "The": -2.0}]  # the sampled 4th-ranked token dropped
+
+
+def test_guidance_is_a_clear_error():
+    backend = object.__new__(vb.VllmBackend)  # no engine needed: the check comes first
+    r = Request(chat_messages(("user", "hi")), Sampling(max_tokens=8),
+                guidance=Guidance(negative=chat_messages(("user", "no"))))
+    with pytest.raises(BackendError, match="guidance.*not supported"):
+        backend.generate([r])
+    assert vb.VllmBackend.supports_guidance is False
+
+
+def test_recipe_validates_vllm_generator():
+    r = recipe_from_dict({"name": "v", "sampling": {"max_tokens": 8},
+                          "generator": {"backend": "vllm", "dtype": "float32", "enforce_eager": True,
+                                        "kv_cache_gib": 1, "gpu_memory_utilization": 0.3}})
+    assert r.generator.backend == "vllm" and r.generator.kv_cache_gib == 1
+    with pytest.raises(RecipeError, match="generator.vllm.dtype"):
+        recipe_from_dict({"name": "v", "sampling": {"max_tokens": 8},
+                          "generator": {"backend": "vllm", "dtype": "int3"}})
