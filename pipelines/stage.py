@@ -70,10 +70,14 @@ def run_shard(job: ShardJob) -> ShardResult:
                   "max_tokens": job.task.max_tokens or job.sampling.max_tokens, "shard": out.name,
                   "recipe_hash": job.recipe_hash}
     rows = [record_to_row(r, provenance) for r in records]
-    write_table_atomic(rows_to_table(rows), out)
     res = ShardResult(path=str(out), records=len(rows), parse_rejects=sum(1 for r in rows if not r["kept"]),
                       tokens=getattr(backend, "tokens_generated", 0) - tokens_before,
                       seconds=time.perf_counter() - t0)
+    table = rows_to_table(rows)
+    # generation cost travels inside the shard's own metadata: written atomically with it, summed by reports
+    meta = dict(table.schema.metadata or {})
+    meta.update({b"csynth.tokens": str(res.tokens).encode(), b"csynth.seconds": f"{res.seconds:.3f}".encode()})
+    write_table_atomic(table.replace_schema_metadata(meta), out)
     log.info("shard %s: %d records (%d unparsable), %d tokens in %.1fs", out.name, res.records, res.parse_rejects,
              res.tokens, res.seconds)
     return res
