@@ -23,6 +23,8 @@ class PairsSpec(TaskSpec):
     negative_instructions: str = "pairs/negative.json"
     positive_exemplars: str = "pairs/positive_exemplars.jsonl"
     negative_exemplars: str = "pairs/negative_exemplars.jsonl"
+    candidates: int = Field(1, ge=1, le=8, description="text mode: samples per request; the first that is not a "
+                            "copy of the anchor is kept (best-of-n against the small models' habit of copying)")
     output: Literal["text", "json"] = Field(
         "text", description="text: two requests per record (positive, negative); json: one request per record "
         "answered as a schema-constrained JSON object {positive, negative} (vLLM structured outputs)")
@@ -47,7 +49,7 @@ class PairsTask:
         seed = request_seed(ctx.seed, self.name, anchor.id, role, sample)
         return Request(
             messages=few_shot_chat(inst.text, chosen, anchor.text),
-            sampling=ctx.sampling_for(s, seed=seed),
+            sampling=ctx.sampling_for(s, seed=seed, n=s.candidates),
             meta={"anchor": anchor, "role": role, "sample": sample, "prompt_id": inst.id, "kind": inst.kind,
                   "exemplar_ids": [e.id for e in chosen], "seed": seed},
         )
@@ -112,9 +114,8 @@ class PairsTask:
         for i in range(0, len(requests), 2):
             pos_req, neg_req = requests[i], requests[i + 1]
             anchor: Anchor = pos_req.meta["anchor"]
-            pos_raw, neg_raw = completions[i].text, completions[i + 1].text
-            pos, pos_err = clean_sentence(pos_raw)
-            neg, neg_err = clean_sentence(neg_raw)
+            (pos, pos_err, pos_raw, pos_pick), (neg, neg_err, neg_raw, neg_pick) = (
+                pick_candidate([smp.text for smp in completions[j].samples], anchor.text) for j in (i, i + 1))
             err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
             records.append(Record(
                 task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
@@ -123,5 +124,22 @@ class PairsTask:
                 exemplar_ids=pos_req.meta["exemplar_ids"] + neg_req.meta["exemplar_ids"],
                 seed=pos_req.meta["seed"], sample_index=pos_req.meta["sample"],
                 raw={"positive": pos_raw, "negative": neg_raw}, parse_error=err,
+                checks={"positive_candidate": pos_pick, "negative_candidate": neg_pick} if self.spec.candidates > 1
+                else {},
             ))
         return records
+
+
+def _norm(text: str) -> str:
+    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
+
+
+def pick_candidate(raws: list[str], anchor: str) -> tuple[str | None, str | None, str, int]:
+    """The first candidate that parses and is not the anchor again: (sentence, error, raw, index)."""
+    raws = raws or [""]
+    parsed = [clean_sentence(r) for r in raws]
+    for i, ((text, err), raw) in enumerate(zip(parsed, raws)):
+        if text is not None and _norm(text) != _norm(anchor):
+            return text, None, raw, i
+    first = next((i for i, (t, _) in enumerate(parsed) if t is not None), 0)
+    return parsed[first][0], parsed[first][1], raws[first], first

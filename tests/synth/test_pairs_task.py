@@ -57,3 +57,16 @@ def test_several_samples_per_anchor_get_distinct_ids():
     _, records = run(PairsSpec(samples=2))
     assert len(records) == 2 * len(ANCHORS)
     assert len({r.id for r in records}) == len(records)
+
+
+def test_best_of_n_keeps_the_first_candidate_that_is_not_a_copy():
+    def copies_first(req):
+        a = req.meta["anchor"].text
+        return [a, f"Rewritten: {a[:-1]} indeed."]
+
+    backend = ScriptedBackend(copies_first)
+    ctx = TaskContext(seed=1, sampling=Sampling(max_tokens=32), shard="0")
+    records = build_task(PairsSpec(candidates=2)).run(ANCHORS, backend, ctx)
+    assert all(r.positive.endswith("indeed.") and r.checks["positive_candidate"] == 1 for r in records)
+    single = build_task(PairsSpec()).run(ANCHORS, ScriptedBackend(copies_first), ctx)
+    assert all(r.positive == r.anchor for r in single)  # n=1: the copy stays, for the rules filter to reject
