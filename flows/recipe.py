@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pipelines.filters import filter_spec_type
 from pipelines.filters.rules import RulesSpec
 from synth.backends import TransformersSpec, backend_spec_type
+from synth.kg.extract import KnowledgeGraphSpec
 from synth.tasks import task_spec_type
 from synth.tasks.pairs import PairsSpec
 from trainers.evaluate import EvalSpec
@@ -61,6 +62,7 @@ class Recipe(Strict):
     tasks: list[task_spec_type()] = Field(default_factory=lambda: [PairsSpec()], min_length=1)  # type: ignore[valid-type]
     filters: list[filter_spec_type()] = Field(default_factory=lambda: [RulesSpec()])  # type: ignore[valid-type]
     executor: ExecutorSpec = ExecutorSpec()
+    knowledge_graph: KnowledgeGraphSpec | None = None  # built before generation when set or a task needs it
     train: TrainSpec | None = TrainSpec()
     evaluate: EvalSpec | None = EvalSpec()
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from flows.knowledge import plan_with_graph
 from flows.recipe import Recipe, recipe_toml
 from pipelines.anchors import write_anchor_shards, write_corpus_rejects
 from pipelines.corpus import read_corpus
 from pipelines.executors import EXECUTORS
-from pipelines.plan import plan_jobs
 from pipelines.shards import clean_partials, write_text_atomic
 from pipelines.stage import ShardJob, ShardResult, run_shard
 from synth.backends.base import Sampling
@@ -48,8 +48,8 @@ def synthesize(recipe: Recipe) -> str:
     if removed:
         logger.warning("removed %d partial files left by an interrupted run", removed)
     anchor_shards = [Path(p) for p in prepare_anchors(recipe)]
-    jobs = plan_jobs(anchor_shards, recipe.tasks, recipe.generator, sampling_of(recipe), recipe.seed,
-                     recipe.section_hash("corpus", "generator", "sampling", "tasks"), run / "generated")
+    jobs = plan_with_graph(recipe, anchor_shards, recipe.tasks, recipe.generator, sampling_of(recipe), recipe.seed,
+                           recipe.section_hash("corpus", "generator", "sampling", "tasks"), run / "generated")
     pending = [j for j in jobs if not Path(j.out_path).exists()]
     logger.info("%d shards planned, %d already finished, %d to generate", len(jobs), len(jobs) - len(pending),
                 len(pending))

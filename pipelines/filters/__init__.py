@@ -6,10 +6,12 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from pipelines.filters.base import Filter, FilterSpec
+from pipelines.filters.knowledge import KnowledgeFilter, KnowledgeSpec
 from pipelines.filters.rules import RulesFilter, RulesSpec
 
 FILTERS: dict[str, tuple[type[FilterSpec], type]] = {
     "rules": (RulesSpec, RulesFilter),
+    "knowledge": (KnowledgeSpec, KnowledgeFilter),
 }
 
 

@@ -6,10 +6,12 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from synth.tasks.base import Task, TaskContext, TaskSpec
+from synth.tasks.kg_variants import KGVariantsSpec, KGVariantsTask
 from synth.tasks.pairs import PairsSpec, PairsTask
 
 TASKS: dict[str, tuple[type[TaskSpec], type]] = {
     "pairs": (PairsSpec, PairsTask),
+    "kg_variants": (KGVariantsSpec, KGVariantsTask),
 }
 
 

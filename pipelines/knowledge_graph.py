@@ -1,0 +1,144 @@
+"""The knowledge-graph stage, run before generation: extract facts per anchor shard (sharded, resumable),
+build one networkx graph over all shards, and save it under the run dir.
+
+```
+<run>/kg/extractions/shard-NNNNN-<key>.jsonl   per anchor shard; a rerun skips finished ones
+<run>/kg/extractions.jsonl                     all anchors, for the generation task
+<run>/kg/graph.graphml, <run>/kg/summary.json  the graph and its summary (with its key)
+```
+The graph key hashes the extraction shard keys; generation shards include it in their own key, so a
+changed graph never reuses stale generations. Also: the dataset-card section and fact statistics.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from pipelines.anchors import read_anchor_shard
+from pipelines.shards import shard_key, write_text_atomic
+from synth.backends import BackendSpec, get_backend
+from synth.embedded import model_hash
+from synth.kg.extract import Extraction, KnowledgeGraphSpec, build_extractor
+from synth.kg.graph import build_graph, save_graph, summary, summary_markdown
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GraphArtifacts:
+    graph_path: str
+    extractions_path: str
+    key: str
+    summary: dict
+
+    def extras(self) -> dict[str, str]:
+        """What generation tasks get in `TaskContext.extras` (and what their shard keys include)."""
+        return {"graph_path": self.graph_path, "extractions_path": self.extractions_path, "graph_key": self.key}
+
+
+def extraction_key(spec: KnowledgeGraphSpec, backend: BackendSpec | None, anchor_ids: Sequence[str], seed: int) -> str:
+    parts: list[Any] = [spec.model_dump(mode="json"), list(anchor_ids)]
+    if spec.extractor == "llm" and backend is not None:
+        parts += [backend.model_dump(mode="json"), model_hash(backend.model), seed]
+    return shard_key("kg-extract", *parts)
+
+
+def extract_shard(anchor_shard: Path, index: int, spec: KnowledgeGraphSpec, backend: BackendSpec | None,
+                  seed: int, out_dir: Path) -> tuple[Path, bool]:
+    """Extract one anchor shard to JSONL (atomic); returns (path, skipped)."""
+    anchors = read_anchor_shard(anchor_shard)
+    key = extraction_key(spec, backend, [a.id for a in anchors], seed)
+    out = out_dir / f"shard-{index:05d}-{key}.jsonl"
+    if out.exists():
+        return out, True
+    llm = get_backend(backend) if spec.extractor == "llm" and backend is not None else None
+    exs = build_extractor(spec, llm, seed).extract(anchors)
+    write_text_atomic("".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in exs), out)
+    return out, False
+
+
+def read_extractions(paths: Sequence[Path]) -> list[Extraction]:
+    return [Extraction.from_dict(json.loads(line)) for p in paths
+            for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def build_knowledge_graph(anchor_shards: Sequence[Path], spec: KnowledgeGraphSpec, backend: BackendSpec | None,
+                          seed: int, kg_dir: Path) -> GraphArtifacts:
+    """Extract every anchor shard (finished ones skipped), then build and save the graph over all of them."""
+    out_dir = kg_dir / "extractions"
+    done = [extract_shard(p, i, spec, backend, seed, out_dir) for i, p in enumerate(anchor_shards)]
+    paths = [p for p, _ in done]
+    for stale in sorted(out_dir.glob("shard-*.jsonl")):
+        if stale not in paths:
+            stale.unlink()  # a changed corpus or extractor: old extractions no longer belong to this run
+    key = shard_key("kg-graph", [p.name for p in paths])
+    graph_path, ex_path, sum_path = kg_dir / "graph.graphml", kg_dir / "extractions.jsonl", kg_dir / "summary.json"
+    if sum_path.exists() and graph_path.exists() and ex_path.exists():
+        old = json.loads(sum_path.read_text(encoding="utf-8"))
+        if old.get("key") == key:
+            return GraphArtifacts(str(graph_path), str(ex_path), key, old)
+    exs = read_extractions(paths)
+    g = build_graph(exs)
+    save_graph(g, graph_path)
+    write_text_atomic("".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in exs), ex_path)
+    s = {"key": key, "anchors": len(exs), "extractor": spec.extractor,
+         "extraction_errors": sum(1 for e in exs if e.error), **summary(g)}
+    write_text_atomic(json.dumps(s, indent=2, ensure_ascii=False), sum_path)
+    log.info("knowledge graph: %d nodes, %d edges from %d anchors (%d shards extracted, %d reused)", s["nodes"],
+             s["edges"], len(exs), sum(not skipped for _, skipped in done), sum(skipped for _, skipped in done))
+    return GraphArtifacts(str(graph_path), str(ex_path), key, s)
+
+
+def fact_stats(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Over kg_variants rows that parsed: positives that kept all facts, negatives that changed exactly one."""
+    from pipelines.filters.knowledge import negative_reason, positive_reason
+    from pipelines.schema import row_to_record
+
+    recs = [row_to_record(r) for r in rows if r["task"] == "kg_variants"
+            and not any(v["stage"] == "parse" and not v["kept"] for v in r.get("verdicts") or [])]
+    out = {"records": len(recs), "positives_kept_all_facts": 0, "negatives_changed_exactly_one": 0}
+    for r in recs:
+        out["positives_kept_all_facts"] += positive_reason(r) is None
+        out["negatives_changed_exactly_one"] += negative_reason(r) is None
+        key = f"negatives_{r.negative_kind}"
+        out[key] = out.get(key, 0) + 1
+        if negative_reason(r) is None:
+            out[key + "_ok"] = out.get(key + "_ok", 0) + 1
+    return out
+
+
+def card_sections(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Copy the run's graph next to the dataset and describe it (and the fact checks) for the card."""
+    kg = run_dir / "kg"
+    if not (kg / "graph.graphml").exists():
+        return []
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(kg / "graph.graphml", dataset_dir / "knowledge_graph.graphml")
+    s = json.loads((kg / "summary.json").read_text(encoding="utf-8"))
+    text = summary_markdown(s)
+    st = fact_stats(rows)
+    if st["records"]:
+        text += (f"\n\nOf {st['records']} parsed kg_variants records, {st['positives_kept_all_facts']} positives kept "
+                 f"every extracted entity and quantity and {st['negatives_changed_exactly_one']} hard negatives "
+                 "changed exactly their targeted fact (before any filter).")
+    return [text]
+
+
+def add_to_card(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any]]) -> bool:
+    """Insert the knowledge-graph section into the dataset card (before its recipe); False when no graph."""
+    sections = card_sections(run_dir, dataset_dir, rows)
+    card = dataset_dir / "README.md"
+    if not sections or not card.exists():
+        return False
+    text = card.read_text(encoding="utf-8")
+    if "\n## Knowledge graph\n" in text:
+        return True
+    cut = text.rfind("\n## Recipe")
+    block = "\n" + "\n\n".join(sections) + "\n"
+    text = text[:cut] + block + text[cut:] if cut >= 0 else text + block
+    write_text_atomic(text, card)
+    return True

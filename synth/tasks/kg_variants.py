@@ -1,0 +1,186 @@
+"""Knowledge-graph guided variants (GCSE, Lai et al. 2025): per anchor, a positive that keeps every extracted
+entity and quantity (the prompt lists them) and a hard negative that changes exactly one fact.
+
+Negative kinds: `entity_swap` (one entity replaced by a same-type graph neighbour, else any same-type
+entity), `quantity_change` (one number changed) and `refute` (the statement negated). Swaps and quantity
+changes are applied in code (synth.kg.edits), so the target is known; the LLM only rewrites the edited
+sentence fluently, and when its rewrite loses a fact the edited sentence itself is the negative.
+The graph and the per-anchor extractions come from the knowledge-graph stage via `ctx.extras`.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar, Literal, Sequence
+
+import networkx as nx
+from pydantic import Field, field_validator
+
+from synth.backends.base import Backend, Request
+from synth.kg.edits import change_quantity, swap_entity
+from synth.kg.extract import Extraction
+from synth.kg.facts import diff_facts
+from synth.kg.graph import build_graph, load_graph, same_type_replacement
+from synth.kg.quantities import find_quantities, find_quantity_spans
+from synth.parsing import clean_sentence
+from synth.prompting import few_shot_chat, load_exemplars, load_instructions, request_seed, sample_prompt
+from synth.records import Anchor, ChangedFact, Entity, Record
+from synth.tasks.base import TaskContext, TaskSpec
+
+NEGATIVE_KINDS = ("entity_swap", "quantity_change", "refute")
+HOPS = {"neighbour": 1, "two_hop": 2, "same_type": 0}  # check `kg_replacement_hops`: where the swap came from
+
+
+class KGVariantsSpec(TaskSpec):
+    name: Literal["kg_variants"] = "kg_variants"
+    uses_graph: ClassVar[bool] = True  # the synthesize flow builds the knowledge graph before this task runs
+    exemplars: int = Field(2, ge=0, le=6, description="few-shot demonstrations per call")
+    samples: int = Field(1, ge=1, le=4, description="records per anchor")
+    negative_weights: dict[str, float] = Field(
+        default_factory=lambda: {"entity_swap": 0.35, "quantity_change": 0.35, "refute": 0.3},
+        description="relative frequency of each hard-negative kind among those an anchor allows")
+    rewrite_negatives: bool = Field(True, description="let the LLM rewrite an edited sentence fluently")
+    fallback_to_edit: bool = Field(True, description="use the edited sentence when the rewrite lost a fact")
+    positive_instructions: str = "kg/positive.json"
+    positive_exemplars: str = "kg/positive_exemplars.jsonl"
+    refute_instructions: str = "kg/refute.json"
+    refute_exemplars: str = "kg/refute_exemplars.jsonl"
+
+    @field_validator("negative_weights")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - set(NEGATIVE_KINDS))
+        if bad:
+            raise ValueError(f"unknown negative kinds {bad}; allowed: {list(NEGATIVE_KINDS)}")
+        if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
+            raise ValueError("weights must be >= 0 with at least one > 0")
+        return v
+
+
+@lru_cache(maxsize=4)
+def load_extractions(path: str) -> dict[str, Extraction]:
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["anchor_id"]: Extraction.from_dict(r) for r in rows}
+
+
+@lru_cache(maxsize=4)
+def _cached_graph(path: str, key: str) -> nx.Graph:
+    return load_graph(path)
+
+
+def facts_query(text: str, entities: Sequence[Entity], quantities) -> str:
+    facts = [e.text for e in entities] + [q.text for q in quantities]
+    return f"Sentence: {text}" + (f"\nKeep exactly: {'; '.join(facts)}" if facts else "")
+
+
+class KGVariantsTask:
+    name: ClassVar[str] = "kg_variants"
+
+    def __init__(self, spec: KGVariantsSpec):
+        self.spec = spec
+
+    def _context(self, anchors: Sequence[Anchor], ctx: TaskContext) -> tuple[dict[str, Extraction], nx.Graph]:
+        path = ctx.extras.get("extractions_path")
+        known = load_extractions(str(path)) if path else {}
+        exs = {a.id: known.get(a.id) or Extraction(a.id, a.text, [a.text], [], find_quantities(a.text),
+                                                   error="not_extracted") for a in anchors}
+        if ctx.extras.get("graph_path"):
+            graph = _cached_graph(str(ctx.extras["graph_path"]), str(ctx.extras.get("graph_key", "")))
+        else:  # no graph stage ran: a graph over this shard still gives same-type replacements
+            graph = build_graph(exs.values())
+        return exs, graph
+
+    def _plan_negative(self, anchor: Anchor, ex: Extraction, graph: nx.Graph, rng) -> tuple[str, str | None,
+                                                                                            ChangedFact | None, float]:
+        """(kind, edited text or None, changed fact, graph hops of the swap's replacement: 1, 2 or 0)."""
+        weights = {k: self.spec.negative_weights.get(k, 0.0) for k in NEGATIVE_KINDS}
+        while any(w > 0 for w in weights.values()):
+            kind = rng.choices(list(weights), weights=list(weights.values()))[0]
+            if kind == "entity_swap":
+                for ent in rng.sample(ex.entities, len(ex.entities)):
+                    rep = same_type_replacement(graph, ent.text, ent.type, rng, exclude=[e.text for e in ex.entities])
+                    edited = swap_entity(anchor.text, ent, rep[0]) if rep else None
+                    if rep and edited:
+                        return kind, edited, ChangedFact(kind, ent.text, rep[0]), float(HOPS[rep[1]])
+            elif kind == "quantity_change":
+                for span in rng.sample(find_quantity_spans(anchor.text), len(find_quantity_spans(anchor.text))):
+                    res = change_quantity(anchor.text, span, rng)
+                    if res:
+                        return kind, res[0], res[1], 0.0
+            else:
+                return kind, None, ChangedFact("refute", anchor.text, ""), 0.0
+            weights[kind] = 0.0  # this anchor does not allow that kind: choose among the others
+        return "refute", None, ChangedFact("refute", anchor.text, ""), 0.0
+
+    def _request(self, role: str, query: str, anchor: Anchor, sample: int, ctx: TaskContext,
+                 inst_path: str, shots_path: str) -> Request:
+        rng = ctx.rng(self.name, anchor.id, role, sample)
+        inst, chosen = sample_prompt(load_instructions(inst_path), load_exemplars(shots_path), self.spec.exemplars, rng)
+        seed = request_seed(ctx.seed, self.name, anchor.id, role, sample)
+        return Request(messages=few_shot_chat(inst.text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed),
+                       meta={"prompt_id": inst.id, "exemplar_ids": [e.id for e in chosen], "seed": seed})
+
+    def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
+        s = self.spec
+        exs, graph = self._context(anchors, ctx)
+        plans, requests = [], []
+        for a in anchors:
+            ex = exs[a.id]
+            for k in range(s.samples):
+                kind, edited, changed, hops = self._plan_negative(a, ex, graph, ctx.rng(self.name, a.id, "neg", k))
+                pos = self._request("positive", facts_query(a.text, ex.entities, ex.quantities), a, k, ctx,
+                                    s.positive_instructions, s.positive_exemplars)
+                neg = None
+                if kind == "refute":
+                    neg = self._request("negative", facts_query(a.text, ex.entities, ex.quantities), a, k, ctx,
+                                        s.refute_instructions, s.refute_exemplars)
+                elif s.rewrite_negatives:
+                    neg = self._request("negative", facts_query(edited, self._edited_entities(ex, changed),
+                                                                find_quantities(edited)),
+                                        a, k, ctx, s.positive_instructions, s.positive_exemplars)
+                plans.append((a, ex, k, kind, edited, changed, hops, pos, neg))
+                requests += [pos] + ([neg] if neg else [])
+        completions = iter(llm.generate(requests))
+        return [self._record(*plan, next(completions).text, next(completions).text if plan[-1] else None)
+                for plan in plans]
+
+    @staticmethod
+    def _edited_entities(ex: Extraction, changed: ChangedFact) -> list[Entity]:
+        if changed.kind != "entity_swap":
+            return list(ex.entities)
+        return [Entity(changed.after, e.type) if e.text == changed.before else e for e in ex.entities]
+
+    def _record(self, a: Anchor, ex: Extraction, k: int, kind: str, edited: str | None, changed: ChangedFact,
+                hops: float, pos_req: Request, neg_req: Request | None, pos_raw: str,
+                neg_raw: str | None) -> Record:
+        pos, pos_err = clean_sentence(pos_raw)
+        checks: dict[str, float] = {}
+        neg, neg_err = (clean_sentence(neg_raw) if neg_req else (edited, None))
+        if kind == "refute":
+            changed = ChangedFact("refute", a.text, neg or "")
+        else:
+            if kind == "entity_swap":
+                checks["kg_replacement_hops"] = hops
+            rewrite_ok = neg is not None and neg_req is not None and \
+                diff_facts(self._edited_entities(ex, changed), find_quantities(edited), neg).kept_all
+            if neg_req is not None and not rewrite_ok and self.spec.fallback_to_edit:
+                neg, neg_err = edited, None
+                checks["kg_negative_from_edit"] = 1.0
+            elif neg_req is None:
+                checks["kg_negative_from_edit"] = 1.0
+        err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
+        if ex.error:
+            checks["kg_extraction_failed"] = 1.0
+        raw = {"positive": pos_raw}
+        if neg_raw is not None:
+            raw["negative"] = neg_raw
+        if edited is not None:
+            raw["edited"] = edited
+        return Record(
+            task=self.name, anchor_id=a.id, anchor=a.text, positive=pos, negative=neg, negative_kind=kind,
+            entities=list(ex.entities), quantities=list(ex.quantities), changed_fact=changed, checks=checks,
+            prompt_ids=[pos_req.meta["prompt_id"], neg_req.meta["prompt_id"] if neg_req else f"edit:{kind}"],
+            exemplar_ids=pos_req.meta["exemplar_ids"] + (neg_req.meta["exemplar_ids"] if neg_req else []),
+            seed=pos_req.meta["seed"], sample_index=k, raw=raw, parse_error=err,
+        )

