@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipelines.executors import ExecutorSpec  # [executor]: local | ray; the settings live with the executors
 from pipelines.filters import filter_spec_type
 from pipelines.filters.rules import RulesSpec
 from synth.backends import TransformersSpec, backend_spec_type
@@ -46,10 +47,6 @@ class SamplingSpec(Strict):
     temperature: float = Field(0.7, ge=0, le=2)
     top_p: float = Field(0.9, gt=0, le=1)
     seed: int | None = Field(None, description="defaults to the recipe seed")
-
-
-class ExecutorSpec(Strict):
-    kind: str = Field("local", description="where shards run: local")
 
 
 class Recipe(Strict):

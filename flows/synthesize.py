@@ -60,5 +60,5 @@ def synthesize(recipe: Recipe) -> str:
         logger.info("[%d/%d] %s: %d records, %d tokens, %.1fs", done["n"], len(pending), Path(res.path).name,
                     res.records, res.tokens, res.seconds)
 
-    EXECUTORS[recipe.executor.kind](pending, runner=generate_shard, on_done=progress)
+    EXECUTORS[recipe.executor.kind](pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
     return str(run / "generated")
