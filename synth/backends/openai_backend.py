@@ -187,7 +187,11 @@ class OpenAIBackend:
                 last = f"{url}: {type(e).__name__}: {e}".rstrip(": ")
             else:
                 if resp.status_code == 200:
-                    return resp.json()
+                    try:
+                        return resp.json()
+                    except ValueError:
+                        raise BackendError(f"openai backend: {url} answered 200 with a body that is not JSON: "
+                                           f"{resp.text[:200]!r}") from None
                 detail = resp.text[:300].replace("\n", " ")
                 if resp.status_code not in RETRY_STATUS:
                     raise BackendError(f"openai backend: {url} answered HTTP {resp.status_code}: {detail}")

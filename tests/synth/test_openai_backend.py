@@ -52,6 +52,8 @@ class FaultServer:
                     time.sleep(outer.delay)
                     if action == "ok":
                         self._send(200, outer.answer(body))
+                    elif action == "garbage":
+                        self._send(200, None, raw=b"<html>proxy error</html>")
                     else:
                         code = int(action)
                         self._send(code, {"error": {"message": f"injected {code}"}},
@@ -60,8 +62,8 @@ class FaultServer:
                     with outer.lock:
                         outer.in_flight -= 1
 
-            def _send(self, code, payload, headers=None):
-                data = json.dumps(payload).encode()
+            def _send(self, code, payload, headers=None, raw=None):
+                data = raw if raw is not None else json.dumps(payload).encode()
                 try:
                     self.send_response(code)
                     for k, v in (headers or {}).items():
@@ -186,6 +188,12 @@ def test_client_error_is_not_retried():
         with pytest.raises(BackendError, match="HTTP 400"):
             ob.OpenAIBackend(spec(srv.url)).generate([req()])
     assert len(srv.bodies) == 1
+
+
+def test_non_json_answer_is_a_clear_error():
+    with FaultServer(["garbage"]) as srv:
+        with pytest.raises(BackendError, match="not JSON"):
+            ob.OpenAIBackend(spec(srv.url)).generate([req()])
 
 
 def test_round_robin_skips_a_dead_server():
