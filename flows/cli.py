@@ -178,6 +178,38 @@ def serve_model(ctx: typer.Context,
         raise typer.Exit(130)
 
 
+@app.command()
+def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"),
+             cron: str = typer.Option(..., "--cron", help='cron schedule, e.g. "0 3 * * *" (03:00 daily)'),
+             stage: str = typer.Option("all", "--stage", help="all (the end-to-end flow) or synthesize"),
+             name: Optional[str] = typer.Option(None, "--name", help="deployment name (default: recipe name)"),
+             timezone: Optional[str] = typer.Option(None, "--timezone", help="IANA zone of the cron, e.g. Europe/Paris"),
+             set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt) -> None:
+    """Register the recipe's flow as a scheduled Prefect deployment and serve its runs (blocks; Ctrl-C stops).
+
+    Needs a Prefect server: `prefect server start --host 127.0.0.1` and PREFECT_API_URL (docs/operations.md).
+    """
+    if stage not in ("all", "synthesize"):
+        console.print(f"[red]--stage {stage!r}: allowed values are all, synthesize[/red]")
+        raise typer.Exit(2)
+    r = _recipe(recipe, set_, model)
+    from flows.deploy import ScheduleError, build_deployment, check_server, serve_deployment, server_url
+
+    try:
+        url = server_url()
+        check_server(url)
+        deployment = build_deployment(r, cron, stage, name=name, timezone=timezone)  # type: ignore[arg-type]
+    except ScheduleError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2)
+    except ValueError as e:  # an invalid cron expression or time zone
+        console.print(f"[red]--cron {cron!r} / --timezone {timezone!r}: {e}[/red]")
+        raise typer.Exit(2)
+    console.print(f"serving deployment {deployment.flow_name}/{deployment.name} on {url} (cron {cron!r}); "
+                  f"UI: {url.rsplit('/api', 1)[0]}")
+    serve_deployment(deployment)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

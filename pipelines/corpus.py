@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,23 +76,29 @@ def _raw_lines(path: Path, text_field: str) -> list[tuple[int, bytes | str]]:
             try:
                 obj = json.loads(ln)
                 out.append((i + 1, str(obj[text_field]) if isinstance(obj, dict) and text_field in obj else b"\x00bad"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except UnicodeDecodeError:
+                out.append((i + 1, ln))  # rejected as invalid_utf8 below
+            except json.JSONDecodeError:
                 out.append((i + 1, b"\x00bad"))
         return out
     if suffix in (".csv", ".tsv"):
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        # invalid bytes become lone surrogates, rejected per row below (not silently replaced)
+        text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a huge cell is a too_long reject, not a csv.Error
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
         if reader.fieldnames is None or text_field not in reader.fieldnames:
-            raise CorpusError(f"{path}: no column {text_field!r} (columns: {reader.fieldnames})")
+            raise CorpusError(f"{path}: no column {text_field!r} (columns: {reader.fieldnames}); "
+                              f"set corpus.text_field")
         return [(i + 2, row[text_field] or "") for i, row in enumerate(reader)]
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)
         if text_field not in table.column_names:
-            raise CorpusError(f"{path}: no column {text_field!r} (columns: {table.column_names})")
-        return [(i + 1, v or "") for i, v in enumerate(table.column(text_field).to_pylist())]
-    raise CorpusError(f"{path}: unsupported extension {suffix!r}; supported: {', '.join(SUPPORTED)}")
+            raise CorpusError(f"{path}: no column {text_field!r} (columns: {table.column_names}); "
+                              f"set corpus.text_field")
+        return [(i + 1, "" if v is None else str(v)) for i, v in enumerate(table.column(text_field).to_pylist())]
+    raise CorpusError(f"{path}: unsupported extension {suffix!r} (corpus.path); supported: {', '.join(SUPPORTED)}")
 
 
 def read_corpus(path: str, *, text_field: str = "text", min_chars: int = 10, max_chars: int = 500,
@@ -99,9 +106,9 @@ def read_corpus(path: str, *, text_field: str = "text", min_chars: int = 10, max
     """Anchors from a corpus file in file order, exact duplicates removed, bad lines recorded."""
     p = resolve_path(path)
     if not p.exists():
-        raise CorpusError(f"corpus file not found: {p}")
+        raise CorpusError(f"corpus file not found: {p} (corpus.path)")
     if p.is_dir():
-        raise CorpusError(f"corpus path is a directory, not a file: {p}")
+        raise CorpusError(f"corpus path is a directory, not a file: {p} (corpus.path)")
     corpus = Corpus(anchors=[], source=str(path))
     seen: set[str] = set()
     for line_no, raw in _raw_lines(p, text_field):
@@ -117,7 +124,11 @@ def read_corpus(path: str, *, text_field: str = "text", min_chars: int = 10, max
                 continue
         else:
             text = raw
-        text = normalise(text)
+            if any("\udc80" <= ch <= "\udcff" for ch in text):  # undecodable bytes (surrogateescape)
+                preview = text[:60].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                corpus.rejects.append(CorpusReject(line_no, "invalid_utf8", preview))
+                continue
+        text = normalise(text.lstrip("\ufeff"))  # a byte-order mark is not part of the first sentence
         if not text:
             continue  # blank lines are layout, not data
         if len(text) > max_chars:
