@@ -36,6 +36,8 @@ def _recipe(path: Path, overrides: Optional[list[str]], model: Optional[str]):
 
 
 def _fail(e: Exception) -> None:
+    if isinstance(e, typer.Exit):  # an exit already decided (e.g. 2 for a bad recipe) passes through unchanged
+        raise e
     console.print(f"[red]error:[/red] {e}")
     raise typer.Exit(1)
 

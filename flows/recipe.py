@@ -93,7 +93,11 @@ def _jsonable(value: Any) -> Any:
 def _read(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise RecipeError(f"{path}: recipe file not found")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[:e.start].count(b"\n") + 1
+        raise RecipeError(f"{path}:{line}: not valid UTF-8 (byte {e.object[e.start]:#04x} at offset {e.start})") from None
     try:
         if path.suffix == ".toml":
             return tomllib.loads(text)
