@@ -1,17 +1,25 @@
-"""Fine-tune a sentence-transformers model on a curated dataset with the recipe's objectives."""
+"""Fine-tune a sentence-transformers model on a curated dataset with the recipe's objectives.
+
+Each `[[train.objectives]]` names a registered loss (trainers/losses); its rows become one dataset and
+several objectives train together (sentence-transformers multi-dataset training: one batch comes from one
+dataset, each dataset has its loss). With `eval_steps` set, the model is evaluated on STS-B dev every
+`eval_steps` and the best dev checkpoint is restored at the end (SimCSE's `--load_best_model_at_end`).
+"""
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.dataset import read_dataset_rows
 from synth.embedded import DEFAULT_ENCODER
-from trainers.losses import LOSSES, InfoNCESpec, LossSpec, loss_spec_type
+from trainers.losses import LOSSES, InfoNCESpec, LossSpec, build_loss, loss_spec_type
+from trainers.poolers import PoolerName, strip_train_only
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +27,7 @@ log = logging.getLogger(__name__)
 class TrainSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     base_model: str = DEFAULT_ENCODER
+    pooler: PoolerName = Field("keep", description="keep | cls | mean | cls_mlp | cls_mlp_train (trainers/poolers.py)")
     objectives: list[loss_spec_type()] = Field(default_factory=lambda: [InfoNCESpec()])  # type: ignore[valid-type]
     epochs: float = Field(1.0, gt=0)
     batch_size: int = Field(32, ge=2)
@@ -27,6 +36,12 @@ class TrainSpec(BaseModel):
     max_seq_length: int = Field(64, ge=8)
     seed: int = 42
     max_steps: int | None = Field(None, ge=1, description="cap on optimizer steps (quick checks)")
+    encoder_dropout: float | None = Field(None, ge=0, lt=1,
+                                          description="set all encoder dropout (unsup SimCSE on a decoder needs it)")
+    base_layers: int | None = Field(None, ge=1, description="keep only the base's first N transformer layers (CPU)")
+    eval_steps: int | None = Field(None, ge=1, description="evaluate on STS-B dev every N steps and keep the best")
+    dev_max_pairs: int | None = Field(None, ge=10, description="use the first N STS-B dev pairs for selection")
+    multi_dataset_sampler: Literal["proportional", "round_robin"] = "proportional"
 
 
 @dataclass
@@ -36,50 +51,93 @@ class TrainResult:
     steps: int
     seconds: float
     loss: float | None
+    dev_best: float | None = None  # best STS-B dev Spearman x100 seen during training (with eval_steps)
+    best_step: int | None = None
+    rows_per_objective: dict[str, int] | None = None
 
 
 def training_columns(rows: list[dict[str, Any]], spec: LossSpec) -> dict[str, list[Any]]:
-    """The dataset columns a loss consumes, from kept rows that have all of them."""
-    cols = LOSSES[spec.name].columns(spec)
-    usable = [r for r in rows if all(r.get(c) is not None for c in cols)]
-    return {c: [r[c] for r in usable] for c in cols}
+    """The dataset columns a loss consumes, from the rows it uses."""
+    return LOSSES[spec.name].rows_to_columns(rows, spec)
+
+
+def objective_key(spec: LossSpec, i: int, taken: set[str]) -> str:
+    return spec.name if spec.name not in taken else f"{spec.name}-{i}"
 
 
 def train(dataset_dir: Path, spec: TrainSpec, out_dir: Path) -> TrainResult:
-    from datasets import Dataset
-    from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
-                                       SentenceTransformerTrainingArguments)
-    from sentence_transformers.training_args import BatchSamplers
+    """Train on the kept rows of a curated dataset directory (dataset/data/*.parquet)."""
+    rows = read_dataset_rows(Path(dataset_dir))
+    data = {}
+    for i, obj in enumerate(spec.objectives):
+        cols = training_columns(rows, obj)
+        n = len(next(iter(cols.values()))) if cols else 0
+        if n < 2:
+            raise ValueError(f"objective {obj.name}: only {n} usable rows in {dataset_dir} "
+                             f"(needs columns {LOSSES[obj.name].columns(obj)}); need at least 2")
+        data[objective_key(obj, i, set(data))] = (obj, cols)
+    return fit(data, spec, Path(out_dir))
 
-    from synth.embedded import resolve_encoder
+
+def dev_evaluator(max_pairs: int | None, batch_size: int) -> Any:
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+
+    from trainers.sts_data import load_stsb
+
+    pairs = load_stsb("dev")[: max_pairs or None]
+    return EmbeddingSimilarityEvaluator([p.s1 for p in pairs], [p.s2 for p in pairs], [p.score / 5 for p in pairs],
+                                        batch_size=batch_size, name="stsb-dev", write_csv=False)
+
+
+def fit(data: dict[str, tuple[LossSpec, dict[str, list]]], spec: TrainSpec, out_dir: Path,
+        model: Any = None) -> TrainResult:
+    """Train `model` (default: built from spec.base_model + spec.pooler) on {key: (objective, columns)}."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.training_args import BatchSamplers, MultiDatasetBatchSamplers
+
+    from trainers.model import build_model
 
     t0 = time.perf_counter()
-    rows = read_dataset_rows(Path(dataset_dir))
-    model = SentenceTransformer(resolve_encoder(spec.base_model), device="cpu")
-    model.max_seq_length = spec.max_seq_length
-    train_sets, losses = {}, {}
-    for obj in spec.objectives:
-        data = training_columns(rows, obj)
-        n = len(next(iter(data.values()))) if data else 0
-        if n < 2:
-            raise ValueError(f"objective {obj.name}: only {n} usable rows in {dataset_dir}; need at least 2")
-        train_sets[obj.name] = Dataset.from_dict(data)
-        losses[obj.name] = LOSSES[obj.name].build(model, obj)
+    if model is None:
+        model = build_model(spec.base_model, spec.pooler, spec.max_seq_length, spec.encoder_dropout,
+                            base_layers=spec.base_layers)
+    train_sets = {k: Dataset.from_dict(cols) for k, (_, cols) in data.items()}
+    losses = {k: build_loss(model, obj) for k, (obj, _) in data.items()}
+    ckpt = out_dir / "_checkpoints"
+    select = spec.eval_steps is not None
+    evaluator = dev_evaluator(spec.dev_max_pairs, 64) if select else None
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(out_dir / "_checkpoints"), num_train_epochs=spec.epochs,
+        output_dir=str(ckpt), num_train_epochs=spec.epochs,
         per_device_train_batch_size=spec.batch_size, learning_rate=spec.learning_rate,
-        warmup_ratio=spec.warmup_ratio, seed=spec.seed, max_steps=spec.max_steps or -1,
-        batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", report_to=[], logging_steps=5,
-        use_cpu=True, dataloader_num_workers=0, disable_tqdm=False,
+        warmup_steps=spec.warmup_ratio, seed=spec.seed, max_steps=spec.max_steps or -1,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        multi_dataset_batch_sampler=MultiDatasetBatchSamplers(spec.multi_dataset_sampler),
+        report_to=[], logging_steps=5, use_cpu=True, dataloader_num_workers=0, disable_tqdm=False,
+        save_strategy="steps" if select else "no", save_steps=spec.eval_steps or 500, save_total_limit=1,
+        eval_strategy="steps" if select else "no", eval_steps=spec.eval_steps,
+        load_best_model_at_end=select,
+        metric_for_best_model="eval_stsb-dev_spearman_cosine" if select else None,
+        greater_is_better=True if select else None,
     )
     single = len(train_sets) == 1
     trainer = SentenceTransformerTrainer(
         model=model, args=args,
         train_dataset=next(iter(train_sets.values())) if single else train_sets,
         loss=next(iter(losses.values())) if single else losses,
+        evaluator=evaluator,
     )
     out = trainer.train()
-    model.save(str(out_dir))
-    n_rows = sum(len(d) for d in train_sets.values())
-    return TrainResult(model_dir=out_dir, train_rows=n_rows, steps=out.global_step,
-                       seconds=time.perf_counter() - t0, loss=out.training_loss)
+    dev_best, best_step = None, None
+    if select and trainer.state.best_metric is not None:
+        dev_best = float(trainer.state.best_metric) * 100
+        best_ckpt = trainer.state.best_model_checkpoint or ""
+        best_step = int(best_ckpt.rsplit("-", 1)[-1]) if best_ckpt.rsplit("-", 1)[-1].isdigit() else None
+        log.info("best STS-B dev Spearman %.2f at step %s (restored)", dev_best, best_step)
+    final = strip_train_only(trainer.model)
+    final.save(str(out_dir))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    counts = {k: len(d) for k, d in train_sets.items()}
+    return TrainResult(model_dir=out_dir, train_rows=sum(counts.values()), steps=out.global_step,
+                       seconds=time.perf_counter() - t0, loss=out.training_loss, dev_best=dev_best,
+                       best_step=best_step, rows_per_objective=counts)
