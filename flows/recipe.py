@@ -20,6 +20,7 @@ from synth.backends import TransformersSpec, backend_spec_type
 from synth.kg.extract import KnowledgeGraphSpec
 from synth.tasks import task_spec_type
 from synth.tasks.pairs import PairsSpec
+from synth.tasks.scratch import ScratchSpec
 from trainers.evaluate import EvalSpec
 from trainers.train import TrainSpec
 
@@ -54,6 +55,7 @@ class Recipe(Strict):
     output_dir: str | None = Field(None, description="defaults to data/<name>")
     seed: int = 13
     corpus: CorpusSpec = CorpusSpec()
+    scratch: ScratchSpec | None = None  # SynCSE-scratch: when set, the LLM writes the anchors; [corpus] is unused
     generator: backend_spec_type() = TransformersSpec()  # type: ignore[valid-type]
     sampling: SamplingSpec
     tasks: list[task_spec_type()] = Field(default_factory=lambda: [PairsSpec()], min_length=1)  # type: ignore[valid-type]
@@ -62,6 +64,14 @@ class Recipe(Strict):
     knowledge_graph: KnowledgeGraphSpec | None = None  # built before generation when set or a task needs it
     train: TrainSpec | None = TrainSpec()
     evaluate: EvalSpec | None = EvalSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_backend(cls, data: Any) -> Any:
+        """`[generator]` without `backend` means the embedded default, whatever backends are registered."""
+        if isinstance(data, dict) and isinstance(data.get("generator"), dict) and "backend" not in data["generator"]:
+            data = {**data, "generator": {"backend": "transformers", **data["generator"]}}
+        return data
 
     @model_validator(mode="after")
     def _unique_tasks(self) -> "Recipe":
@@ -113,12 +123,30 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     keys = dotted.split(".")
-    cur = data
-    for k in keys[:-1]:
-        cur = cur.setdefault(k, {})
-        if not isinstance(cur, dict):
-            raise RecipeError(f"override {dotted}: {k} is not a table")
+    cur: Any = data
+    i = 0
+    while i < len(keys) - 1:
+        nxt = cur.setdefault(keys[i], {})
+        if isinstance(nxt, list) and i + 2 < len(keys):  # [[array]] of tables: next key selects the entry
+            cur, i = _list_item(nxt, keys[i + 1], dotted), i + 2
+            continue
+        if not isinstance(nxt, dict):
+            raise RecipeError(f"override {dotted}: {keys[i]} is not a table")
+        cur, i = nxt, i + 1
     cur[keys[-1]] = value
+
+
+def _list_item(items: list, selector: str, dotted: str) -> dict:
+    """`filters.2` (position) or `filters.consistency` (the entry whose name is that) in an array of tables."""
+    if selector.isdigit():
+        if int(selector) >= len(items):
+            raise RecipeError(f"override {dotted}: index {selector} out of range (the list has {len(items)} entries)")
+        return items[int(selector)]
+    named = [x for x in items if isinstance(x, dict) and x.get("name") == selector]
+    if len(named) != 1:
+        raise RecipeError(f"override {dotted}: no single entry named {selector!r}; names: "
+                          f"{[x.get('name') for x in items if isinstance(x, dict)]}")
+    return named[0]
 
 
 def parse_override(item: str) -> tuple[str, Any]:
