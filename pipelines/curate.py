@@ -76,10 +76,15 @@ def apply_filters(rows: list[dict[str, Any]], filters: Sequence[Filter]) -> list
                 row["reason"] = f"{flt.name}:{why}"
         elapsed = time.perf_counter() - t0
         kept = sum(r["kept"] for r in live)
-        stats.append(StageStats(flt.name, len(live), kept, elapsed, _count(w for w in reasons if w)))
+        stats.append(StageStats(flt.name, len(live), kept, elapsed, _count(reason_class(w) for w in reasons if w)))
         log.info("filter %s: %d in, %d kept (%.0f rows/s)", flt.name, len(live), kept,
                  len(live) / max(elapsed, 1e-9))
     return stats
+
+
+def reason_class(reason: str) -> str:
+    """A reason without its detail: `exact_duplicate:anchor@<kept id>` counts as `exact_duplicate:anchor`."""
+    return reason.split("@", 1)[0]
 
 
 def _count(items) -> dict[str, int]:

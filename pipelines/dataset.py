@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import pyarrow.parquet as pq
 
-from pipelines.curate import StageStats
+from pipelines.curate import StageStats, reason_class
 from pipelines.schema import SCHEMA_VERSION, rows_to_table
 from pipelines.shards import write_table_atomic, write_text_atomic
 
@@ -17,23 +17,23 @@ ROWS_PER_FILE = 50_000
 
 def write_split(rows: Sequence[dict[str, Any]], directory: Path, prefix: str) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob(f"{prefix}-*.parquet"):
-        old.unlink()  # a re-curate replaces the split as a whole
+    old = set(directory.glob(f"{prefix}-*.parquet"))
     n_files = max(1, -(-len(rows) // ROWS_PER_FILE))
     paths = []
     for i in range(n_files):
         chunk = rows[i * ROWS_PER_FILE:(i + 1) * ROWS_PER_FILE]
         paths.append(write_table_atomic(rows_to_table(chunk),
                                         directory / f"{prefix}-{i:05d}-of-{n_files:05d}.parquet"))
+    for stale in old - set(paths):
+        stale.unlink()  # a re-curate replaces the split as a whole; removed only once the new files exist
     return paths
 
 
 def filter_table_markdown(stats: Sequence[StageStats]) -> str:
-    lines = ["| stage | in | kept | rejected | reasons |", "|---|---|---|---|---|"]
-    for s in stats:
-        reasons = ", ".join(f"{k} {v}" for k, v in s.reasons.items()) or "–"
-        lines.append(f"| {s.stage} | {s.rows_in} | {s.rows_out} | {s.rows_in - s.rows_out} | {reasons} |")
-    return "\n".join(lines)
+    """The per-stage table shared with report.md, `synth inspect` and the Prefect artifact."""
+    from pipelines.report import filter_table_markdown as table
+
+    return table(stats)
 
 
 def write_dataset(rows: Sequence[dict[str, Any]], stats: Sequence[StageStats], out_dir: Path, *,
@@ -50,7 +50,7 @@ def write_dataset(rows: Sequence[dict[str, Any]], stats: Sequence[StageStats], o
         t["kept"] += int(r["kept"])
     reasons: dict[str, int] = {}
     for r in rejected:
-        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+        reasons[reason_class(r["reason"])] = reasons.get(reason_class(r["reason"]), 0) + 1
     prov = rows[0]["provenance"] if rows else {}
     summary = {
         "schema_version": SCHEMA_VERSION, "rows": len(rows), "kept": len(kept), "rejected": len(rejected),

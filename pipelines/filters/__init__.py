@@ -6,12 +6,20 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from pipelines.filters.base import Filter, FilterSpec
+from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec
+from pipelines.filters.decontam import DecontamFilter, DecontamSpec
+from pipelines.filters.dedup import DedupFilter, DedupSpec
 from pipelines.filters.knowledge import KnowledgeFilter, KnowledgeSpec
 from pipelines.filters.rules import RulesFilter, RulesSpec
+from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec
 
 FILTERS: dict[str, tuple[type[FilterSpec], type]] = {
     "rules": (RulesSpec, RulesFilter),
     "knowledge": (KnowledgeSpec, KnowledgeFilter),
+    "dedup": (DedupSpec, DedupFilter),
+    "thresholds": (ThresholdsSpec, ThresholdsFilter),
+    "consistency": (ConsistencySpec, ConsistencyFilter),
+    "decontam": (DecontamSpec, DecontamFilter),
 }
 
 

@@ -1,0 +1,98 @@
+"""Reference-encoder consistency (GCSE denoising, Lai et al., ACL 2025, pipeline step 9).
+
+A frozen sentence encoder scores each pair: keep when cos(anchor, positive) >= min_positive_cos,
+cos(anchor, negative) < max_negative_cos (GCSE: 0.80 and 0.75, i.e. logits 16 and 15 at tau 0.05) and
+cos(anchor, positive) > cos(anchor, negative) + margin. Unique sentences are encoded once per call, in
+batches. The cosines are stored in `record.checks` (`cos_pos`, `cos_neg`) with a key over (encoder,
+anchor, sentence) (`cos_pos_key`, `cos_neg_key`), so the report can plot them and re-filtering with new
+thresholds reuses them without loading the encoder.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import Any, ClassVar, Literal, Sequence
+
+import numpy as np
+from pydantic import Field
+
+from pipelines.filters.base import FilterSpec
+from synth.records import Record
+
+
+class ConsistencySpec(FilterSpec):
+    name: Literal["consistency"] = "consistency"
+    encoder: str = Field("embedded:all-minilm-l6-v2", description="frozen reference encoder: embedded:<name>, path")
+    min_positive_cos: float | None = Field(0.80, ge=-1, le=1, description="keep when cos(a,p) >= this")
+    max_negative_cos: float | None = Field(0.75, ge=-1, le=1, description="keep when cos(a,n) < this")
+    margin: float | None = Field(0.0, ge=-2, le=2, description="keep when cos(a,p) > cos(a,n) + margin")
+    batch_size: int = Field(64, ge=1)
+    reuse_stored: bool = Field(True, description="reuse cosines stored by an earlier run for the same texts")
+
+
+def cos_key(encoder: str, anchor: str, text: str) -> float:
+    """A 52-bit fingerprint (exact in a float64 check) of what a stored cosine was computed from."""
+    digest = hashlib.sha256(f"{encoder}\x1f{anchor}\x1f{text}".encode("utf-8")).hexdigest()
+    return float(int(digest[:13], 16))
+
+
+@lru_cache(maxsize=2)
+def load_encoder(name: str) -> Any:
+    """The frozen encoder, loaded once per process (CPU; sentence-transformers)."""
+    from sentence_transformers import SentenceTransformer
+
+    from synth.embedded import resolve_encoder
+
+    return SentenceTransformer(resolve_encoder(name), device="cpu")
+
+
+class ConsistencyFilter:
+    name: ClassVar[str] = "consistency"
+
+    def __init__(self, spec: ConsistencySpec, encoder: Any | None = None):
+        self.spec = spec
+        self._encoder = encoder  # tests may pass an already loaded model
+
+    def _stored(self, r: Record, side: str, text: str) -> float | None:
+        c = r.checks
+        if self.spec.reuse_stored and f"cos_{side}" in c and c.get(f"cos_{side}_key") == cos_key(
+                self.spec.encoder, r.anchor, text):
+            return c[f"cos_{side}"]
+        return None
+
+    def compute(self, records: Sequence[Record]) -> None:
+        """Fill cos_pos / cos_neg (and their keys) for every record that lacks a valid stored value."""
+        todo: list[tuple[Record, str, str]] = []
+        for r in records:
+            for side, text in (("pos", r.positive), ("neg", r.negative)):
+                if text is not None and self._stored(r, side, text) is None:
+                    todo.append((r, side, text))
+        if not todo:
+            return
+        texts = sorted({t for r, _, t in todo} | {r.anchor for r, _, _ in todo})
+        model = self._encoder or load_encoder(self.spec.encoder)
+        emb = model.encode(texts, batch_size=self.spec.batch_size, convert_to_numpy=True,
+                           normalize_embeddings=True, show_progress_bar=False)
+        row = {t: i for i, t in enumerate(texts)}
+        a = emb[[row[r.anchor] for r, _, _ in todo]]
+        b = emb[[row[t] for _, _, t in todo]]
+        cos = np.sum(a * b, axis=1)
+        for (r, side, text), c in zip(todo, cos):
+            r.checks[f"cos_{side}"] = round(float(c), 6)
+            r.checks[f"cos_{side}_key"] = cos_key(self.spec.encoder, r.anchor, text)
+
+    def verdict(self, r: Record) -> str | None:
+        s = self.spec
+        cp, cn = r.checks.get("cos_pos"), r.checks.get("cos_neg")
+        if r.positive is not None and s.min_positive_cos is not None and cp < s.min_positive_cos:
+            return "positive_too_far"
+        if r.negative is not None and s.max_negative_cos is not None and cn >= s.max_negative_cos:
+            return "negative_too_close"
+        if r.positive is not None and r.negative is not None and s.margin is not None \
+                and not cp - cn > s.margin + 1e-9:  # tolerance: 0.8 - 0.7 must not pass margin 0.1
+            return "margin"
+        return None
+
+    def verdicts(self, records: Sequence[Record]) -> list[str | None]:
+        self.compute(records)
+        return [self.verdict(r) for r in records]
