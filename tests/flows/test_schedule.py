@@ -61,6 +61,22 @@ def test_schedule_without_a_server_is_a_clear_error(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "allowed values are all, synthesize" in res.output
 
 
+def test_schedule_with_the_server_down_or_a_bad_cron(tmp_path):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.cli import app
+
+    path = write_tiny(tmp_path / "r.toml", tmp_path / "run")
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{_free_port()}/api"}):
+        res = CliRunner().invoke(app, ["schedule", str(path), "--cron", "0 3 * * *"])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and "does not answer" in out and "prefect server start" in out
+    from flows.deploy import build_deployment
+
+    with pytest.raises(ValueError, match="Invalid cron"):
+        build_deployment(load_recipe(path), "every day at 3")
+
+
 @pytest.mark.slow
 def test_schedule_serves_a_deployment_on_a_real_server_and_a_run_completes(tmp_path):
     from prefect.client.orchestration import get_client
@@ -70,7 +86,8 @@ def test_schedule_serves_a_deployment_on_a_real_server_and_a_run_completes(tmp_p
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": url,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+           "PREFECT_SERVER_UI_ENABLED": "false"}  # the UI's static files are not under test: skip copying them
     server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                               env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     serve = None
