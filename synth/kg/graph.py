@@ -145,12 +145,15 @@ def summary_markdown(s: dict) -> str:
 def neighbourhood_seeds(g: nx.Graph, k: int, rng: random.Random, size: int = 3) -> list[list[str]]:
     """`k` groups of related entities (a node and its heaviest neighbours), e.g. topics for scratch anchors."""
     nodes = sorted(g.nodes, key=lambda n: (-g.nodes[n].get("freq", 0), n))
-    out = []
+    out, used = [], set()
     for n in nodes:
         if len(out) >= k:
             break
+        if n in used:  # already inside a group: another group around it would mostly repeat that one
+            continue
         nbrs = sorted(g.neighbors(n), key=lambda m: (-g.edges[n, m]["weight"], m))[: size - 1]
         if nbrs:
+            used.update([n, *nbrs])
             out.append([g.nodes[x]["text"] for x in [n, *nbrs]])
     rng.shuffle(out)
     return out
