@@ -33,6 +33,9 @@ def train(recipe: Recipe) -> str:
 
 @task(name="evaluate-encoder", task_run_name="evaluate-{label}")
 def evaluate_encoder(label: str, model_path: str, recipe: Recipe) -> dict:
+    if label == "base" and recipe.train is not None:  # the base as training sees it: same pooler and layers
+        t = recipe.train
+        return evaluate_model(load_encoder(model_path, t.pooler, t.max_seq_length, t.base_layers), recipe.evaluate)
     return evaluate_model(load_encoder(model_path), recipe.evaluate)
 
 

@@ -115,11 +115,12 @@ def evaluate_model(model: Any, spec: EvalSpec) -> dict[str, float | None]:
     return out
 
 
-def load_encoder(path_or_name: str, pooler: str = "keep", max_seq_length: int | None = None):
+def load_encoder(path_or_name: str, pooler: str = "keep", max_seq_length: int | None = None,
+                 base_layers: int | None = None):
     """A saved/packaged sentence-transformers model, or a raw base (e.g. the embedded SmolLM2) with a pooler."""
     from trainers.model import build_model
 
-    return build_model(path_or_name, pooler, max_seq_length)  # type: ignore[arg-type]
+    return build_model(path_or_name, pooler, max_seq_length, base_layers=base_layers)  # type: ignore[arg-type]
 
 
 def comparison_report(results: dict[str, dict[str, float | None]], out_dir: Path) -> tuple[Path, Path]:

@@ -123,8 +123,9 @@ def test_raw_decoder_base_as_encoder():
     """The train-from-scratch base: SmolLM2-135M read with mean pooling; dropout settable for unsup SimCSE."""
     from trainers.model import build_model
 
-    model = build_model("embedded:smollm2-135m-instruct", "mean", 16, encoder_dropout=0.1)
+    model = build_model("embedded:smollm2-135m-instruct", "mean", 16, encoder_dropout=0.1, base_layers=4)
     assert [type(m).__name__ for m in model] == ["Transformer", "Pooling"]
+    assert len(model[0].auto_model.layers) == model[0].auto_model.config.num_hidden_layers == 4
     emb = model.encode(["A dog runs in the park.", "Stocks fell sharply today."], convert_to_numpy=True)
     assert emb.shape == (2, 576) and np.isfinite(emb).all()
     attn = [m for m in model.modules() if isinstance(getattr(m, "attention_dropout", None), float)]
