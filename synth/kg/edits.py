@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 
-from synth.kg.quantities import QuantitySpan, find_quantity_spans
+from synth.kg.quantities import QuantitySpan, find_quantities
 from synth.records import ChangedFact, Entity
 
 _WORD_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -69,8 +69,22 @@ def _new_value(value: float, kind: str, rng: random.Random, integral: bool) -> f
     return cand if cand != value else value + 1
 
 
-def change_quantity(text: str, span: QuantitySpan, rng: random.Random) -> tuple[str, ChangedFact] | None:
-    """`text` with one quantity changed to a different, plausible value; None when it cannot be edited."""
+def change_quantity(text: str, span: QuantitySpan, rng: random.Random,
+                    tries: int = 12) -> tuple[str, ChangedFact] | None:
+    """`text` with one quantity changed to a different, plausible value that the sentence does not already
+    mention (so "1995, 1996" never becomes "1996, 1996"); None when it cannot be edited."""
+    present = [q.value for q in find_quantities(text)]
+    for _ in range(tries):
+        res = _change_once(text, span, rng)
+        if res is None:
+            return None
+        old = [q.value for q in find_quantities(res[1].before)]
+        if not any(q.value in present for q in find_quantities(res[1].after) if q.value not in old):
+            return res
+    return None
+
+
+def _change_once(text: str, span: QuantitySpan, rng: random.Random) -> tuple[str, ChangedFact] | None:
     q = span.quantity
     piece = text[span.num_start:span.num_end]
     if q.kind == "date":
@@ -109,6 +123,3 @@ def change_quantity(text: str, span: QuantitySpan, rng: random.Random) -> tuple[
     before = text[span.start:span.end] if q.kind == "range" else q.text
     return new_text, ChangedFact("quantity_change", before, new_text[span.start:after_end])
 
-
-def quantity_spans(text: str) -> list[QuantitySpan]:
-    return find_quantity_spans(text)

@@ -41,3 +41,10 @@ def test_change_quantity_changes_exactly_that_number_in_its_style():
     years = change_quantity("It began in March 2007.", find_quantity_spans("It began in March 2007.")[0], rng)
     assert years[1].before == "March 2007" and years[1].after.startswith("March 20")
     assert "1,200" not in change_quantity(text, find_quantity_spans(text)[1], rng)[0]
+
+
+def test_change_quantity_avoids_values_already_in_the_sentence():
+    text = "Self-reports were obtained during 1995, 1996, and 1997."
+    for seed in range(20):
+        new_text, fact = change_quantity(text, find_quantity_spans(text)[0], random.Random(seed))
+        assert fact.after not in ("1996", "1997", "1995") and fact.after in new_text
