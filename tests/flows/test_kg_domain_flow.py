@@ -58,3 +58,9 @@ def test_llm_extractor_on_the_embedded_model(smollm):
         assert ex.error is None or ex.error.startswith("llm:")  # recorded, never raised
         assert all(e.text.lower() in a.text.lower() for e in ex.entities)  # nothing invented survives
         assert ex.quantities  # the rules find the numbers whatever the model said
+
+
+def test_shipped_kg_recipe_validates():
+    r = load_recipe("recipes/kg-domain.toml")
+    assert r.corpus.path == "builtin:pubmedqa-sentences" and r.knowledge_graph.extractor == "spacy"
+    assert [t.name for t in r.tasks] == ["kg_variants"] and [f.name for f in r.filters] == ["rules", "knowledge"]
