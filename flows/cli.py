@@ -212,6 +212,44 @@ def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"
     serve_deployment(deployment)
 
 
+@app.command(name="judge-calibration")
+def judge_calibration(recipe: Optional[Path] = typer.Option(None, "--recipe", help="use this recipe's judge task "
+                                                                "and [generator]"),
+                      set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt,
+                      limit: int = typer.Option(200, "--limit", help="STS-B dev pairs to score (seeded sample)"),
+                      full: bool = typer.Option(False, "--full", help="all 1,500 STS-B dev pairs"),
+                      seed: int = typer.Option(13, "--seed"),
+                      out: Optional[Path] = typer.Option(None, "--out", help="also write the figures as JSON")) -> None:
+    """Spearman of the LLM judge's scores (expected value and parsed) against STS-B dev gold."""
+    import json
+
+    from synth.backends import TransformersSpec
+    from synth.tasks.judge import JudgeSpec
+    from trainers.judge_calibration import calibrate
+
+    backend, judge = TransformersSpec(**({"model": model} if model else {})), JudgeSpec()
+    if recipe is not None:
+        r = _recipe(recipe, set_, model)
+        backend = r.generator
+        judge = next((t for t in r.tasks if t.name == "judge"), judge)
+    try:
+        res = calibrate(backend, judge, limit=None if full else limit, seed=seed)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+    table = Table(title=f"judge calibration on STS-B dev: {res.model}, {res.pairs} pairs, {res.seconds:.0f}s")
+    for col in ("score", "Spearman", "pairs scored"):
+        table.add_column(col)
+    fmt = (lambda x: "–" if x is None else f"{x:.4f}")
+    table.add_row("expected value", fmt(res.spearman_expected), str(res.n_expected))
+    table.add_row("parsed number", fmt(res.spearman_parsed), str(res.n_parsed))
+    if res.encoder:
+        table.add_row(f"encoder cosine ({res.encoder})", fmt(res.spearman_encoder), str(res.pairs))
+    console.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res.to_dict(), indent=2), encoding="utf-8")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

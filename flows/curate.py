@@ -10,6 +10,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.recipe import Recipe, recipe_toml
+from pipelines import synthesis_card
+from pipelines.annotate import ordered_task_names
 from pipelines.curate import apply_filters, load_rows
 from pipelines.filters import build_filter
 from pipelines.knowledge_graph import add_to_card
@@ -32,13 +34,14 @@ def publish_report(recipe: Recipe, report: Report) -> None:
 @task(name="filter-and-write")
 def filter_and_write(recipe: Recipe) -> dict:
     run = recipe.run_dir
-    rows = load_rows([run / "generated" / t.name for t in recipe.tasks])
+    rows = load_rows([run / "generated" / n for n in ordered_task_names(recipe.tasks)])  # judge rows win
     if not rows:
         raise RuntimeError(f"no generated shards under {run / 'generated'}; run `synth generate` first")
     stats = apply_filters(rows, [build_filter(f) for f in recipe.filters])
     summary, report = write_curated(rows, stats, run / "dataset", filters=recipe.filters,
                                     recipe_text=recipe_toml(recipe), recipe_name=recipe.name)
     add_to_card(run, run / "dataset", rows)  # knowledge-graph summary + graph file, when the run built one
+    synthesis_card.add_to_card(run / "dataset", rows, run / "anchors")  # ranked lists, judge scores, scratch
     publish_report(recipe, report)
     return summary
 
@@ -46,12 +49,13 @@ def filter_and_write(recipe: Recipe) -> dict:
 @task(name="refilter-dataset")
 def refilter_dataset(recipe: Recipe, dataset: str) -> dict:
     dataset_dir = find_dataset_dir(Path(dataset))
-    generated = [dataset_dir.parent / "generated" / t.name for t in recipe.tasks]  # <run>/{dataset,generated}
+    generated = [dataset_dir.parent / "generated" / n for n in ordered_task_names(recipe.tasks)]  # <run>/{dataset,generated}
     rows = load_for_refilter(dataset_dir, generated)
     stats = apply_filters(rows, [build_filter(f) for f in recipe.filters])
     summary, report = rewrite_dataset(rows, stats, dataset_dir, filters=recipe.filters,
                                       recipe_text=recipe_toml(recipe), recipe_name=recipe.name)
     add_to_card(dataset_dir.parent, dataset_dir, rows)
+    synthesis_card.add_to_card(dataset_dir, rows, dataset_dir.parent / "anchors")
     publish_report(recipe, report)
     return summary
 

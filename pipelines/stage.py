@@ -60,8 +60,10 @@ def run_shard(job: ShardJob) -> ShardResult:
     ctx = TaskContext(seed=job.seed, sampling=job.sampling, shard=out.name.split("-")[1] if "-" in out.name else "",
                       backend_for=get_backend, extras=dict(job.extras))
     tokens_before = getattr(backend, "tokens_generated", 0)
+    generated_by: dict[str, dict[str, Any]] = {}  # annotated rows keep the provenance of their generation
     if job.input_paths and hasattr(task, "annotate"):
         rows = [r for p in job.input_paths for r in pq.read_table(p).to_pylist()]
+        generated_by = {r["id"]: r["provenance"] for r in rows}
         records = task.annotate([row_to_record(r) for r in rows if r.get("kept", True)], backend, ctx)
     else:
         records = task.run(list(job.anchors), backend, ctx)
@@ -69,7 +71,7 @@ def run_shard(job: ShardJob) -> ShardResult:
                   "temperature": job.sampling.temperature, "top_p": job.sampling.top_p,
                   "max_tokens": job.task.max_tokens or job.sampling.max_tokens, "shard": out.name,
                   "recipe_hash": job.recipe_hash}
-    rows = [record_to_row(r, provenance) for r in records]
+    rows = [record_to_row(r, generated_by.get(r.id) or provenance) for r in records]
     res = ShardResult(path=str(out), records=len(rows), parse_rejects=sum(1 for r in rows if not r["kept"]),
                       tokens=getattr(backend, "tokens_generated", 0) - tokens_before,
                       seconds=time.perf_counter() - t0)

@@ -10,6 +10,7 @@ from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec
 from pipelines.filters.decontam import DecontamFilter, DecontamSpec
 from pipelines.filters.dedup import DedupFilter, DedupSpec
 from pipelines.filters.knowledge import KnowledgeFilter, KnowledgeSpec
+from pipelines.filters.monotone import MonotoneFilter, MonotoneSpec
 from pipelines.filters.rules import RulesFilter, RulesSpec
 from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec
 
@@ -20,6 +21,7 @@ FILTERS: dict[str, tuple[type[FilterSpec], type]] = {
     "thresholds": (ThresholdsSpec, ThresholdsFilter),
     "consistency": (ConsistencySpec, ConsistencyFilter),
     "decontam": (DecontamSpec, DecontamFilter),
+    "monotone": (MonotoneSpec, MonotoneFilter),  # ranked lists: cosine / judge-score monotonicity
 }
 
 

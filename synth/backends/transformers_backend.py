@@ -33,6 +33,7 @@ def truncate_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 class TransformersBackend:
     name = "transformers"
+    supports_guidance = True  # HF generate's guidance_scale + negative_prompt_ids (checked batched == one by one)
 
     def __init__(self, model: str, batch_size: int = 16, dtype: str = "float32", device: str = "cpu",
                  max_prompt_tokens: int = 1024):

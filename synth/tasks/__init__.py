@@ -7,11 +7,15 @@ from pydantic import Field
 
 from synth.tasks.base import Task, TaskContext, TaskSpec
 from synth.tasks.kg_variants import KGVariantsSpec, KGVariantsTask
+from synth.tasks.judge import JudgeSpec, JudgeTask
 from synth.tasks.pairs import PairsSpec, PairsTask
+from synth.tasks.ranked import RankedSpec, RankedTask
 
 TASKS: dict[str, tuple[type[TaskSpec], type]] = {
     "pairs": (PairsSpec, PairsTask),
     "kg_variants": (KGVariantsSpec, KGVariantsTask),
+    "ranked": (RankedSpec, RankedTask),
+    "judge": (JudgeSpec, JudgeTask),  # annotating: scores the other tasks' records (see flows/synthesize.py)
 }
 
 
