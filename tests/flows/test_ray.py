@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,22 +39,23 @@ def ray_head():
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["RAY_AUTH_MODE"] = "disabled"  # loopback-only test cluster; the driver connects without a token
     ray_bin = Path(sys.executable).parent / "ray"
+    log = open(Path(temp) / "ray-start.log", "w")  # a file, not a pipe nobody drains
     proc = subprocess.Popen([str(ray_bin), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
                              "--num-gpus=0", "--include-dashboard=false", "--object-store-memory=200000000",
                              f"--temp-dir={temp}", "--node-ip-address=127.0.0.1", "--disable-usage-stats"],
-                            env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
-    deadline = time.time() + 120
+    deadline = time.time() + 180
     while time.time() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"ray start exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+            pytest.fail(f"ray start exited: {(Path(temp) / 'ray-start.log').read_text(errors='replace')[-2000:]}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.5)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("the Ray head did not open its port in 120 s")
+        pytest.fail("the Ray head did not open its port in 180 s")
     try:
         yield address
     finally:
@@ -64,6 +66,8 @@ def ray_head():
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.slow
