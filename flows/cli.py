@@ -171,7 +171,7 @@ def serve_model(ctx: typer.Context,
     cmd = serve_command(opts)
     console.print(f"serving {model} at [bold]{opts.base_url}[/bold] (Ctrl-C stops it); point a recipe at it:\n")
     console.print(example_generator_block(opts), markup=False, highlight=False)
-    console.print(" ".join(cmd), markup=False, highlight=False)
+    console.print(" ".join(cmd), markup=False, highlight=False, soft_wrap=True)
     import subprocess
 
     try:
