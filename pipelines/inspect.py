@@ -23,7 +23,7 @@ def print_filter_table(path: Path, console: Console) -> dict:
     for col in TABLE_COLUMNS:
         t.add_column(col, justify="left" if col in ("stage", "reasons") else "right")
     for row in filter_table_rows(stats["filters"]):
-        t.add_row(*(str(row[c]) for c in TABLE_COLUMNS))
+        t.add_row(*(str(row[c]).replace(", ", "\n") if c == "reasons" else str(row[c]) for c in TABLE_COLUMNS))
     console.print(t)
     if (d / "report.md").exists():
         console.print(f"report: {d / 'report.md'} (plots in {d / 'plots'})")

@@ -48,7 +48,7 @@ def test_curate_and_refilter_flows_write_report_and_artifacts(tmp_path):
     ds = Path(curate(recipe))
     stats = json.loads((ds / "stats.json").read_text())
     assert stats["kept"] == 2 and stats["rejects_by_reason"] == {
-        "dedup:exact_duplicate:anchor+positive+negative": 1, "decontam:negative:exact": 1,
+        "dedup:exact_duplicate:all": 1, "decontam:negative:exact": 1,
         "consistency:negative_too_close": 1}
     md = (ds / "report.md").read_text()
     assert "| consistency | 3 | 2 | 1 |" in md and (ds / "plots" / "cosines.png").exists()

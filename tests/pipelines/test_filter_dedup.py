@@ -18,7 +18,7 @@ def verdicts(records, **spec):
 def test_exact_duplicate_after_normalisation_names_the_kept_record():
     first, again = rec(A, P, N, seed=1), rec(A.upper(), P + "!!", "  " + N.lower(), seed=2)
     out = verdicts([first, again, rec(A, P, "A dog sleeps on the porch.", seed=3)], near=False)
-    assert out == [None, f"exact_duplicate:anchor+positive+negative@{first.id}", None]
+    assert out == [None, f"exact_duplicate:all@{first.id}", None]
 
 
 def test_per_field_keys_each_checked():
@@ -28,10 +28,18 @@ def test_per_field_keys_each_checked():
     assert verdicts([a, b], by=["negative", "positive"], near=False)[1] == f"exact_duplicate:positive@{a.id}"
 
 
+def test_default_key_is_every_content_field_so_lists_and_pairs_of_one_anchor_differ():
+    lists = [rec(A, ranked=["x y z w", "a b c d"], seed=1), rec(A, ranked=["q r s t"], seed=2)]
+    pairs = [rec(A, text_b="A cat sleeps on the sofa.", seed=3), rec(A, text_b="Two men fish.", seed=4)]
+    assert verdicts(lists + pairs) == [None] * 4
+    assert verdicts(lists + pairs, by=["anchor+positive+negative"], near=False)[1:] == [
+        f"exact_duplicate:anchor+positive+negative@{lists[0].id}"] * 3
+
+
 def test_near_duplicate_boundary_is_the_exact_jaccard():
     a = rec(A, P, N, seed=1)
     b = rec(A, P.replace("stands", "is standing"), N, seed=2)
-    key = "anchor+positive+negative"
+    key = "all"
     j = jaccard(shingles(key_parts(a, key), 5), shingles(key_parts(b, key), 5))
     assert 0.5 < j < 1
     assert verdicts([a, b], near_threshold=j, exact=False) == [None, f"near_duplicate:{key}@{a.id}"]
@@ -50,6 +58,7 @@ def test_near_duplicates_keep_the_first_of_a_cluster():
 def test_records_without_key_fields_are_kept():
     ranked = rec(A, ranked=["x y z", "a b c"], seed=1)
     assert verdicts([ranked, rec(A, ranked=["q r s"], seed=2)], by=["positive+negative"]) == [None, None]
+    assert DedupSpec(by=["all", "positive"]).by == ["all", "positive"]
 
 
 def test_unknown_key_field_is_a_config_error():
@@ -68,7 +77,7 @@ def test_duplicates_across_shards_through_load_rows_and_apply_filters(tmp_path):
     stats = apply_filters(rows, [build_filter(DedupSpec(near_threshold=0.8))])
     by_seed = {r["provenance"]["seed"]: r for r in rows}
     assert by_seed[1]["kept"] and by_seed[2]["kept"] and by_seed[3]["kept"]
-    assert by_seed[4]["reason"] == f"dedup:exact_duplicate:anchor+positive+negative@{first.id}"
-    assert by_seed[5]["reason"] == f"dedup:near_duplicate:anchor+positive+negative@{first.id}"
-    assert stats[-1].reasons == {"exact_duplicate:anchor+positive+negative": 1,
-                                 "near_duplicate:anchor+positive+negative": 1}
+    assert by_seed[4]["reason"] == f"dedup:exact_duplicate:all@{first.id}"
+    assert by_seed[5]["reason"] == f"dedup:near_duplicate:all@{first.id}"
+    assert stats[-1].reasons == {"exact_duplicate:all": 1,
+                                 "near_duplicate:all": 1}
