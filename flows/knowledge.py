@@ -11,6 +11,7 @@ from flows.recipe import Recipe
 from pipelines.knowledge_graph import build_knowledge_graph
 from pipelines.plan import plan_jobs
 from pipelines.stage import ShardJob
+from synth.backends import BackendSpec
 from synth.backends.base import Sampling
 from synth.kg.extract import KnowledgeGraphSpec
 from synth.tasks import TaskSpec
@@ -31,8 +32,8 @@ def knowledge_graph(recipe: Recipe, anchor_shards: list[str]) -> dict[str, str]:
     return art.extras()
 
 
-def plan_with_graph(recipe: Recipe, anchor_shards: Sequence[Path], tasks: Sequence[TaskSpec], backend, sampling: Sampling,
-                    seed: int, recipe_hash: str, generated_dir: Path) -> list[ShardJob]:
+def plan_with_graph(recipe: Recipe, anchor_shards: Sequence[Path], tasks: Sequence[TaskSpec], backend: BackendSpec,
+                    sampling: Sampling, seed: int, recipe_hash: str, generated_dir: Path) -> list[ShardJob]:
     """plan_jobs, with the graph built first when a task uses it (or `[knowledge_graph]` asks for it)."""
     graph_tasks = [t for t in tasks if uses_graph(t)]
     jobs = plan_jobs(anchor_shards, [t for t in tasks if not uses_graph(t)], backend, sampling, seed, recipe_hash,
