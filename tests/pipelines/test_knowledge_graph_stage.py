@@ -81,3 +81,28 @@ def test_fact_stats_and_card_section(tmp_path):
     assert "1 positives kept every extracted entity and quantity" in card
     assert (ds / "knowledge_graph.graphml").exists()
     assert not add_to_card(tmp_path / "no-graph-run", ds, rows)
+
+
+def test_llm_extractor_stage_records_relations_and_failures(tmp_path, monkeypatch):
+    from doubles import ScriptedBackend
+
+    import pipelines.knowledge_graph as kgs
+
+    def answer(req):
+        text = req.messages[-1]["content"]
+        if "1,099" in text:
+            return "I cannot answer that."  # an unparsable answer: recorded, the rules still find 1,099
+        return ('{"entities": [{"text": "Telephone counseling", "type": "method"}, {"text": "North Carolina", '
+                '"type": "gpe"}], "relations": [{"head": "Telephone counseling", "relation": "used in", '
+                '"tail": "North Carolina"}]}')
+
+    llm = ScriptedBackend(answer)
+    monkeypatch.setattr(kgs, "get_backend", lambda spec: llm)
+    art = build_knowledge_graph(shards(tmp_path), KnowledgeGraphSpec(extractor="llm"), TransformersSpec(), 13,
+                                tmp_path / "kg")
+    assert llm.calls == [2, 2] and art.summary["extraction_errors"] == 1 and art.summary["relation_edges"] == 1
+    g = load_graph(art.graph_path)
+    assert g.edges["telephone counseling", "north carolina"]["relations"] == "used in"
+    assert g.nodes["telephone counseling"]["type"] == "METHOD"
+    rows = [json.loads(x) for x in open(art.extractions_path)]
+    assert rows[1]["error"] == "llm:not_json" and rows[1]["quantities"][0]["value"] == 1099
