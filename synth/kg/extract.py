@@ -7,6 +7,7 @@ raised. `KnowledgeGraphSpec` is the recipe's `[knowledge_graph]` section.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal, Protocol, Sequence
 
@@ -16,6 +17,9 @@ from synth.backends.base import Backend
 from synth.kg.facts import dedupe_entities
 from synth.kg.quantities import find_quantities
 from synth.records import Anchor, Entity, Quantity
+
+
+_LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+(?=\S)", re.IGNORECASE)
 
 
 @dataclass
@@ -68,6 +72,10 @@ def finish(ex: Extraction, spec: KnowledgeGraphSpec) -> Extraction:
     """Common post-processing: rule quantities, entity dedupe, no entity that is only a number."""
     ex.quantities = find_quantities(ex.text)
     qtexts = {q.text.casefold() for q in ex.quantities}
+    for e in ex.entities:  # "The New Children's Hospital" and "New Children's Hospital" are one node
+        e.text = _LEADING_ARTICLE.sub("", e.text.strip())
+    for r in ex.relations:
+        r.head, r.tail = _LEADING_ARTICLE.sub("", r.head), _LEADING_ARTICLE.sub("", r.tail)
     ents = [e for e in ex.entities if len(e.text.strip()) >= spec.min_entity_chars
             and e.text.casefold() not in qtexts and any(c.isalpha() for c in e.text)]
     ex.entities = dedupe_entities(ents)[: spec.max_entities]

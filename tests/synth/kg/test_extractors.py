@@ -57,3 +57,11 @@ def test_missing_spacy_model_names_the_extra():
 def test_llm_extractor_needs_a_backend():
     with pytest.raises(ValueError, match="generator"):
         build_extractor(KnowledgeGraphSpec(extractor="llm"))
+
+
+def test_leading_articles_are_dropped_so_mentions_merge():
+    raw = ('{"entities": [{"text": "The Mayo Clinic", "type": "ORG"}, {"text": "stroke", "type": "DISEASE"}], '
+           '"relations": [{"head": "The Mayo Clinic", "relation": "treats", "tail": "stroke"}]}')
+    llm = ScriptedBackend(lambda r: raw)
+    [ex] = LLMExtractor(KnowledgeGraphSpec(extractor="llm"), llm).extract([Anchor("The Mayo Clinic treats stroke.")])
+    assert [e.text for e in ex.entities] == ["Mayo Clinic", "stroke"] and ex.relations[0].head == "Mayo Clinic"
