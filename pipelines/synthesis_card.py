@@ -47,9 +47,11 @@ def section(rows: Sequence[dict[str, Any]], anchors_dir: Path | None = None) -> 
         out.append(f"Ranked lists: {len(ranked)} generated ({', '.join(modes)}), {sum(r['kept'] for r in ranked)} kept.")
         for check, label in (("ranked_monotone_encoder", "reference-encoder cosine"),
                              ("ranked_monotone_judge", "judge score")):
-            m, n = monotone_fraction([r for r in ranked if r["kept"]], check)
-            out.append(f"- monotone by {label}: {m}/{n}" + (f" = {m / n:.2f}" if n else " (no `monotone` filter "
-                                                             "or no scores)"))
+            m, n = monotone_fraction(ranked, check)  # every list the monotone filter saw, kept or not
+            mk, nk = monotone_fraction([r for r in ranked if r["kept"]], check)
+            out.append(f"- monotone by {label}: {m}/{n}" + (f" = {m / n:.2f} of the lists checked; kept lists "
+                                                             f"{mk}/{nk}" if n else " (no `monotone` filter, or no "
+                                                             "list reached it / had scores)"))
         out.append("")
     for path in manifest[-1:]:
         counts = json.loads(path.read_text(encoding="utf-8")).get("counts", {})

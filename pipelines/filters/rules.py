@@ -83,8 +83,8 @@ class RulesFilter:
                 value = getattr(r, field)
                 if value is None and field == "text_b":
                     continue
-                if value is None and r.ranked is not None:
-                    continue  # ranked-list records carry no positive/negative
+                if value is None and (r.ranked is not None or r.text_b is not None):
+                    continue  # ranked lists and scored pairs (CLAIF random pairs) carry no positive/negative
                 why = self.check_sentence(value, r.anchor)
                 if why:
                     reason = f"{field}:{why}"
@@ -93,7 +93,7 @@ class RulesFilter:
                 reason = "positive_equals_negative"
             if reason is None and r.ranked:
                 for i, step in enumerate(r.ranked):
-                    why = self.check_sentence(step, r.anchor if i else "")
+                    why = self.check_sentence(step, r.anchor)  # length is relative to the anchor for every step
                     if why and why != "copy_of_anchor":
                         reason = f"ranked[{i}]:{why}"
                         break

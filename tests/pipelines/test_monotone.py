@@ -93,7 +93,7 @@ def test_card_section_reports_monotone_fraction_and_scores():
             row("judge", scores=[{"target": "pair"}], pair_score=0.5),
             row("pairs", kept=False, reason="parse:judge_positive_unparsable", scores=[{"target": "positive"}])]
     md = section(rows)
-    assert "monotone by reference-encoder cosine: 1/2 = 0.50" in md
+    assert "monotone by reference-encoder cosine: 1/2 = 0.50 of the lists checked; kept lists 1/2" in md
     assert "| pairs | 2 | 2 | 1 |" in md and "| judge | 1 | 1 | 1 |" in md
     assert "positive 4.00 (n=1)" in md and "random pairs 0.50 (n=1)" in md and "(rejected): 1" in md
     assert section([row("pairs")]) is None

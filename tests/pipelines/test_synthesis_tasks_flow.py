@@ -30,7 +30,7 @@ def test_pairs_guided_ranked_and_judge_through_the_flow(tmp_path, smollm):
         {"name": "pairs", "exemplars": 0},
         {"name": "ranked", "k": 3, "mode": "guided_chain", "reject_newlines": False},
         {"name": "judge", "exemplars": 2, "random_pairs": 1},
-    ], [{"name": "rules"}, {"name": "monotone"}])
+    ], [{"name": "monotone"}, {"name": "rules"}])  # monotone first: it checks every list that parsed
     synthesize(recipe)
     run = tmp_path / "run"
     judge_shards = sorted((run / "generated" / "judge").glob("shard-*.parquet"))
@@ -57,8 +57,10 @@ def test_pairs_guided_ranked_and_judge_through_the_flow(tmp_path, smollm):
     assert len([r for r in rows if r["task"] == "pairs"]) == 4  # merged by id, not duplicated
     pairs = [r for r in rows if r["task"] == "pairs" and r["scores"]]
     assert pairs and all(r["positive_score"] is not None or r["reason"].startswith("parse:judge_") for r in pairs)
-    listed = [r for r in rows if r["task"] == "ranked" and r["kept"]]
-    assert all({c["name"] for c in r["checks"]} >= {"ranked_monotone_encoder"} for r in listed)
+    listed = [r for r in rows if r["task"] == "ranked" and not (r["reason"] or "").startswith("parse:")]
+    assert all({c["name"] for c in r["checks"]} >= {"ranked_monotone_encoder", "ranked_order_encoder"}
+               for r in listed)
+    assert not any((r["reason"] or "").startswith("rules:positive") for r in rows if r["task"] == "judge")
     card = (run / "dataset" / "README.md").read_text()
     assert "## Ranked lists, judge scores and scratch anchors" in card and "monotone by reference-encoder" in card
     stats = json.loads((run / "dataset" / "stats.json").read_text())
@@ -87,15 +89,16 @@ def test_scratch_recipe_end_to_end_without_a_corpus(tmp_path, smollm):
     from flows.end_to_end import end_to_end
 
     recipe = load_recipe("recipes/scratch.toml", {
-        "output_dir": str(tmp_path / "run"), "scratch.anchors": 4, "scratch.shard_size": 4, "scratch.max_tokens": 32,
-        "sampling.max_tokens": 24, "train.max_steps": 2, "train.batch_size": 4, "evaluate.max_pairs": 20,
-        "evaluate.sets": ["stsb-dev"],
+        "output_dir": str(tmp_path / "run"), "scratch.anchors": 6, "scratch.shard_size": 6, "scratch.max_tokens": 32,
+        "sampling.max_tokens": 24, "tasks.pairs.samples": 2, "train.max_steps": 2, "train.batch_size": 4,
+        "train.objectives.infonce.use_hard_negative": False,  # (anchor, positive) rows: enough kept to train on
+        "evaluate.max_pairs": 20, "evaluate.sets": ["stsb-dev"],
     })
     assert recipe.scratch is not None and recipe.corpus.path == "builtin:snli-premises"  # the corpus is never read
     out = end_to_end(recipe)
     run = tmp_path / "run"
     anchors = [r for p in sorted((run / "anchors").glob("shard-*.parquet")) for r in pq.read_table(p).to_pylist()]
-    assert 1 <= len(anchors) <= 4 and all(a["source"].startswith("scratch:") for a in anchors)
+    assert 1 <= len(anchors) <= 6 and all(a["source"].startswith("scratch:") for a in anchors)
     assert not (run / "anchors" / "corpus_rejects.jsonl").exists()
     manifest = json.loads(next((run / "anchors").glob("scratch-*.json")).read_text())
     rejects = (run / "anchors" / "scratch_rejects.jsonl").read_text().splitlines()
