@@ -11,7 +11,7 @@ from typing import Any
 from scipy.stats import spearmanr
 
 from synth.backends import BackendSpec, TransformersSpec, get_backend
-from synth.backends.base import Sampling
+from synth.backends.base import Backend, Sampling
 from synth.tasks.base import TaskContext
 from synth.tasks.judge import JudgeSpec, judge_pairs
 from trainers.sts_data import Pair, load_stsb
@@ -50,11 +50,11 @@ def _spearman(xs: list[float | None], gold: list[float]) -> tuple[float | None, 
 
 
 def calibrate(backend: BackendSpec | None = None, judge: JudgeSpec | None = None, limit: int | None = 200,
-              seed: int = 13, encoder: str | None = "embedded:all-minilm-l6-v2") -> Calibration:
+              seed: int = 13, encoder: str | None = "embedded:all-minilm-l6-v2",
+              llm: Backend | None = None) -> Calibration:
     """Score STS-B dev pairs with the judge and correlate with gold; `limit=None` = all 1,500 pairs."""
     judge = judge or JudgeSpec()
-    spec = judge.backend or backend or TransformersSpec()
-    llm = get_backend(spec)
+    llm = llm or get_backend(judge.backend or backend or TransformersSpec())
     pairs = sample_pairs(load_stsb("dev"), limit, seed)
     ctx = TaskContext(seed=seed, sampling=Sampling(max_tokens=judge.max_tokens or 4), shard="calibration")
     t0 = time.perf_counter()
