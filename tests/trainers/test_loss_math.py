@@ -89,12 +89,7 @@ def test_infonce_zero_weight_equals_st_mnrl(batch):
     a, p, n = batch
     model = Lin()
     ours = InfoNCELoss(model, 1 / TAU).compute_loss_from_embeddings([a, p, n])
-    mnrl = MultipleNegativesRankingLoss.__new__(MultipleNegativesRankingLoss)
-    nn.Module.__init__(mnrl)
-    mnrl.scale, mnrl.similarity_fct = 1 / TAU, __import__("sentence_transformers.util", fromlist=["cos_sim"]).cos_sim
-    mnrl.gather_across_devices, mnrl.directions, mnrl.partition_mode = False, ("query_to_doc",), "joint"
-    mnrl.hardness_mode, mnrl.hardness_strength = None, 0.0
-    mnrl.cross_entropy_loss = nn.CrossEntropyLoss()
+    mnrl = MultipleNegativesRankingLoss(model, scale=1 / TAU)
     assert mnrl.compute_loss_from_embeddings([a, p, n], None).item() == pytest.approx(ours.item(), rel=1e-5)
 
 
