@@ -36,7 +36,7 @@ CITATION = """@inproceedings{he2025rankgen, title={Refining Sentence Embedding M
 class ListMLESpec(LossSpec):
     name: Literal["listmle"] = "listmle"
     scale: float = Field(20.0, gt=0)
-    list_size: int = Field(8, ge=2, description="K: the first K members of each ranked list (shorter lists skipped)")
+    list_size: int = Field(5, ge=2, description="K: the first K members of each ranked list (shorter lists skipped)")
     teacher: str | None = Field(None, description="frozen teacher encoder (RankGen); None: generation order")
     teacher_scale: float = Field(20.0, gt=0, description="1/tau of the teacher's scores")
     omega: float = Field(0.5, ge=0, description="strength of the generation-order correction of the teacher")
