@@ -16,6 +16,8 @@ def test_end_to_end_on_the_embedded_models(tmp_path):
     recipe = load_recipe("recipes/quickstart.toml", {
         "output_dir": str(tmp_path / "run"), "corpus.limit": 8, "corpus.shard_size": 4,
         "train.max_steps": 2, "train.batch_size": 4, "evaluate.max_pairs": 100,
+        # best-of-2 and the rule filters only: training needs >= 2 kept rows out of 8 anchors, every time
+        "tasks": [{"name": "pairs", "exemplars": 3, "candidates": 2}], "filters": [{"name": "rules"}],
     })
     out = end_to_end(recipe)
     run = tmp_path / "run"
