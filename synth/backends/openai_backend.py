@@ -191,8 +191,8 @@ class OpenAIBackend:
                         return resp.json()
                     except ValueError:
                         raise BackendError(f"openai backend: {url} answered 200 with a body that is not JSON: "
-                                           f"{resp.text[:200]!r}") from None
-                detail = resp.text[:300].replace("\n", " ")
+                                           f"{self._redact(resp.text[:200])!r}") from None
+                detail = self._redact(resp.text[:300].replace("\n", " "))
                 if resp.status_code not in RETRY_STATUS:
                     raise BackendError(f"openai backend: {url} answered HTTP {resp.status_code}: {detail}")
                 last = f"{url}: HTTP {resp.status_code}: {detail}"
@@ -205,6 +205,11 @@ class OpenAIBackend:
                 await _sleep(delay)
         raise BackendError(f"openai backend: server unreachable after {self.spec.max_retries + 1} attempts "
                            f"(base_url {', '.join(urls)}); last error: {last}")
+
+    def _redact(self, text: str) -> str:
+        """A server may echo the key it rejected: never let it into an error or a log line."""
+        key = os.environ.get(self.spec.api_key_env) if self.spec.api_key_env else None
+        return text.replace(key, "[api key redacted]") if key else text
 
     def close(self) -> None:
         pass

@@ -112,8 +112,6 @@ def test_the_api_key_is_used_but_never_written(tmp_path, monkeypatch, caplog, ca
     assert secret not in caplog.text and secret not in "".join(capsys.readouterr())
 
 
-@pytest.mark.xfail(strict=True, reason="the openai backend quotes the server's error body verbatim, and a gateway "
-                   "that echoes the key puts it into the BackendError (and so the logs); reported to its owner")
 def test_a_rejected_key_is_not_repeated_in_the_error(tmp_path, monkeypatch):
     """A gateway that echoes the wrong key back in its 401 body: the BackendError must not carry it."""
     ob = pytest.importorskip("synth.backends.openai_backend")
