@@ -10,6 +10,7 @@ from flows.recipe import Recipe, recipe_toml
 from pipelines.anchors import write_anchor_shards, write_corpus_rejects
 from pipelines.annotate import is_annotating, plan_annotation_jobs, remove_stale
 from pipelines.corpus import read_corpus
+import flows.ray_executor  # noqa: F401  (registers the `ray` executor)
 from pipelines.executors import EXECUTORS
 from pipelines.scratch import scratch_anchor_shards
 from pipelines.shards import clean_partials, write_text_atomic

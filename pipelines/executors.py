@@ -4,7 +4,8 @@ The recipe's `[executor]` table picks one by `kind`:
 
 - `local`: one shard after another in the flow's process (the engine loads once and owns the CPU/GPU);
 - `ray`: each shard is a Prefect task run on a Ray cluster through prefect-ray's `RayTaskRunner`
-  (`pipelines/executors_ray.py`); `workers` shards are in flight at once, one model per worker process.
+  (`flows/ray_executor.py`, which registers itself here: it is Prefect wiring, so it lives in flows/);
+  `workers` shards are in flight at once, one model per worker process.
 
 A crashed or retried shard is safe everywhere: `run_shard` skips a shard whose file exists and writes
 atomically, so a rerun (or Ray's own task retry) redoes only the missing ones.
@@ -47,18 +48,17 @@ def run_local(jobs: Sequence[ShardJob], runner: Runner = run_shard, on_done: OnD
     return results
 
 
-def run_ray(jobs: Sequence[ShardJob], runner: Runner = run_shard, on_done: OnDone | None = None,
-            spec: ExecutorSpec | None = None) -> list[ShardResult]:
-    from pipelines.executors_ray import run_on_ray  # ray and prefect-ray load only when asked for
-
-    return run_on_ray(jobs, runner, on_done, spec or ExecutorSpec(kind="ray"))
+EXECUTORS: dict[str, Callable[..., list[ShardResult]]] = {"local": run_local}
 
 
-EXECUTORS: dict[str, Callable[..., list[ShardResult]]] = {"local": run_local, "ray": run_ray}
+def register_executor(kind: str, fn: Callable[..., list[ShardResult]]) -> None:
+    EXECUTORS[kind] = fn
 
 
 def run_jobs(jobs: Sequence[ShardJob], spec: ExecutorSpec | None = None, runner: Runner = run_shard,
              on_done: OnDone | None = None) -> list[ShardResult]:
     """Run the jobs with the executor the spec names."""
     spec = spec or ExecutorSpec()
+    if spec.kind not in EXECUTORS:
+        raise ValueError(f"executor {spec.kind!r} is not registered (import flows.ray_executor for 'ray')")
     return EXECUTORS[spec.kind](jobs, runner=runner, on_done=on_done, spec=spec)

@@ -19,7 +19,8 @@ import math
 import os
 from typing import TYPE_CHECKING, Any, Sequence
 
-from pipelines.stage import ShardJob, ShardResult
+from pipelines.executors import register_executor
+from pipelines.stage import ShardJob, ShardResult, run_shard
 
 if TYPE_CHECKING:
     from pipelines.executors import ExecutorSpec, OnDone, Runner
@@ -112,3 +113,14 @@ def run_on_ray(jobs: Sequence[ShardJob], runner: "Runner", on_done: "OnDone | No
                            f"finished ones are on disk and a rerun redoes only the failed ones. First error: "
                            f"{failed[0][1]}") from failed[0][1]
     return results
+
+
+def run_ray(jobs: Sequence[ShardJob], runner: "Runner" = run_shard, on_done: "OnDone | None" = None,
+            spec: "ExecutorSpec | None" = None) -> list[ShardResult]:
+    """The `ray` executor: ray and prefect-ray load only when a recipe asks for it."""
+    from pipelines.executors import ExecutorSpec
+
+    return run_on_ray(jobs, runner, on_done, spec or ExecutorSpec(kind="ray"))
+
+
+register_executor("ray", run_ray)
