@@ -42,6 +42,14 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(1)
 
 
+def _stage(label: str, flow_fn, recipe) -> None:
+    """Run one stage's flow and print where its output is; a failure becomes a one-line error, exit 1."""
+    try:
+        console.print(f"{label}: {flow_fn(recipe)}")
+    except Exception as e:  # noqa: BLE001 - the Prefect log has the traceback
+        _fail(e)
+
+
 @app.command()
 def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), set_: Optional[list[str]] = SetOpt,
         model: Optional[str] = ModelOpt) -> None:
@@ -70,10 +78,7 @@ def generate(recipe: Path, set_: Optional[list[str]] = SetOpt, model: Optional[s
     """Only the generation stage (resumable: finished shards are skipped)."""
     from flows.synthesize import synthesize
 
-    try:
-        console.print(f"generated shards: {synthesize(_recipe(recipe, set_, model))}")
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
+    _stage("generated shards", synthesize, _recipe(recipe, set_, model))
 
 
 @app.command(name="filter")
@@ -81,10 +86,7 @@ def filter_(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only the filter stage: re-filter generated shards with the recipe's filters, rewrite the dataset."""
     from flows.curate import curate
 
-    try:
-        console.print(f"dataset: {curate(_recipe(recipe, set_, None))}")
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
+    _stage("dataset", curate, _recipe(recipe, set_, None))
 
 
 @app.command()
@@ -116,10 +118,7 @@ def train(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only training, on the run's dataset."""
     from flows.train import train as train_flow
 
-    try:
-        console.print(f"model: {train_flow(_recipe(recipe, set_, None))}")
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
+    _stage("model", train_flow, _recipe(recipe, set_, None))
 
 
 @app.command()
