@@ -1,16 +1,19 @@
-"""Train-from-scratch comparison (issue 7): one raw base encoder, the same sentences, four encoders, one STS table.
+"""Train-from-scratch comparison (issue 7): one raw base encoder, the same sentences, several encoders, one STS table.
 
-    .venv/bin/python bench/scratch_comparison.py [--recipe recipes/scratch-comparison.toml] [--eval-max-pairs N]
+    .venv/bin/python bench/scratch_comparison.py [--recipe recipes/scratch-comparison.toml] [--seeds 13,14,15]
 
 Arms, all from the recipe's [train] base/pooler/hyper-parameters (only the objectives differ):
   base          the raw base (e.g. SmolLM2-135M, mean pooling), no training
   unsup-simcse  unsupervised SimCSE (dropout positives) on the distinct anchors of the dataset
   synth-pairs   the recipe's objectives (InfoNCE + hard negatives) on the synthetic pairs
-  synth-full    pairs + judge scores (CoSENT) + ranked lists (ListMLE); skipped, and said so, when the
-                dataset has no scores or ranked lists (the judge / ranked tasks did not run)
-Generation and curation run through the flows when the run's dataset is absent (resumable). Prints one
-Markdown table (Spearman x100 of cosine, "missing" = eval files absent) with wall times, and writes
-<run>/eval/scratch_comparison.{json,md}.
+  synth-ranked  pairs + ranked lists (ListMLE): the lists' contribution without the judge's scores
+  synth-full    pairs + judge scores (CoSENT) + ranked lists (ListMLE)
+An arm whose data the dataset lacks (no judge / ranked task in the run) is skipped, and the table says why.
+Every trained arm runs once per seed (`--seeds`, default the recipe's train.seed); the table shows the mean
+and, with several seeds, the sample standard deviation. Generation and curation run through the flows when
+the run's dataset is absent (resumable). Prints one Markdown table (Spearman x100 of cosine; sets missing
+on this machine are listed once instead of as empty columns) with wall times, and writes
+<run>/eval/scratch_comparison[-tag].{json,md} with every seed's scores.
 """
 from __future__ import annotations
 
@@ -57,34 +60,73 @@ def anchor_sentences(recipe) -> list[str]:
     return [t for f in files for t in pq.read_table(f, columns=["text"]).column("text").to_pylist()]
 
 
+ARMS = ("base", "unsup-simcse", "synth-pairs", "synth-ranked", "synth-full")
+
+
 def arms(rows, recipe) -> dict[str, list | str]:
-    """{arm: [(objective spec, columns)] or a reason it cannot run}."""
+    """{arm: [(objective spec, columns)] or the reason it cannot run}."""
     from trainers.losses.listmle import ListMLESpec
     from trainers.losses.scored import CoSENTSpec
     from trainers.losses.simcse_unsup import SimCSEUnsupSpec, sentence_columns
     from trainers.train import training_columns
 
+    out: dict[str, list | str] = {
+        "unsup-simcse": [(SimCSEUnsupSpec(), sentence_columns(anchor_sentences(recipe)))]}
     if rows is None:  # only the arms that need no synthetic data
-        return {"unsup-simcse": [(SimCSEUnsupSpec(), sentence_columns(anchor_sentences(recipe)))]}
+        return out
 
     def usable(spec):
         cols = training_columns(rows, spec)
         n = len(next(iter(cols.values()))) if cols else 0
         return (spec, cols) if n >= 2 else None
 
-    out: dict[str, list | str] = {
-        "unsup-simcse": [(SimCSEUnsupSpec(), sentence_columns(anchor_sentences(recipe)))]}
     pairs = [p for p in (usable(o) for o in recipe.train.objectives) if p]
     out["synth-pairs"] = pairs or "no rows usable by the recipe's objectives"
-    extra, missing = [], []
     lengths = [len(r["ranked"]) for r in rows if r.get("ranked")]
-    for spec, what in ((CoSENTSpec(), "judge scores"),
-                       (ListMLESpec(list_size=max(2, min(lengths)) if lengths else 2), "ranked lists")):
-        u = usable(spec)
-        (extra.append(u) if u else missing.append(what))
-    out["synth-full"] = pairs + extra if not missing else \
-        f"dataset has no {' and no '.join(missing)} (judge/ranked tasks not in this run)"
+    ranked = usable(ListMLESpec(list_size=max(2, min(lengths)) if lengths else 2))
+    scores = usable(CoSENTSpec())
+    out["synth-ranked"] = pairs + [ranked] if pairs and ranked else "dataset has no ranked lists"
+    missing = [what for what, u in (("judge scores", scores), ("ranked lists", ranked)) if u is None]
+    out["synth-full"] = pairs + [scores, ranked] if pairs and not missing else \
+        f"dataset has no {' and no '.join(missing) or 'pairs'} (judge/ranked tasks not in this run)"
     return out
+
+
+def summarise(per_seed: list[dict[str, float | None]]) -> dict[str, dict[str, float | None]]:
+    """{set: {mean, sd}} over seeds; sd is None with one seed, and a set missing in any seed stays missing."""
+    import statistics
+
+    out: dict[str, dict[str, float | None]] = {}
+    for name in dict.fromkeys(k for s in per_seed for k in s):
+        vals = [s.get(name) for s in per_seed]
+        if any(v is None for v in vals):
+            out[name] = {"mean": None, "sd": None}
+            continue
+        out[name] = {"mean": statistics.fmean(vals), "sd": statistics.stdev(vals) if len(vals) > 1 else None}
+    return out
+
+
+def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """Markdown rows of the arms, and the sets that are missing everywhere (named once, not as columns)."""
+    sets = list(dict.fromkeys(s for r in results.values() for s in r.get("summary", {})))
+    shown = [s for s in sets if any(r.get("summary", {}).get(s, {}).get("mean") is not None for r in results.values())]
+    lines = ["| arm | " + " | ".join(shown) + " | seeds | steps | train s (mean) | rows |",
+             "|---|" + "---|" * (len(shown) + 4)]
+    for arm, r in results.items():
+        if "skipped" in r:
+            lines.append(f"| {arm} | skipped: {r['skipped']} |" + " |" * (len(shown) + 3))
+            continue
+        cells = []
+        for s in shown:
+            m = r["summary"][s]
+            cells.append("missing" if m["mean"] is None else
+                         f"{m['mean']:.2f}" + ("" if m["sd"] is None else f" ± {m['sd']:.2f}"))
+        runs = r.get("runs", [])
+        train_s = round(sum(x["train_s"] for x in runs) / len(runs), 1) if runs else 0
+        steps = runs[0]["steps"] if runs else 0
+        rows = runs[0]["rows"] if runs else ""
+        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {len(runs) or '-'} | {steps} | {train_s} | {rows} |")
+    return lines, [s for s in sets if s not in shown]
 
 
 def main() -> None:
@@ -92,7 +134,8 @@ def main() -> None:
     ap.add_argument("--recipe", default=str(ROOT / "recipes" / "scratch-comparison.toml"))
     ap.add_argument("--set", action="append", default=[], help="recipe override, e.g. train.epochs=1")
     ap.add_argument("--eval-max-pairs", type=int, default=None, help="first N pairs of each eval set (quick run)")
-    ap.add_argument("--arms", default="base,unsup-simcse,synth-pairs,synth-full")
+    ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--seeds", default=None, help="training seeds, comma-separated (default: the recipe's)")
     ap.add_argument("--tag", default=None, help="suffix of the output files (runs of separate arms)")
     args = ap.parse_args()
 
@@ -106,49 +149,52 @@ def main() -> None:
     ts, es = recipe.train, recipe.evaluate or EvalSpec()
     if args.eval_max_pairs:
         es = es.model_copy(update={"max_pairs": args.eval_max_pairs})
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [ts.seed]
     wanted = args.arms.split(",")
+    unknown = [a for a in wanted if a not in ARMS]
+    if unknown:
+        ap.error(f"unknown arm(s) {unknown}; known: {', '.join(ARMS)}")
     needs_data = bool(set(wanted) - {"base", "unsup-simcse"})
     rows = read_dataset_rows(ensure_dataset(recipe)) if needs_data else None
     plan = arms(rows, recipe)
     results: dict[str, dict] = {}
     out_root = recipe.run_dir / "scratch"
     for arm in wanted:
-        t0 = time.perf_counter()
-        info: dict = {}
         if arm == "base":
+            t0 = time.perf_counter()
             model = build_model(ts.base_model, ts.pooler, ts.max_seq_length, base_layers=ts.base_layers)
-        else:
-            todo = plan.get(arm)
-            if isinstance(todo, str) or not todo:
-                results[arm] = {"skipped": todo or "unknown arm"}
-                print(f"{arm}: skipped ({todo})", flush=True)
-                continue
-            data = {spec.name: (spec, cols) for spec, cols in todo}
-            res = fit(data, ts, out_root / arm)
-            model = build_model(str(res.model_dir), "keep", ts.max_seq_length)
-            info = {"train_s": round(res.seconds, 1), "steps": res.steps, "rows": res.rows_per_objective,
-                    "dev_best_during_training": res.dev_best, "best_step": res.best_step}
-        t1 = time.perf_counter()
-        scores = evaluate_model(model, es)
-        info.update(scores=scores, eval_s=round(time.perf_counter() - t1, 1), total_s=round(time.perf_counter() - t0, 1))
-        results[arm] = info
-        print(f"{arm}: {json.dumps(info)}", flush=True)
-
-    sets = list(dict.fromkeys(s for r in results.values() for s in r.get("scores", {})))
-    lines = ["| arm | " + " | ".join(sets) + " | train s | eval s | steps | rows |",
-             "|---|" + "---|" * (len(sets) + 4)]
-    for arm, r in results.items():
-        if "skipped" in r:
-            lines.append(f"| {arm} | skipped: {r['skipped']} |" + " |" * (len(sets) + 3))
+            scores = evaluate_model(model, es)
+            results[arm] = {"runs": [], "per_seed": [scores], "summary": summarise([scores]),
+                            "eval_s": round(time.perf_counter() - t0, 1)}
+            print(f"{arm}: {json.dumps(scores)}", flush=True)
             continue
-        cells = ["missing" if r["scores"].get(s) is None else f"{r['scores'][s]:.2f}" for s in sets]
-        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {r.get('train_s', 0)} | {r['eval_s']} | "
-                     f"{r.get('steps', 0)} | {r.get('rows', '')} |")
+        todo = plan.get(arm)
+        if isinstance(todo, str) or not todo:
+            results[arm] = {"skipped": todo or "unknown arm"}
+            print(f"{arm}: skipped ({todo})", flush=True)
+            continue
+        data = {spec.name: (spec, cols) for spec, cols in todo}
+        runs, per_seed = [], []
+        for seed in seeds:
+            res = fit(data, ts.model_copy(update={"seed": seed}), out_root / f"{arm}-seed{seed}")
+            t1 = time.perf_counter()
+            scores = evaluate_model(build_model(str(res.model_dir), "keep", ts.max_seq_length), es)
+            run = {"seed": seed, "train_s": round(res.seconds, 1), "steps": res.steps, "rows": res.rows_per_objective,
+                   "dev_best_during_training": res.dev_best, "best_step": res.best_step, "scores": scores,
+                   "eval_s": round(time.perf_counter() - t1, 1)}
+            runs.append(run)
+            per_seed.append(scores)
+            print(f"{arm} seed {seed}: {json.dumps(run)}", flush=True)
+        results[arm] = {"runs": runs, "per_seed": per_seed, "summary": summarise(per_seed)}
+
+    lines, missing = table(results)
     anchors = len(anchor_sentences(recipe))
     header = (f"base {ts.base_model} ({ts.pooler} pooling, first {ts.base_layers or 'all'} layers), "
               f"{anchors} anchors, {len(rows) if rows is not None else '-'} kept rows, "
-              f"epochs {ts.epochs}, batch {ts.batch_size}, lr {ts.learning_rate}, max_seq {ts.max_seq_length}; "
-              f"{platform.machine()} {os.cpu_count()} cores")
+              f"epochs {ts.epochs}, batch {ts.batch_size}, lr {ts.learning_rate}, max_seq {ts.max_seq_length}, "
+              f"encoder dropout {ts.encoder_dropout}, seeds {','.join(map(str, seeds))}; "
+              f"{platform.machine()} {os.cpu_count()} cores"
+              + (f"; missing on this machine: {', '.join(missing)}" if missing else ""))
     md = header + "\n\n" + "\n".join(lines) + "\n"
     print(md)
     stem = "scratch_comparison" + ("" if args.tag is None else f"-{args.tag}")

@@ -26,16 +26,58 @@ def resolve_base(name: str) -> str:
     return resolve_encoder(name)
 
 
-def set_dropout(model: Any, p: float) -> int:
-    """Set every dropout of the encoder to p (nn.Dropout and attention-dropout attributes, e.g. Llama's).
+class _BranchDropout:
+    """Forward hook: dropout on a sub-layer's output (a tensor, or the first item of a tuple), train mode only."""
 
-    Unsupervised SimCSE needs dropout noise; SmolLM2/Llama ship with attention_dropout 0.0 and no other dropout.
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def __call__(self, module: nn.Module, args: Any, out: Any) -> Any:
+        if not module.training or self.p == 0:
+            return None
+        if isinstance(out, tuple):
+            return (nn.functional.dropout(out[0], self.p, True), *out[1:])
+        return nn.functional.dropout(out, self.p, True)
+
+
+BRANCHES = ("self_attn", "mlp")  # Llama / Mistral / Qwen / Gemma decoder blocks
+
+
+def add_branch_dropout(model: Any, p: float) -> int:
+    """Dropout on every block's attention and MLP outputs, before the residual add: BERT's hidden dropout.
+
+    Decoders such as SmolLM2/Llama have no hidden dropout, only attention-probability dropout, which alone is a
+    much weaker noise than the one unsupervised SimCSE was designed around (BERT: hidden 0.1 + attention 0.1).
+    Hooks act in train mode only and are not saved: a reloaded model encodes exactly as the trained one.
     """
     n = 0
+    for block in model.modules():
+        for name in BRANCHES:
+            branch = getattr(block, name, None)
+            if not isinstance(branch, nn.Module):
+                continue
+            hook = getattr(branch, "_csynth_dropout", None)
+            if hook is None:
+                hook = _BranchDropout(p)
+                branch.register_forward_hook(hook)
+                branch._csynth_dropout = hook
+            hook.p = p
+            n += 1
+    return n
+
+
+def set_dropout(model: Any, p: float) -> int:
+    """Set every dropout of the encoder to p: nn.Dropout modules and attention-dropout attributes; on a model
+    with no nn.Dropout at all (SmolLM2/Llama), also dropout on each block's attention/MLP output
+    (`add_branch_dropout`). Unsupervised SimCSE needs that noise. Returns the number of places set.
+    """
+    n = 0
+    has_hidden = False
     for mod in model.modules():
         if isinstance(mod, nn.Dropout):
             mod.p = p
             n += 1
+            has_hidden = True
         elif isinstance(getattr(mod, "attention_dropout", None), float):
             mod.attention_dropout = p
             n += 1
@@ -43,6 +85,8 @@ def set_dropout(model: Any, p: float) -> int:
         cfg = getattr(m, "config", None)
         if cfg is not None and hasattr(cfg, "attention_dropout"):
             cfg.attention_dropout = p
+    if not has_hidden:
+        n += add_branch_dropout(model, p)
     return n
 
 

@@ -130,6 +130,8 @@ def test_raw_decoder_base_as_encoder():
     assert emb.shape == (2, 576) and np.isfinite(emb).all()
     attn = [m for m in model.modules() if isinstance(getattr(m, "attention_dropout", None), float)]
     assert attn and all(m.attention_dropout == 0.1 for m in attn)
+    layers = model[0].auto_model.layers  # hidden dropout on each block's attention and MLP outputs (BERT-like)
+    assert all(b.self_attn._csynth_dropout.p == b.mlp._csynth_dropout.p == 0.1 for b in layers)
     model.train()
     feats = model.tokenize(["A dog runs in the park."])
     with torch.no_grad():

@@ -1,0 +1,35 @@
+"""The comparison bench's aggregation: mean and sample sd over seeds, missing sets named once, skipped arms."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+spec = importlib.util.spec_from_file_location(
+    "scratch_comparison", Path(__file__).resolve().parent.parent / "bench" / "scratch_comparison.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def test_summarise_mean_and_sample_sd_and_missing():
+    s = bench.summarise([{"stsb-dev": 40.0, "sts12": None}, {"stsb-dev": 44.0, "sts12": None}])
+    assert s["stsb-dev"]["mean"] == 42.0
+    assert s["stsb-dev"]["sd"] == pytest.approx(2 ** 0.5 * 2)
+    assert s["sts12"] == {"mean": None, "sd": None}
+    assert bench.summarise([{"stsb-dev": 40.0}])["stsb-dev"]["sd"] is None
+
+
+def test_table_hides_sets_missing_everywhere_and_keeps_skipped_arms():
+    runs = [{"train_s": 10.0, "steps": 5, "rows": {"infonce": 80}}, {"train_s": 12.0, "steps": 5, "rows": {"infonce": 80}}]
+    results = {
+        "base": {"runs": [], "summary": bench.summarise([{"stsb-dev": 36.0, "sickr": None}])},
+        "synth-pairs": {"runs": runs, "summary": bench.summarise([{"stsb-dev": 37.0, "sickr": None},
+                                                                  {"stsb-dev": 39.0, "sickr": None}])},
+        "synth-full": {"skipped": "dataset has no judge scores"},
+    }
+    lines, missing = bench.table(results)
+    assert missing == ["sickr"]
+    assert lines[0].startswith("| arm | stsb-dev | seeds |")
+    assert "| synth-pairs | 38.00 ± 1.41 | 2 | 5 | 11.0 |" in lines[3]
+    assert "skipped: dataset has no judge scores" in lines[4]
