@@ -239,9 +239,74 @@ def test_claif_smoothing_and_st_cosine_loss():
     u, v = torch.randn(3, D), torch.randn(3, D)
     y = torch.tensor(cols["score"])
 
-    class Emb(nn.Module):
-        def forward(self, f):
-            return {"sentence_embedding": f["x"]}
-
     loss = CosineSimilarityLoss(Emb())(feats(u, v), y)
     assert loss.item() == pytest.approx(sum((cos(u[i], v[i]) - y[i].item()) ** 2 for i in range(3)) / 3, rel=1e-5)
+
+
+class Emb(nn.Module):
+    """Identity encoder: features {'x': [B, D]} -> sentence_embedding = x."""
+
+    def forward(self, f):
+        return {"sentence_embedding": f["x"]}
+
+
+def direct_cosent(sims: list[float], labels: list[float], scale: float) -> float:
+    """CoSENT (Su 2022): log(1 + sum over pairs (i, j) with y_i < y_j of e^{scale (sim_i - sim_j)})."""
+    n = len(sims)
+    return math.log(1 + sum(math.exp(scale * (sims[i] - sims[j]))
+                            for i in range(n) for j in range(n) if labels[i] < labels[j]))
+
+
+def angle_sim(u: torch.Tensor, v: torch.Tensor) -> float:
+    """AnglE's angle similarity of one pair, element by element in complex numbers: the first half of each vector
+    is the real part, the second the imaginary part; (z_k conj(w_k)) / |w|^2 rescaled by |w| / |z|, the real and
+    imaginary parts of all k summed, absolute value (Li & Li 2023, as sentence-transformers computes it)."""
+    h = len(u) // 2
+    z = [complex(float(u[k]), float(u[h + k])) for k in range(h)]
+    w = [complex(float(v[k]), float(v[h + k])) for k in range(h)]
+    nz = math.sqrt(sum(abs(x) ** 2 for x in z))
+    nw2 = sum(abs(x) ** 2 for x in w)
+    total = 0.0
+    for zk, wk in zip(z, w):
+        q = zk * wk.conjugate() / nw2 / (nz / math.sqrt(nw2))
+        total += q.real + q.imag
+    return abs(total)
+
+
+@pytest.mark.parametrize("kind", ["cosent", "angle"])
+def test_cosent_and_angle_rank_pairs_by_score(kind):
+    """CoSENT / AnglE from the recipe spec: pairwise ranking of the batch's similarities by the judge scores."""
+    from trainers.losses.scored import AnglESpec, CoSENTSpec, build, extract
+
+    spec = CoSENTSpec() if kind == "cosent" else AnglESpec()
+    rows = [{"task": "judge", "anchor": "a", "positive": "b", "positive_score": 4.0, "negative": "c",
+             "negative_score": 1.0, "text_b": "d", "pair_score": 2.0}]
+    y = torch.tensor(extract(rows, spec)["score"])
+    assert y.tolist() == pytest.approx([0.8, 0.2, 0.4])
+    u, v = torch.randn(3, D), torch.randn(3, D)
+    loss = build(Emb(), spec)(feats(u, v), y)
+    sims = [cos(u[i], v[i]) if kind == "cosent" else angle_sim(u[i], v[i]) for i in range(3)]
+    assert loss.item() == pytest.approx(direct_cosent(sims, y.tolist(), spec.scale), rel=1e-5)
+
+
+def test_unsup_simcse_two_dropout_masks_and_in_batch_negatives():
+    """Unsupervised SimCSE: each sentence against its own second (differently dropped-out) pass, the other
+    sentences' second passes as negatives: -(1/N) sum_i log softmax_j(cos(h_i, h'_j) / tau)[i]."""
+    from trainers.losses.simcse_unsup import SimCSEUnsupSpec, build
+
+    class Dropped(Lin):
+        def __init__(self) -> None:
+            super().__init__()
+            self.drop, self.seen = nn.Dropout(0.3), []
+
+        def forward(self, features: dict) -> dict:
+            out = self.drop(features["x"]) @ self.w
+            self.seen.append(out.detach())
+            return {"sentence_embedding": out}
+
+    model = Dropped().train()
+    x = torch.randn(N, D)
+    loss = build(model, SimCSEUnsupSpec())(feats(x, x.clone()), None)
+    h, h2 = model.seen
+    assert not torch.allclose(h, h2)  # the positive is the same sentence under another dropout mask
+    assert loss.item() == pytest.approx(direct_simcse(h, h2, None), rel=1e-5)
