@@ -133,7 +133,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipe", default=str(ROOT / "recipes" / "scratch-comparison.toml"))
     ap.add_argument("--set", action="append", default=[], help="recipe override, e.g. train.epochs=1")
-    ap.add_argument("--eval-max-pairs", type=int, default=None, help="first N pairs of each eval set (quick run)")
+    ap.add_argument("--eval-max-pairs", type=int, default=None, help="N pairs spread over each eval set (quick run)")
     ap.add_argument("--arms", default=",".join(ARMS))
     ap.add_argument("--seeds", default=None, help="training seeds, comma-separated (default: the recipe's)")
     ap.add_argument("--tag", default=None, help="suffix of the output files (runs of separate arms)")

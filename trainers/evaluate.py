@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.stats import spearmanr
 
-from trainers.sts_data import YEARS, MissingEvalSet, Pair, load_sickr, load_sts_year, load_stsb
+from trainers.sts_data import YEARS, MissingEvalSet, Pair, load_sickr, load_sts_year, load_stsb, spread
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class EvalSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     sets: list[str] = Field(default_factory=lambda: ["stsb-dev", "stsb-test"])
     data_dir: str | None = Field(None, description="directory with STS12-16 / SICK files (users bring them)")
-    max_pairs: int | None = Field(None, ge=10, description="evaluate on the first N pairs only (quick checks)")
+    max_pairs: int | None = Field(None, ge=10, description="evaluate on N pairs spread over each set (quick checks)")
     batch_size: int = Field(64, ge=1)
 
     @field_validator("sets")
@@ -109,7 +109,7 @@ def evaluate_model(model: Any, spec: EvalSpec) -> dict[str, float | None]:
             out[name] = None
             continue
         if spec.max_pairs:
-            pairs = pairs[: spec.max_pairs]
+            pairs = spread(pairs, spec.max_pairs)
         out[name] = spearman_cosine(model, pairs, spec.batch_size)
         log.info("%s: Spearman %.2f on %d pairs", name, out[name], len(pairs))
     return out

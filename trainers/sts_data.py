@@ -38,6 +38,17 @@ class Pair:
     score: float
 
 
+def spread(pairs: list[Pair], n: int | None) -> list[Pair]:
+    """n pairs taken at an even stride over the whole list, in file order (all of them when n is None or larger).
+
+    The files are grouped by genre (STS-B dev: 625 captions first, then forums and news), so the first n pairs
+    would be one genre; a stride keeps every genre in its share and is the same subset on every run.
+    """
+    if n is None or n >= len(pairs):
+        return list(pairs)
+    return [pairs[i * len(pairs) // n] for i in range(n)]
+
+
 class MissingEvalSet(FileNotFoundError):
     pass
 

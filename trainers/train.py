@@ -40,7 +40,7 @@ class TrainSpec(BaseModel):
                                           description="set all encoder dropout (unsup SimCSE on a decoder needs it)")
     base_layers: int | None = Field(None, ge=1, description="keep only the base's first N transformer layers (CPU)")
     eval_steps: int | None = Field(None, ge=1, description="evaluate on STS-B dev every N steps and keep the best")
-    dev_max_pairs: int | None = Field(None, ge=10, description="use the first N STS-B dev pairs for selection")
+    dev_max_pairs: int | None = Field(None, ge=10, description="select on N STS-B dev pairs spread over the file (all genres)")
     multi_dataset_sampler: Literal["proportional", "round_robin"] = "proportional"
 
 
@@ -82,9 +82,9 @@ def train(dataset_dir: Path, spec: TrainSpec, out_dir: Path) -> TrainResult:
 def dev_evaluator(max_pairs: int | None, batch_size: int) -> Any:
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 
-    from trainers.sts_data import load_stsb
+    from trainers.sts_data import load_stsb, spread
 
-    pairs = load_stsb("dev")[: max_pairs or None]
+    pairs = spread(load_stsb("dev"), max_pairs)
     return EmbeddingSimilarityEvaluator([p.s1 for p in pairs], [p.s2 for p in pairs], [p.score / 5 for p in pairs],
                                         batch_size=batch_size, name="stsb-dev", write_csv=False)
 

@@ -140,3 +140,14 @@ def test_mteb_offline_error_is_clear():
     else:
         with pytest.raises(RuntimeError, match="needs internet"):
             mteb_spearman(CharEncoder(), "STS12")
+
+
+def test_subsets_spread_over_the_genres_of_the_file():
+    """STS-B dev lists its 625 caption pairs first: a subset must not be captions only."""
+    from trainers.sts_data import load_stsb, spread
+
+    dev = load_stsb("dev")
+    sub = spread(dev, 300)
+    assert len(sub) == len(set(sub)) == 300 and sub[0] == dev[0]
+    assert sum(dev.index(p) >= 625 for p in sub) == 175  # the non-caption share of the file (875 / 1500)
+    assert spread(dev, None) == dev and spread(dev[:5], 10) == dev[:5]
