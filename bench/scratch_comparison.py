@@ -110,11 +110,11 @@ def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
     """Markdown rows of the arms, and the sets that are missing everywhere (named once, not as columns)."""
     sets = list(dict.fromkeys(s for r in results.values() for s in r.get("summary", {})))
     shown = [s for s in sets if any(r.get("summary", {}).get(s, {}).get("mean") is not None for r in results.values())]
-    lines = ["| arm | " + " | ".join(shown) + " | seeds | steps | train s (mean) | rows |",
-             "|---|" + "---|" * (len(shown) + 4)]
+    lines = ["| arm | " + " | ".join(shown) + " | lr | seeds | steps | train s (mean) | rows |",
+             "|---|" + "---|" * (len(shown) + 5)]
     for arm, r in results.items():
         if "skipped" in r:
-            lines.append(f"| {arm} | skipped: {r['skipped']} |" + " |" * (len(shown) + 3))
+            lines.append(f"| {arm} | skipped: {r['skipped']} |" + " |" * (len(shown) + 4))
             continue
         cells = []
         for s in shown:
@@ -125,8 +125,25 @@ def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
         train_s = round(sum(x["train_s"] for x in runs) / len(runs), 1) if runs else 0
         steps = runs[0]["steps"] if runs else 0
         rows = runs[0]["rows"] if runs else ""
-        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {len(runs) or '-'} | {steps} | {train_s} | {rows} |")
+        lr = f"{r['lr']:g}" if r.get("lr") is not None else "-"
+        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {lr} | {len(runs) or '-'} | {steps} | {train_s} | {rows} |")
     return lines, [s for s in sets if s not in shown]
+
+
+def train_and_score(arm: str, data: dict, ts, seed: int, lr: float, es, out_root: Path) -> dict:
+    """One training run of an arm at (seed, lr), evaluated on every set; the run's figures."""
+    from trainers.evaluate import evaluate_model
+    from trainers.model import build_model
+    from trainers.train import fit
+
+    res = fit(data, ts.model_copy(update={"seed": seed, "learning_rate": lr}), out_root / f"{arm}-lr{lr:g}-seed{seed}")
+    t1 = time.perf_counter()
+    scores = evaluate_model(build_model(str(res.model_dir), "keep", ts.max_seq_length), es)
+    run = {"seed": seed, "lr": lr, "train_s": round(res.seconds, 1), "steps": res.steps,
+           "rows": res.rows_per_objective, "dev_best_during_training": res.dev_best, "best_step": res.best_step,
+           "scores": scores, "eval_s": round(time.perf_counter() - t1, 1)}
+    print(f"{arm} seed {seed} lr {lr:g}: {json.dumps(run)}", flush=True)
+    return run
 
 
 def main() -> None:
@@ -136,20 +153,25 @@ def main() -> None:
     ap.add_argument("--eval-max-pairs", type=int, default=None, help="N pairs spread over each eval set (quick run)")
     ap.add_argument("--arms", default=",".join(ARMS))
     ap.add_argument("--seeds", default=None, help="training seeds, comma-separated (default: the recipe's)")
+    ap.add_argument("--lr-grid", default=None,
+                    help="learning rates, comma-separated: each trained arm tries them all with the first seed, "
+                         "keeps the best on STS-B dev, and runs the other seeds at it (default: the recipe's)")
     ap.add_argument("--tag", default=None, help="suffix of the output files (runs of separate arms)")
     args = ap.parse_args()
 
     from flows.recipe import load_recipe
     from pipelines.dataset import read_dataset_rows
-    from trainers.evaluate import EvalSpec, evaluate_model
+    from trainers.evaluate import EvalSpec, evaluate_model, expand_sets
     from trainers.model import build_model
-    from trainers.train import fit
 
     recipe = load_recipe(args.recipe, args.set)
     ts, es = recipe.train, recipe.evaluate or EvalSpec()
     if args.eval_max_pairs:
         es = es.model_copy(update={"max_pairs": args.eval_max_pairs})
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [ts.seed]
+    lrs = [float(x) for x in args.lr_grid.split(",")] if args.lr_grid else [ts.learning_rate]
+    if len(lrs) > 1 and "stsb-dev" not in expand_sets(es.sets):
+        ap.error("--lr-grid selects on STS-B dev: add stsb-dev to [evaluate] sets")
     wanted = args.arms.split(",")
     unknown = [a for a in wanted if a not in ARMS]
     if unknown:
@@ -174,24 +196,21 @@ def main() -> None:
             print(f"{arm}: skipped ({todo})", flush=True)
             continue
         data = {spec.name: (spec, cols) for spec, cols in todo}
-        runs, per_seed = [], []
-        for seed in seeds:
-            res = fit(data, ts.model_copy(update={"seed": seed}), out_root / f"{arm}-seed{seed}")
-            t1 = time.perf_counter()
-            scores = evaluate_model(build_model(str(res.model_dir), "keep", ts.max_seq_length), es)
-            run = {"seed": seed, "train_s": round(res.seconds, 1), "steps": res.steps, "rows": res.rows_per_objective,
-                   "dev_best_during_training": res.dev_best, "best_step": res.best_step, "scores": scores,
-                   "eval_s": round(time.perf_counter() - t1, 1)}
-            runs.append(run)
-            per_seed.append(scores)
-            print(f"{arm} seed {seed}: {json.dumps(run)}", flush=True)
-        results[arm] = {"runs": runs, "per_seed": per_seed, "summary": summarise(per_seed)}
+        first = [train_and_score(arm, data, ts, seeds[0], lr, es, out_root) for lr in lrs]
+        best = max(first, key=lambda r: r["scores"]["stsb-dev"]) if len(first) > 1 else first[0]
+        runs = [best] + [train_and_score(arm, data, ts, s, best["lr"], es, out_root) for s in seeds[1:]]
+        per_seed = [r["scores"] for r in runs]
+        results[arm] = {"lr": best["lr"], "runs": runs, "per_seed": per_seed, "summary": summarise(per_seed),
+                        "lr_search": [{"lr": r["lr"], "stsb-dev": r["scores"]["stsb-dev"]} for r in first]}
 
     lines, missing = table(results)
     anchors = len(anchor_sentences(recipe))
     header = (f"base {ts.base_model} ({ts.pooler} pooling, first {ts.base_layers or 'all'} layers), "
               f"{anchors} anchors, {len(rows) if rows is not None else '-'} kept rows, "
-              f"epochs {ts.epochs}, batch {ts.batch_size}, lr {ts.learning_rate}, max_seq {ts.max_seq_length}, "
+              f"epochs {ts.epochs}, batch {ts.batch_size}, "
+              + (f"lr per arm from {{{', '.join(f'{x:g}' for x in lrs)}}} on STS-B dev (seed {seeds[0]}), "
+                 if len(lrs) > 1 else f"lr {lrs[0]:g}, ")
+              + f"max_seq {ts.max_seq_length}, "
               f"encoder dropout {ts.encoder_dropout}, seeds {','.join(map(str, seeds))}; "
               f"{platform.machine()} {os.cpu_count()} cores"
               + (f"; missing on this machine: {', '.join(missing)}" if missing else ""))

@@ -24,12 +24,12 @@ def test_table_hides_sets_missing_everywhere_and_keeps_skipped_arms():
     runs = [{"train_s": 10.0, "steps": 5, "rows": {"infonce": 80}}, {"train_s": 12.0, "steps": 5, "rows": {"infonce": 80}}]
     results = {
         "base": {"runs": [], "summary": bench.summarise([{"stsb-dev": 36.0, "sickr": None}])},
-        "synth-pairs": {"runs": runs, "summary": bench.summarise([{"stsb-dev": 37.0, "sickr": None},
+        "synth-pairs": {"lr": 4e-4, "runs": runs, "summary": bench.summarise([{"stsb-dev": 37.0, "sickr": None},
                                                                   {"stsb-dev": 39.0, "sickr": None}])},
         "synth-full": {"skipped": "dataset has no judge scores"},
     }
     lines, missing = bench.table(results)
     assert missing == ["sickr"]
-    assert lines[0].startswith("| arm | stsb-dev | seeds |")
-    assert "| synth-pairs | 38.00 ± 1.41 | 2 | 5 | 11.0 |" in lines[3]
+    assert lines[0].startswith("| arm | stsb-dev | lr | seeds |")
+    assert "| synth-pairs | 38.00 ± 1.41 | 0.0004 | 2 | 5 | 11.0 |" in lines[3]
     assert "skipped: dataset has no judge scores" in lines[4]
