@@ -130,18 +130,40 @@ def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
     return lines, [s for s in sets if s not in shown]
 
 
+def run_key(ts, es, data: dict) -> dict:
+    """What a finished run's figures depend on: its training and evaluation specs and its data's sizes."""
+    return {"train": ts.model_dump(mode="json"), "evaluate": es.model_dump(mode="json"),
+            "rows": {k: len(next(iter(cols.values()))) for k, (_, cols) in data.items()}}
+
+
 def train_and_score(arm: str, data: dict, ts, seed: int, lr: float, es, out_root: Path) -> dict:
-    """One training run of an arm at (seed, lr), evaluated on every set; the run's figures."""
+    """One training run of an arm at (seed, lr), evaluated on every set; the run's figures.
+
+    A finished run leaves <model>/run.json with its figures and run_key; a rerun with the same key reads it
+    instead of training again (an interrupted comparison resumes at its first unfinished run, and finished
+    runs are never lost). A different key (changed recipe or data) trains again and replaces it.
+    """
     from trainers.evaluate import evaluate_model
     from trainers.model import build_model
     from trainers.train import fit
 
-    res = fit(data, ts.model_copy(update={"seed": seed, "learning_rate": lr}), out_root / f"{arm}-lr{lr:g}-seed{seed}")
+    ts = ts.model_copy(update={"seed": seed, "learning_rate": lr})
+    out_dir, key = out_root / f"{arm}-lr{lr:g}-seed{seed}", run_key(ts, es, data)
+    record = out_dir / "run.json"
+    if record.exists():
+        done = json.loads(record.read_text(encoding="utf-8"))
+        if done.get("key") == key:
+            print(f"{arm} seed {seed} lr {lr:g}: finished earlier ({record})", flush=True)
+            return done["run"]
+        print(f"{arm} seed {seed} lr {lr:g}: {record} is from another recipe or dataset; training again", flush=True)
+        record.unlink()
+    res = fit(data, ts, out_dir)
     t1 = time.perf_counter()
     scores = evaluate_model(build_model(str(res.model_dir), "keep", ts.max_seq_length), es)
     run = {"seed": seed, "lr": lr, "train_s": round(res.seconds, 1), "steps": res.steps,
            "rows": res.rows_per_objective, "dev_best_during_training": res.dev_best, "best_step": res.best_step,
            "scores": scores, "eval_s": round(time.perf_counter() - t1, 1)}
+    record.write_text(json.dumps({"key": key, "run": run}, indent=2), encoding="utf-8")
     print(f"{arm} seed {seed} lr {lr:g}: {json.dumps(run)}", flush=True)
     return run
 
@@ -156,7 +178,8 @@ def main() -> None:
     ap.add_argument("--lr-grid", default=None,
                     help="learning rates, comma-separated: each trained arm tries them all with the first seed, "
                          "keeps the best on STS-B dev, and runs the other seeds at it (default: the recipe's)")
-    ap.add_argument("--tag", default=None, help="suffix of the output files (runs of separate arms)")
+    ap.add_argument("--tag", default=None,
+                    help="suffix of the output files and the models' folder (an ablation beside the main runs)")
     args = ap.parse_args()
 
     from flows.recipe import load_recipe
@@ -180,7 +203,7 @@ def main() -> None:
     rows = read_dataset_rows(ensure_dataset(recipe)) if needs_data else None
     plan = arms(rows, recipe)
     results: dict[str, dict] = {}
-    out_root = recipe.run_dir / "scratch"
+    out_root = recipe.run_dir / ("scratch" if args.tag is None else f"scratch-{args.tag}")
     for arm in wanted:
         if arm == "base":
             t0 = time.perf_counter()

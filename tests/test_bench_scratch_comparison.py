@@ -33,3 +33,34 @@ def test_table_hides_sets_missing_everywhere_and_keeps_skipped_arms():
     assert lines[0].startswith("| arm | stsb-dev | lr | seeds |")
     assert "| synth-pairs | 38.00 ± 1.41 | 0.0004 | 2 | 5 | 11.0 |" in lines[3]
     assert "skipped: dataset has no judge scores" in lines[4]
+
+
+def test_finished_runs_are_read_back_not_retrained(tmp_path, monkeypatch):
+    """An interrupted comparison resumes: a run with run.json and the same key is not trained again; a changed
+    recipe (here the epochs) trains again. Control flow only: training and scoring are stand-ins here."""
+    import trainers.evaluate as ev
+    import trainers.model as tm
+    import trainers.train as tr
+    from trainers.evaluate import EvalSpec
+    from trainers.losses.infonce import InfoNCESpec
+    from trainers.train import TrainResult, TrainSpec
+
+    calls = []
+
+    def fake_fit(data, ts, out_dir):
+        calls.append(ts.epochs)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return TrainResult(model_dir=out_dir, train_rows=2, steps=3, seconds=1.0, loss=0.5,
+                           rows_per_objective={"infonce": 2})
+
+    monkeypatch.setattr(tr, "fit", fake_fit)
+    monkeypatch.setattr(tm, "build_model", lambda *a, **k: None)
+    monkeypatch.setattr(ev, "evaluate_model", lambda model, es: {"stsb-dev": 40.0})
+    data = {"infonce": (InfoNCESpec(), {"anchor": ["a", "b"], "positive": ["c", "d"]})}
+    ts, es = TrainSpec(epochs=1), EvalSpec()
+    first = bench.train_and_score("synth-pairs", data, ts, 42, 4e-4, es, tmp_path)
+    again = bench.train_and_score("synth-pairs", data, ts, 42, 4e-4, es, tmp_path)
+    assert calls == [1] and again == first
+    assert (tmp_path / "synth-pairs-lr0.0004-seed42" / "run.json").exists()
+    bench.train_and_score("synth-pairs", data, TrainSpec(epochs=2), 42, 4e-4, es, tmp_path)
+    assert calls == [1, 2]

@@ -13,8 +13,13 @@ from trainers.losses.infonce import InfoNCELoss
 from trainers.losses.listmle import ListMLELoss, list_mle, teacher_order
 from trainers.losses.multicsr import MultiCsrLoss
 
-torch.manual_seed(0)
 N, D, TAU = 4, 6, 0.05
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    """The same tensors whatever ran before: a module-level seed left each test's draw to the suite's order."""
+    torch.manual_seed(0)
 
 
 class Lin(nn.Module):
@@ -309,4 +314,5 @@ def test_unsup_simcse_two_dropout_masks_and_in_batch_negatives():
     loss = build(model, SimCSEUnsupSpec())(feats(x, x.clone()), None)
     h, h2 = model.seen
     assert not torch.allclose(h, h2)  # the positive is the same sentence under another dropout mask
-    assert loss.item() == pytest.approx(direct_simcse(h, h2, None), rel=1e-5)
+    # the loss is small (a sentence is close to its own second pass), so float32 cancellation needs an abs bound
+    assert loss.item() == pytest.approx(direct_simcse(h, h2, None), rel=1e-4, abs=1e-6)
