@@ -1,6 +1,6 @@
 """Train-from-scratch comparison (issue 7): one raw base encoder, the same sentences, several encoders, one STS table.
 
-    .venv/bin/python bench/scratch_comparison.py [--recipe recipes/scratch-comparison.toml] [--seeds 13,14,15]
+    .venv/bin/python bench/scratch_comparison.py [--recipe R] [--lr-grid 4e-4,8e-4] [--seeds 42,1,2] [--tag T]
 
 Arms, all from the recipe's [train] base/pooler/hyper-parameters (only the objectives differ):
   base          the raw base (e.g. SmolLM2-135M, mean pooling), no training
@@ -13,7 +13,7 @@ Every trained arm runs once per seed (`--seeds`, default the recipe's train.seed
 and, with several seeds, the sample standard deviation. Generation and curation run through the flows when
 the run's dataset is absent (resumable). Prints one Markdown table (Spearman x100 of cosine; sets missing
 on this machine are listed once instead of as empty columns) with wall times, and writes
-<run>/eval/scratch_comparison[-tag].{json,md} with every seed's scores.
+<run>/eval/scratch_comparison[-tag].{json,md} with every seed's scores; each finished run keeps its run.json (resume).
 """
 from __future__ import annotations
 
