@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -35,6 +36,30 @@ def _recipe(path: Path, overrides: Optional[list[str]], model: Optional[str]):
         raise typer.Exit(2)
 
 
+AllowOpt = typer.Option(False, "--allow-existing-dir", help="write into an existing, non-empty output_dir that is "
+                        "not a run of this project (its own files are never deleted)")
+
+
+@contextmanager
+def _guard(recipe, command: str, allow_existing: bool = False, run_dir: Optional[Path] = None):
+    """One writer per run directory: check it, lock it (a second writer exits 1 naming the holder), recover it."""
+    from flows.planning import guarded
+    from pipelines.rundir import RunDirError
+
+    if run_dir is not None:
+        recipe = recipe.model_copy(update={"output_dir": str(run_dir)})
+    console.print(f"run directory: {recipe.run_dir.resolve()}")
+    stack = ExitStack()
+    try:
+        argv = " ".join(sys.argv[1:]) if sys.argv[1:2] == [command] else command  # the command line as typed
+        stack.enter_context(guarded(recipe, f"synth {argv}", allow_existing=allow_existing))
+    except RunDirError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1)
+    with stack:
+        yield
+
+
 def _fail(e: Exception) -> None:
     if isinstance(e, typer.Exit):  # an exit already decided (e.g. 2 for a bad recipe) passes through unchanged
         raise e
@@ -42,26 +67,29 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(1)
 
 
-def _stage(label: str, flow_fn, recipe) -> None:
-    """Run one stage's flow and print where its output is; a failure becomes a one-line error, exit 1."""
-    try:
-        console.print(f"{label}: {flow_fn(recipe)}")
-    except Exception as e:  # noqa: BLE001 - the Prefect log has the traceback
-        _fail(e)
+def _stage(label: str, flow_fn, recipe, command: str, allow_existing: bool = False) -> None:
+    """Run one stage's flow under the run-dir guard and print where its output is; a failure becomes a one-line
+    error, exit 1."""
+    with _guard(recipe, command, allow_existing):
+        try:
+            console.print(f"{label}: {flow_fn(recipe)}")
+        except Exception as e:  # noqa: BLE001 - the Prefect log has the traceback
+            _fail(e)
 
 
 @app.command()
 def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), set_: Optional[list[str]] = SetOpt,
-        model: Optional[str] = ModelOpt) -> None:
+        model: Optional[str] = ModelOpt, allow_existing: bool = AllowOpt) -> None:
     """Run the whole job: generate, filter, train, evaluate; prints where everything is."""
     r = _recipe(recipe, set_, model)
     from flows.end_to_end import end_to_end
 
     t0 = time.perf_counter()
-    try:
-        out = end_to_end(r)
-    except Exception as e:  # noqa: BLE001 - surface a one-line reason; the Prefect log has the traceback
-        _fail(e)
+    with _guard(r, "run", allow_existing):
+        try:
+            out = end_to_end(r)
+        except Exception as e:  # noqa: BLE001 - surface a one-line reason; the Prefect log has the traceback
+            _fail(e)
     table = Table(title=f"{r.name}: done in {time.perf_counter() - t0:.0f}s")
     table.add_column("output")
     table.add_column("where")
@@ -74,11 +102,12 @@ def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), se
 
 
 @app.command()
-def generate(recipe: Path, set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt) -> None:
+def generate(recipe: Path, set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt,
+             allow_existing: bool = AllowOpt) -> None:
     """Only the generation stage (resumable: finished shards are skipped)."""
     from flows.synthesize import synthesize
 
-    _stage("generated shards", synthesize, _recipe(recipe, set_, model))
+    _stage("generated shards", synthesize, _recipe(recipe, set_, model), "generate", allow_existing)
 
 
 @app.command(name="filter")
@@ -86,7 +115,7 @@ def filter_(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only the filter stage: re-filter generated shards with the recipe's filters, rewrite the dataset."""
     from flows.curate import curate
 
-    _stage("dataset", curate, _recipe(recipe, set_, None))
+    _stage("dataset", curate, _recipe(recipe, set_, None), "filter")
 
 
 @app.command()
@@ -106,10 +135,12 @@ def refilter(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>
     recipe = recipe or ds.parent / "recipe.toml"
     if not recipe.exists():
         _fail(FileNotFoundError(f"{recipe}: no recipe beside the dataset; pass --recipe FILE"))
-    try:
-        out = refilter_flow(_recipe(recipe, set_, None), str(ds))
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
+    r = _recipe(recipe, set_, None)
+    with _guard(r, "refilter", allow_existing=True, run_dir=ds.parent):  # a dataset copied out of its run too
+        try:
+            out = refilter_flow(r, str(ds))
+        except Exception as e:  # noqa: BLE001
+            _fail(e)
     print_filter_table(Path(out), console)
 
 
@@ -118,7 +149,7 @@ def train(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only training, on the run's dataset."""
     from flows.train import train as train_flow
 
-    _stage("model", train_flow, _recipe(recipe, set_, None))
+    _stage("model", train_flow, _recipe(recipe, set_, None), "train")
 
 
 @app.command()
@@ -126,10 +157,12 @@ def evaluate(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only evaluation: base encoder and (if trained) the run's model on the recipe's STS sets."""
     from flows.train import evaluate as evaluate_flow
 
-    try:
-        md = evaluate_flow(_recipe(recipe, set_, None))
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
+    r = _recipe(recipe, set_, None)
+    with _guard(r, "evaluate"):
+        try:
+            md = evaluate_flow(r)
+        except Exception as e:  # noqa: BLE001
+            _fail(e)
     console.print(Path(md).read_text(encoding="utf-8"))
 
 

@@ -1,6 +1,7 @@
-"""@flow curate: generated shards -> filters with per-row verdicts -> Parquet dataset + card + report.
+"""@flow curate: the planned shards -> filters with per-row verdicts -> Parquet dataset + card + report.
 
 @flow refilter: an existing dataset re-filtered with the recipe's (changed) filters, no generation.
+Both build the dataset in a staging directory and swap it in (only files the project wrote are replaced).
 """
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.planning import guarded, read_plan
 from flows.recipe import Recipe, recipe_toml
 from pipelines import synthesis_card
-from pipelines.annotate import ordered_task_names
 from pipelines.curate import apply_filters, load_rows
 from pipelines.filters import build_filter
 from pipelines.knowledge_graph import add_to_card
-from pipelines.refilter import find_dataset_dir, load_for_refilter, rewrite_dataset, write_curated
+from pipelines.refilter import build_and_swap, find_dataset_dir, load_for_refilter, write_curated
 from pipelines.report import Report
+from pipelines.runplan import PlanError, RunPlan, plan_markdown, set_aside_counts
+from pipelines.swap import MANIFEST
 
 
 def _artifact_key(recipe: Recipe, what: str) -> str:
@@ -31,38 +34,63 @@ def publish_report(recipe: Recipe, report: Report) -> None:
                              description="data-quality report (plots: dataset/plots/*.png)")
 
 
+def plan_section(plan: RunPlan) -> str:
+    """The card's account of what was read: the plan's stages and the shards set aside (not read)."""
+    aside = set_aside_counts(plan.run_dir)
+    lines = ["## Run plan", "", "Curate read exactly the shards the run plan (`plan.json`) lists:", "",
+             plan_markdown(plan), ""]
+    if aside:
+        lines.append("Set aside, not read: " + ", ".join(f"{n} {why} shard{'s' * (n != 1)} ({where})"
+                                                      for (why, where), n in sorted(aside.items())) + ".")
+    return "\n".join(lines)
+
+
+def _write(recipe: Recipe, rows: list[dict], target: Path, plan: RunPlan | None) -> dict:
+    stats = apply_filters(rows, [build_filter(f) for f in recipe.filters])
+    run = target.parent  # <run>/{dataset,generated,anchors}
+
+    def build(staged: Path) -> tuple[dict, Report]:
+        summary, report = write_curated(rows, stats, staged, filters=recipe.filters, recipe_text=recipe_toml(recipe),
+                                        recipe_name=recipe.name,
+                                        extra_sections=[plan_section(plan)] if plan is not None else [])
+        add_to_card(run, staged, rows)  # knowledge-graph summary + graph file, when the run built one
+        synthesis_card.add_to_card(staged, rows, run / "anchors")  # ranked lists, judge scores, scratch
+        return summary, report
+
+    summary, report = build_and_swap(target, build)
+    publish_report(recipe, report)
+    return summary
+
+
 @task(name="filter-and-write")
 def filter_and_write(recipe: Recipe) -> dict:
-    run = recipe.run_dir
-    rows = load_rows([run / "generated" / n for n in ordered_task_names(recipe.tasks)])  # judge rows win
-    if not rows:
-        raise RuntimeError(f"no generated shards under {run / 'generated'}; run `synth generate` first")
-    stats = apply_filters(rows, [build_filter(f) for f in recipe.filters])
-    summary, report = write_curated(rows, stats, run / "dataset", filters=recipe.filters,
-                                    recipe_text=recipe_toml(recipe), recipe_name=recipe.name)
-    add_to_card(run, run / "dataset", rows)  # knowledge-graph summary + graph file, when the run built one
-    synthesis_card.add_to_card(run / "dataset", rows, run / "anchors")  # ranked lists, judge scores, scratch
-    publish_report(recipe, report)
+    plan = read_plan(recipe)
+    shards = plan.shard_paths()
+    if not shards:
+        raise PlanError(f"{recipe.run_dir / 'plan.json'}: no generated shards planned; run `synth generate` first")
+    aside = set_aside_counts(plan.run_dir)
+    if aside:
+        get_run_logger().warning("not read (set aside): %s", {f"{w} ({d})": n for (w, d), n in aside.items()})
+    summary = _write(recipe, load_rows(shards), recipe.run_dir / "dataset", plan)
+    plan.resolve("curate", [recipe.run_dir / "dataset" / MANIFEST])  # the manifest lists every file written
     return summary
 
 
 @task(name="refilter-dataset")
 def refilter_dataset(recipe: Recipe, dataset: str) -> dict:
     dataset_dir = find_dataset_dir(Path(dataset))
-    generated = [dataset_dir.parent / "generated" / n for n in ordered_task_names(recipe.tasks)]  # <run>/{dataset,generated}
-    rows = load_for_refilter(dataset_dir, generated)
-    stats = apply_filters(rows, [build_filter(f) for f in recipe.filters])
-    summary, report = rewrite_dataset(rows, stats, dataset_dir, filters=recipe.filters,
-                                      recipe_text=recipe_toml(recipe), recipe_name=recipe.name)
-    add_to_card(dataset_dir.parent, dataset_dir, rows)
-    synthesis_card.add_to_card(dataset_dir, rows, dataset_dir.parent / "anchors")
-    publish_report(recipe, report)
-    return summary
+    try:
+        plan = RunPlan.read(dataset_dir.parent)
+        shards = plan.shard_paths()
+    except PlanError:  # a dataset without its run (copied elsewhere): its own rows are the input
+        plan, shards = None, []
+    return _write(recipe, load_for_refilter(dataset_dir, shards), dataset_dir, plan)
 
 
 @flow(name="curate")
 def curate(recipe: Recipe) -> str:
-    summary = filter_and_write(recipe)
+    with guarded(recipe, "curate"):
+        summary = filter_and_write(recipe)
     get_run_logger().info("dataset: %d kept, %d rejected %s", summary["kept"], summary["rejected"],
                           summary["rejects_by_reason"])
     return str(recipe.run_dir / "dataset")

@@ -7,14 +7,21 @@ import time
 from prefect import flow, get_run_logger
 
 from flows.curate import curate
+from flows.planning import guarded
 from flows.recipe import Recipe
 from flows.synthesize import synthesize
 from flows.train import evaluate, train
+from pipelines.runplan import RunPlan
 from pipelines.runstats import generation_stats
 
 
 @flow(name="end-to-end")
 def end_to_end(recipe: Recipe) -> dict[str, str]:
+    with guarded(recipe, "end-to-end"):
+        return _end_to_end(recipe)
+
+
+def _end_to_end(recipe: Recipe) -> dict[str, str]:
     walls: dict[str, float] = {}
 
     def timed(stage: str, fn, *args):
@@ -28,8 +35,7 @@ def end_to_end(recipe: Recipe) -> dict[str, str]:
         out["model"] = timed("train", train, recipe)
     if recipe.evaluate is not None:
         out["report"] = timed("evaluate", evaluate, recipe)
-    summary = {"wall_seconds": walls,
-               "generation": generation_stats([recipe.run_dir / "generated" / t.name for t in recipe.tasks])}
+    summary = {"wall_seconds": walls, "generation": generation_stats(RunPlan.read(recipe.run_dir).shard_paths())}
     for name in ("dataset/stats.json", "eval/report.json"):
         path = recipe.run_dir / name
         if path.exists():

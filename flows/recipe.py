@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.executors import ExecutorSpec  # [executor]: local | ray; the settings live with the executors
 from pipelines.filters import filter_spec_type
@@ -72,6 +72,13 @@ class Recipe(Strict):
         if isinstance(data, dict) and isinstance(data.get("generator"), dict) and "backend" not in data["generator"]:
             data = {**data, "generator": {"backend": "transformers", **data["generator"]}}
         return data
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_path(cls, v: str) -> str:
+        if set(v) == {"."}:
+            raise ValueError(f"name {v!r} would make the run directory data/{v}, outside a folder of its own")
+        return v
 
     @model_validator(mode="after")
     def _unique_tasks(self) -> "Recipe":

@@ -1,19 +1,22 @@
-"""@flow synthesize: corpus -> anchor shards -> one task run per generation shard -> generated/."""
+"""@flow synthesize: the run plan's stages up to generation: anchors (corpus or scratch) -> knowledge graph ->
+generation tasks -> annotating tasks, each shard planned in the plan before it runs."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.knowledge import plan_with_graph
+import flows.ray_executor  # noqa: F401  (registers the `ray` executor)
+from flows.knowledge import knowledge_graph
+from flows.planning import guarded, make_plan
 from flows.recipe import Recipe, recipe_toml
 from pipelines.anchors import write_anchor_shards, write_corpus_rejects
-from pipelines.annotate import is_annotating, plan_annotation_jobs, remove_stale
 from pipelines.corpus import read_corpus
-import flows.ray_executor  # noqa: F401  (registers the `ray` executor)
 from pipelines.executors import EXECUTORS
+from pipelines.plan import pending_jobs, plan_task_jobs
+from pipelines.runplan import RunPlan
 from pipelines.scratch import scratch_anchor_shards
-from pipelines.shards import clean_partials, write_text_atomic
+from pipelines.shards import set_aside_unplanned, write_text_atomic
 from pipelines.stage import ShardJob, ShardResult, run_shard
 from synth.backends.base import Sampling
 
@@ -44,32 +47,64 @@ def generate_shard(job: ShardJob) -> ShardResult:
     return run_shard(job)
 
 
+def plan_generation(recipe: Recipe, plan: RunPlan, anchor_shards: list[Path],
+                    extras: dict[str, str]) -> dict[str, list[ShardJob]]:
+    """Every generate and annotate stage's shards, in plan order, recorded in the plan as they are keyed."""
+    tasks = {t.name: t for t in recipe.tasks}
+    jobs: dict[str, list[ShardJob]] = {}
+    for stage in plan.of_kind("generate", "annotate"):
+        spec = tasks[stage.name.split(":", 1)[1]]
+        inputs = None
+        if stage.kind == "annotate":  # the same-index shards of the tasks it scores
+            scored = [jobs[s] for s in stage.inputs if s.startswith("generate:")]
+            inputs = {i: [js[i].out_path for js in scored] for i in range(len(anchor_shards))}
+        jobs[stage.name] = plan_task_jobs(spec, anchor_shards, recipe.generator, sampling_of(recipe), recipe.seed,
+                                          plan.recipe_hash, recipe.run_dir / "generated", inputs=inputs,
+                                          extras=extras if "knowledge_graph" in stage.inputs else None)
+        plan.resolve(stage.name, [j.out_path for j in jobs[stage.name]])
+    return jobs
+
+
+def set_aside_stale(plan: RunPlan) -> int:
+    """Shards on disk that this plan does not list (an earlier recipe's) move to `.stale/`; a later plan that
+    lists one again takes it back instead of regenerating it."""
+    run = plan.run_dir
+    moved = set_aside_unplanned(run / "anchors", plan.outputs("anchors"))
+    planned = plan.shard_paths()
+    gen = run / "generated"
+    for d in sorted(p for p in gen.iterdir() if p.is_dir() and not p.name.startswith(".")) if gen.exists() else []:
+        moved += set_aside_unplanned(d, [p for p in planned if p.parent == d])
+    return len(moved)
+
+
 @flow(name="synthesize")
 def synthesize(recipe: Recipe) -> str:
-    """Generate every missing shard of every task; finished shards are kept and skipped."""
+    """Plan the run, then generate every planned shard that is missing or broken; finished ones are kept."""
+    with guarded(recipe, "synthesize"):
+        return _synthesize(recipe)
+
+
+def _synthesize(recipe: Recipe) -> str:
     logger = get_run_logger()
     run = recipe.run_dir
-    run.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(recipe)
     write_text_atomic(recipe_toml(recipe), run / "recipe.toml")
-    removed = clean_partials(run)
-    if removed:
-        logger.warning("removed %d partial files left by an interrupted run", removed)
     anchor_shards = [Path(p) for p in prepare_anchors(recipe)]
-    generation = [t for t in recipe.tasks if not is_annotating(t)]
-    annotators = [t for t in recipe.tasks if is_annotating(t)]
-    recipe_hash = recipe.section_hash("corpus", "scratch", "generator", "sampling", "tasks")
-    jobs = plan_with_graph(recipe, anchor_shards, generation, recipe.generator, sampling_of(recipe), recipe.seed,
-                           recipe_hash, run / "generated")
-    # annotators (the judge) run after generation, on the same-index shards of the tasks they score
-    later = plan_annotation_jobs(jobs, annotators, generation, anchor_shards, recipe.generator, sampling_of(recipe),
-                                 recipe.seed, recipe_hash, run / "generated")
-    for stale in remove_stale(later, run / "generated", annotators):
-        logger.warning("removed %s: its input shards were regenerated", stale)
-    pending = [j for j in jobs if not Path(j.out_path).exists()]
-    later_pending = [j for j in later if not Path(j.out_path).exists()]
-    jobs = jobs + later
+    plan.resolve("anchors", anchor_shards)
+    extras: dict[str, str] = {}
+    if plan.has("knowledge_graph"):
+        extras = knowledge_graph(recipe, [str(p) for p in anchor_shards])
+        plan.resolve("knowledge_graph", [extras["graph_path"], extras["extractions_path"]], key=extras["graph_key"])
+    jobs = plan_generation(recipe, plan, anchor_shards, extras)
+    stale = set_aside_stale(plan)
+    if stale:
+        logger.warning("%d shards of an earlier plan (a changed recipe) moved to .stale/: they are not read", stale)
+    generate = [j for s in plan.of_kind("generate") for j in jobs[s.name]]
+    annotate = [j for s in plan.of_kind("annotate") for j in jobs[s.name]]
+    pending, later_pending = pending_jobs(generate), pending_jobs(annotate)
     total = len(pending) + len(later_pending)
-    logger.info("%d shards planned, %d already finished, %d to generate", len(jobs), len(jobs) - total, total)
+    planned = len(generate) + len(annotate)
+    logger.info("%d shards planned, %d already finished, %d to generate", planned, planned - total, total)
     done = {"n": 0}
 
     def progress(res: ShardResult) -> None:
@@ -78,6 +113,6 @@ def synthesize(recipe: Recipe) -> str:
                     res.records, res.tokens, res.seconds)
 
     EXECUTORS[recipe.executor.kind](pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
-    if later_pending:
+    if later_pending:  # annotators run after the shards they score
         EXECUTORS[recipe.executor.kind](later_pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
     return str(run / "generated")

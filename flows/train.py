@@ -2,22 +2,39 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.planning import guarded
 from flows.recipe import Recipe
+from pipelines.runplan import PLAN_FILE, RunPlan
+from pipelines.swap import MANIFEST, staging_dir, swap_in
 from trainers.evaluate import comparison_report, evaluate_model, load_encoder
 from trainers.train import train as train_model
 
 
 @task(name="train-encoder")
 def train_encoder(recipe: Recipe) -> dict:
-    res = train_model(recipe.run_dir / "dataset", recipe.train, recipe.run_dir / "model")
-    info = {"model_dir": str(res.model_dir), "train_rows": res.train_rows, "steps": res.steps,
-            "seconds": round(res.seconds, 1), "loss": res.loss}
-    (recipe.run_dir / "model" / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    """Train into a staging dir and swap the finished model in: a kill mid-training leaves the previous model
+    (or none), never a half-written one; the rerun restarts training from step 0."""
+    target = recipe.run_dir / "model"
+    staged = staging_dir(target)
+    try:
+        res = train_model(recipe.run_dir / "dataset", recipe.train, staged)
+        info = {"model_dir": str(target), "train_rows": res.train_rows, "steps": res.steps,
+                "seconds": round(res.seconds, 1), "loss": res.loss}
+        (staged / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    swap_in(staged, target)
+    if (recipe.run_dir / PLAN_FILE).exists():
+        plan = RunPlan.read(recipe.run_dir)
+        if plan.has("train"):
+            plan.resolve("train", [target / MANIFEST])
     return info
 
 
@@ -25,7 +42,8 @@ def train_encoder(recipe: Recipe) -> dict:
 def train(recipe: Recipe) -> str:
     if recipe.train is None:
         raise ValueError("the recipe has no [train] section")
-    info = train_encoder(recipe)
+    with guarded(recipe, "train"):
+        info = train_encoder(recipe)
     get_run_logger().info("trained on %d rows, %d steps, %.1fs -> %s", info["train_rows"], info["steps"],
                           info["seconds"], info["model_dir"])
     return info["model_dir"]

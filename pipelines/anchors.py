@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.corpus import Corpus
-from pipelines.shards import finished_shards, shard_key, shard_path, split, write_table_atomic, write_text_atomic
+from pipelines.shards import (restore_stale, set_aside, shard_key, shard_path, shard_problem, split, write_table_atomic,
+                             write_text_atomic)
 from synth.records import Anchor
 
 ANCHOR_SCHEMA = pa.schema([("anchor_id", pa.string()), ("text", pa.string()), ("source", pa.string()),
@@ -21,16 +22,15 @@ def write_anchor_shards(anchors: list[Anchor], directory: Path, shard_size: int)
     paths = []
     for i, chunk in enumerate(split(anchors, shard_size)):
         path = shard_path(directory, i, shard_key([a.id for a in chunk]))
+        restore_stale(path)
+        if path.exists() and shard_problem(path, ANCHOR_SCHEMA.names):
+            set_aside(path, "broken")  # unreadable: written again below
         if not path.exists():
             table = pa.Table.from_pylist([{"anchor_id": a.id, "text": a.text, "source": a.source, "line": a.line}
                                           for a in chunk], schema=ANCHOR_SCHEMA)
             write_table_atomic(table, path)
         paths.append(path)
-    keep = set(paths)
-    for stale in finished_shards(directory):  # a changed corpus/limit: old shards no longer belong
-        if stale not in keep:
-            stale.unlink()
-    return paths
+    return paths  # shards of an earlier corpus/limit are set aside by the run plan, not read
 
 
 def write_corpus_rejects(corpus: Corpus, directory: Path) -> Path:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from pipelines.filters import Filter
 from pipelines.schema import row_to_record
-from pipelines.shards import finished_shards
+from pipelines.shards import shard_problem
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,17 @@ class StageStats:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-def load_rows(directories: Sequence[Path]) -> list[dict[str, Any]]:
-    """All rows of the finished shards under the given directories, merged by id in directory order."""
+def load_rows(shards: Sequence[Path]) -> list[dict[str, Any]]:
+    """All rows of exactly these shards (the run plan's list, in its order), merged by id: an annotator's rows
+    (same ids, scores filled) come later and win. A listed shard that is missing or unreadable is an error
+    naming it; nothing else on disk is ever read."""
     merged: dict[str, dict[str, Any]] = {}
-    for d in directories:
-        for shard in finished_shards(Path(d)):
-            for row in pq.read_table(shard).to_pylist():
-                merged[row["id"]] = row
+    for shard in shards:
+        problem = "not generated yet" if not Path(shard).exists() else shard_problem(Path(shard), ("id",))
+        if problem:
+            raise FileNotFoundError(f"{shard}: planned shard {problem}; run `synth generate` with this recipe")
+        for row in pq.read_table(shard).to_pylist():
+            merged[row["id"]] = row
     return list(merged.values())
 
 

@@ -11,22 +11,20 @@ import pyarrow.parquet as pq
 from pipelines.curate import StageStats, reason_class
 from pipelines.schema import SCHEMA_VERSION, rows_to_table
 from pipelines.shards import write_table_atomic, write_text_atomic
+from pipelines.swap import MANIFEST, manifest
 
 ROWS_PER_FILE = 50_000
 
 
 def write_split(rows: Sequence[dict[str, Any]], directory: Path, prefix: str) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    old = set(directory.glob(f"{prefix}-*.parquet"))
     n_files = max(1, -(-len(rows) // ROWS_PER_FILE))
     paths = []
     for i in range(n_files):
         chunk = rows[i * ROWS_PER_FILE:(i + 1) * ROWS_PER_FILE]
         paths.append(write_table_atomic(rows_to_table(chunk),
                                         directory / f"{prefix}-{i:05d}-of-{n_files:05d}.parquet"))
-    for stale in old - set(paths):
-        stale.unlink()  # a re-curate replaces the split as a whole; removed only once the new files exist
-    return paths
+    return paths  # written into a fresh staging dir: files of an older dataset go by its manifest (pipelines.swap)
 
 
 def filter_table_markdown(stats: Sequence[StageStats]) -> str:
@@ -111,5 +109,7 @@ its reason. Load with `datasets.load_dataset("parquet", data_dir="<this dir>/dat
 
 
 def read_dataset_rows(dataset_dir: Path, split: str = "data") -> list[dict[str, Any]]:
-    files = sorted((dataset_dir / split).glob("*.parquet"))
+    """Rows of one split, from the files the dataset's manifest lists (older datasets: the split's Parquet files)."""
+    listed = [dataset_dir / f for f in manifest(dataset_dir) if f.startswith(f"{split}/") and f.endswith(".parquet")]
+    files = sorted(listed) if (dataset_dir / MANIFEST).exists() else sorted((dataset_dir / split).glob("*.parquet"))
     return [r for f in files for r in pq.read_table(f).to_pylist()]

@@ -6,14 +6,13 @@ from typing import Sequence
 
 import pyarrow.parquet as pq
 
-from pipelines.shards import finished_shards
 
-
-def generation_stats(directories: Sequence[Path]) -> dict[str, float]:
+def generation_stats(paths: Sequence[Path]) -> dict[str, float]:
+    """Totals over the given shards (the run plan's), each read from its own metadata."""
     shards = rows = tokens = 0
     seconds = 0.0
-    for d in directories:
-        for path in finished_shards(Path(d)):
+    for path in paths:
+        if Path(path).exists():
             md = pq.read_metadata(path)
             meta = md.metadata or {}
             shards += 1

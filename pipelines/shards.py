@@ -61,7 +61,7 @@ def write_text_atomic(text: str, path: Path) -> Path:
 
 
 def clean_partials(directory: Path) -> int:
-    """Remove temporary files a killed run left behind; returns how many."""
+    """Remove temporary files a killed run left behind (ours: `.tmp-*` in a project directory); returns how many."""
     if not directory.exists():
         return 0
     n = 0
@@ -70,6 +70,43 @@ def clean_partials(directory: Path) -> int:
             p.unlink()
             n += 1
     return n
+
+
+def shard_problem(path: Path, required: Sequence[str] = ()) -> str | None:
+    """Why a shard on disk cannot be used (unreadable footer, missing columns), or None when it is whole."""
+    try:
+        schema = pq.read_schema(path)
+    except Exception as e:  # noqa: BLE001 - any reader error means the file is not a whole shard
+        return f"unreadable Parquet ({type(e).__name__}: {e})"
+    missing = [c for c in required if c not in schema.names]
+    return f"missing columns {missing}" if missing else None
+
+
+def set_aside(path: Path, why: str) -> Path:
+    """Move a shard the project wrote out of the way, into `<dir>/../.<why>/<dir name>/`, never deleting it."""
+    dest_dir = path.parent.parent / f".{why}" / path.parent.name
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / path.name
+    if dest.exists():  # an earlier copy: keep both
+        dest = dest_dir / f"{path.stem}.{os.getpid()}-{len(list(dest_dir.iterdir()))}{path.suffix}"
+    os.replace(path, dest)
+    return dest
+
+
+def restore_stale(path: Path) -> bool:
+    """A planned shard that an earlier plan set aside as stale comes back instead of being regenerated."""
+    old = path.parent.parent / ".stale" / path.parent.name / path.name
+    if path.exists() or not old.exists():
+        return False
+    os.replace(old, path)
+    return True
+
+
+def set_aside_unplanned(directory: Path, planned: Sequence[Path]) -> list[Path]:
+    """Shards under `directory` that the plan does not list go to `.stale/` (so nothing globbing the folder
+    mixes them in); returns their new paths."""
+    keep = {Path(p).resolve() for p in planned}
+    return [set_aside(p, "stale") for p in finished_shards(directory) if p.resolve() not in keep]
 
 
 def finished_shards(directory: Path) -> list[Path]:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipelines.schema import record_to_row, row_to_record, rows_to_table
-from pipelines.shards import write_table_atomic
+from pipelines.schema import SCHEMA, record_to_row, row_to_record, rows_to_table
+from pipelines.shards import set_aside, shard_problem, write_table_atomic
 from synth.backends import BackendSpec, get_backend
 from synth.backends.base import Sampling
 from synth.records import Anchor
@@ -52,8 +52,10 @@ class ShardResult:
 def run_shard(job: ShardJob) -> ShardResult:
     out = Path(job.out_path)
     if out.exists():
-        n = pq.read_metadata(out).num_rows
-        return ShardResult(path=str(out), records=n, skipped=True)
+        problem = shard_problem(out, SCHEMA.names)
+        if problem is None:
+            return ShardResult(path=str(out), records=pq.read_metadata(out).num_rows, skipped=True)
+        log.warning("shard %s is broken (%s): moved to %s, regenerating", out, problem, set_aside(out, "broken"))
     t0 = time.perf_counter()
     backend = get_backend(job.backend)
     task = build_task(job.task)
@@ -61,7 +63,7 @@ def run_shard(job: ShardJob) -> ShardResult:
                       backend_for=get_backend, extras=dict(job.extras))
     tokens_before = getattr(backend, "tokens_generated", 0)
     generated_by: dict[str, dict[str, Any]] = {}  # annotated rows keep the provenance of their generation
-    if job.input_paths and hasattr(task, "annotate"):
+    if job.input_paths and "records" in job.task.consumes:
         rows = [r for p in job.input_paths for r in pq.read_table(p).to_pylist()]
         generated_by = {r["id"]: r["provenance"] for r in rows}
         records = task.annotate([row_to_record(r) for r in rows if r.get("kept", True)], backend, ctx)

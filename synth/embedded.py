@@ -151,13 +151,35 @@ def model_hash(name: str) -> str:
         return LLMS[name[len(EMBEDDED_PREFIX):]].gguf_sha256[:16]
     path = Path(name)
     if path.is_dir():
-        files = sorted(p for p in path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+        files = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+        files += sorted(p for p in path.glob("*.json") if p.is_file())  # config, tokenizer, generation settings
         h = hashlib.sha256()
         for p in files:
-            st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{int(st.st_mtime)}".encode())
+            h.update(f"{p.name}:{file_sha256(p)}".encode())
         return h.hexdigest()[:16]
-    return hashlib.sha256(name.encode()).hexdigest()[:16]  # a hub id: the name is all we know offline
+    return hashlib.sha256(name.encode()).hexdigest()[:16]  # a hub id: name (+ revision in the spec) is what we know
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a file, computed once per (path, inode, size, mtime, ctime) and remembered in the cache dir:
+    weights of tens of GB are read once, and a file written again (ctime changes on every write) is rehashed."""
+    import json
+
+    st = path.stat()
+    stamp = f"{path.resolve()}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    memo = cache_root() / "file-hashes.json"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if stamp in known:
+        return known[stamp]
+    known[stamp] = sha256_file(path)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(f".tmp-{os.getpid()}-{memo.name}")
+    tmp.write_text(json.dumps(known), encoding="utf-8")
+    os.replace(tmp, memo)
+    return known[stamp]
 
 
 def resolve_llm(name: str) -> str:

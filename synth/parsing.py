@@ -4,6 +4,10 @@ from __future__ import annotations
 import json
 import re
 
+# Bump when a change here (or in a task's parse step) changes what a completion is read as: generated shard
+# keys include it, so the next run regenerates instead of keeping rows parsed the old way.
+PARSER_VERSION = 1
+
 _LABEL = re.compile(
     r"^\s*(?:\*\*)?(?:(?:here(?:'s| is)\s+(?:a|an|the|my)?\s*)?(?:new|rewritten|revised|modified|paraphrased|"
     r"contradict(?:ing|ory)|negated|altered|resulting|final|output|answer|result|sentence|paraphrase|positive|"

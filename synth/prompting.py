@@ -2,6 +2,7 @@
 and render SynCSE-style multi-turn chats (instruction, "Alright.", k demonstrations, the query)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -49,6 +50,27 @@ def load_instructions(path: str) -> tuple[Instruction, ...]:
 def load_exemplars(path: str) -> tuple[Exemplar, ...]:
     rows = [json.loads(line) for line in _resolve(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     return tuple(Exemplar(id=r["id"], input=r["input"], output=r["output"]) for r in rows)
+
+
+def prompt_file_digests(spec: dict) -> dict[str, str]:
+    """SHA-256 of every prompt or exemplar file a task's settings name (any string value that resolves to a
+    file), so a shard key changes when a file's content does, not only when its path does."""
+    out: dict[str, str] = {}
+
+    def walk(v: object) -> None:
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, str) and v.endswith((".json", ".jsonl", ".txt", ".j2", ".tmpl")):
+            p = _resolve(v)
+            if p.is_file():
+                out[v] = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+
+    walk(spec)
+    return dict(sorted(out.items()))
 
 
 def request_seed(run_seed: int, *parts: object) -> int:

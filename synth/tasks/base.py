@@ -20,6 +20,10 @@ class TaskSpec(BaseModel):
     """Settings shared by all tasks; each task adds its own. Unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # What the task reads, declared so the run plan can order the stages: "anchors" (the anchor shards),
+    # "graph" (the knowledge graph, built before generation), "records" (other tasks' records, which it
+    # annotates with the same ids; it then runs after them).
+    consumes: ClassVar[tuple[str, ...]] = ("anchors",)
     name: str
     max_tokens: int | None = Field(None, ge=1, description="overrides [sampling].max_tokens for this task")
 

@@ -31,6 +31,7 @@ EXEMPLAR_SCALE = 5  # the shipped demonstrations are written on 0-5 and rescaled
 
 
 class JudgeSpec(TaskSpec):
+    consumes: ClassVar[tuple[str, ...]] = ("anchors", "records")  # records of score_tasks; anchors alone without
     name: Literal["judge"] = "judge"
     max_tokens: int | None = Field(4, ge=1, description="a score needs a token or two; a short cap keeps it fast")
     backend: backend_spec_type() | None = Field(  # type: ignore[valid-type]

@@ -34,7 +34,7 @@ HOPS = {"neighbour": 1, "two_hop": 2, "same_type": 0}  # check `kg_replacement_h
 
 class KGVariantsSpec(TaskSpec):
     name: Literal["kg_variants"] = "kg_variants"
-    uses_graph: ClassVar[bool] = True  # the synthesize flow builds the knowledge graph before this task runs
+    consumes: ClassVar[tuple[str, ...]] = ("anchors", "graph")
     exemplars: int = Field(2, ge=0, le=6, description="few-shot demonstrations per call")
     samples: int = Field(1, ge=1, le=4, description="records per anchor")
     negative_weights: dict[str, float] = Field(

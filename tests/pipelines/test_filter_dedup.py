@@ -3,6 +3,7 @@ from pydantic import ValidationError
 
 from filtering_helpers import rec, write_shard
 from pipelines.curate import apply_filters, load_rows
+from pipelines.shards import finished_shards
 from pipelines.filters import build_filter
 from pipelines.filters.dedup import DedupFilter, DedupSpec, jaccard, key_parts, shingles
 
@@ -73,7 +74,7 @@ def test_duplicates_across_shards_through_load_rows_and_apply_filters(tmp_path):
     write_shard(gen, 1, [rec("A child eats an apple.", "A kid is eating fruit.", "A child throws a ball.", seed=3),
                          rec(A, P.lower(), N, seed=4),  # exact duplicate of shard 0's first record
                          rec(A, P + " today", N, seed=5)])  # near duplicate of it
-    rows = load_rows([gen])
+    rows = load_rows(finished_shards(gen))
     stats = apply_filters(rows, [build_filter(DedupSpec(near_threshold=0.8))])
     by_seed = {r["provenance"]["seed"]: r for r in rows}
     assert by_seed[1]["kept"] and by_seed[2]["kept"] and by_seed[3]["kept"]

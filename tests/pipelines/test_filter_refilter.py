@@ -10,6 +10,7 @@ from pipelines.dataset import read_dataset_rows
 from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec
 from pipelines.filters.dedup import DedupFilter, DedupSpec
 from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec
+from pipelines.shards import finished_shards
 from pipelines.refilter import find_dataset_dir, load_for_refilter, rewrite_dataset, stored_rows, write_curated
 
 COS = [(0.95, 0.2), (0.85, 0.5), (0.75, 0.3), (0.9, 0.8)]
@@ -36,7 +37,7 @@ def filters(vectors, encoder=None, **cons):
 
 def first_run(tmp_path):
     run, vectors = make_run(tmp_path)
-    rows = load_rows([run / "generated" / "pairs"])
+    rows = load_rows(finished_shards(run / "generated" / "pairs"))
     stats = apply_filters(rows, filters(vectors))
     write_curated(rows, stats, run / "dataset", recipe_name="t")
     return run, vectors, {r["provenance"]["seed"]: r for r in rows}
@@ -58,7 +59,7 @@ def test_refilter_with_new_thresholds_reuses_cosines(tmp_path, from_generated):
     if not from_generated:  # a dataset copied away from its run: only data/ + rejects/ remain
         import shutil
         shutil.rmtree(run / "generated")
-    rows = load_for_refilter(ds, [run / "generated" / "pairs"])
+    rows = load_for_refilter(ds, finished_shards(run / "generated" / "pairs"))
     assert len(rows) == 5
     looser = filters(vectors, encoder=NoEncoder(), min_positive_cos=0.7, max_negative_cos=0.85)
     stats = apply_filters(rows, looser)  # NoEncoder: any encoding would fail the test

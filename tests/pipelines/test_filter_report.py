@@ -2,6 +2,7 @@ from rich.console import Console
 
 from filtering_helpers import VectorEncoder, rec, unit, write_shard
 from pipelines.curate import apply_filters, load_rows
+from pipelines.shards import finished_shards
 from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec
 from pipelines.filters.rules import RulesFilter, RulesSpec
 from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec
@@ -22,7 +23,7 @@ def curated(tmp_path, n=14, scores=True):
         records.append(rec(anchor, pos, neg, seed=i, **({"positive_score": 1 + i % 5, "negative_score": 4 - i % 4}
                                                         if scores else {})))
     write_shard(tmp_path / "gen", 0, records)
-    rows = load_rows([tmp_path / "gen"])
+    rows = load_rows(finished_shards(tmp_path / "gen"))
     specs = [RulesSpec(), ConsistencySpec(), ThresholdsSpec()]
     flts = [RulesFilter(specs[0]), ConsistencyFilter(specs[1], encoder=VectorEncoder(vectors)),
             ThresholdsFilter(specs[2])]

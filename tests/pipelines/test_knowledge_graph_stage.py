@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.anchors import write_anchor_shards
 from pipelines.knowledge_graph import add_to_card, build_knowledge_graph, fact_stats
-from pipelines.plan import plan_jobs
+from pipelines.plan import plan_task_jobs
 from pipelines.schema import record_to_row
 from synth.backends import TransformersSpec
 from synth.backends.base import Sampling
@@ -49,10 +49,10 @@ def test_extract_build_save_and_rerun_skips(tmp_path, caplog):
 
 def test_graph_key_reaches_generation_shard_keys(tmp_path):
     s = shards(tmp_path)
-    args = ([KGVariantsSpec()], TransformersSpec(), Sampling(max_tokens=8), 1, "h", tmp_path / "gen")
-    a = plan_jobs(s, *args, extras={"graph_path": "/x/graph.graphml", "graph_key": "k1"})
-    b = plan_jobs(s, *args, extras={"graph_path": "/elsewhere/graph.graphml", "graph_key": "k1"})
-    c = plan_jobs(s, *args, extras={"graph_path": "/x/graph.graphml", "graph_key": "k2"})
+    args = (KGVariantsSpec(), s, TransformersSpec(), Sampling(max_tokens=8), 1, "h", tmp_path / "gen")
+    a = plan_task_jobs(*args, extras={"graph_path": "/x/graph.graphml", "graph_key": "k1"})
+    b = plan_task_jobs(*args, extras={"graph_path": "/elsewhere/graph.graphml", "graph_key": "k1"})
+    c = plan_task_jobs(*args, extras={"graph_path": "/x/graph.graphml", "graph_key": "k2"})
     assert [j.out_path.replace("/x", "") for j in a] == [j.out_path for j in b]  # paths do not key shards
     assert a[0].out_path != c[0].out_path and a[0].extras["graph_key"] == "k1"
 

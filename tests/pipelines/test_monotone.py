@@ -5,10 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.annotate import is_annotating, ordered_task_names, plan_annotation_jobs, remove_stale
 from pipelines.anchors import write_anchor_shards
 from pipelines.filters.monotone import MonotoneFilter, MonotoneSpec, monotone
-from pipelines.plan import plan_jobs
+from pipelines.plan import plan_task_jobs
+from pipelines.runplan import plan_stages
+from pipelines.shards import set_aside_unplanned
 from pipelines.synthesis_card import section
 from synth.backends import TransformersSpec
 from synth.backends.base import Sampling
@@ -46,38 +47,48 @@ def test_filter_stores_checks_and_rejects_only_when_configured():
     assert strict.verdicts([good, bad, pair]) == ["not_monotone_judge", "not_monotone_encoder", None]
 
 
+def _stages(*tasks):
+    return [(s.name, s.inputs) for s in plan_stages(tasks, scratch=False, knowledge_graph=False, train=False,
+                                                      evaluate=False)]
+
+
 def test_annotation_jobs_read_same_index_shards_and_key_on_them(tmp_path):
     anchors = [Anchor(text=f"Sentence number {i} is here.") for i in range(6)]
     shards = write_anchor_shards(anchors, tmp_path / "anchors", 3)
     gen_specs = [PairsSpec(), RankedSpec(k=2)]
     judge = JudgeSpec(score_tasks=["pairs"])
-    assert [is_annotating(s) for s in (*gen_specs, judge)] == [False, False, True]
-    assert ordered_task_names([judge, *gen_specs]) == ["pairs", "ranked", "judge"]
+    # declared consumption orders the stages: the judge after the task it scores, whatever the recipe order
+    assert _stages(judge, *gen_specs) == [("anchors", []), ("generate:pairs", ["anchors"]),
+                                          ("generate:ranked", ["anchors"]),
+                                          ("annotate:judge", ["anchors", "generate:pairs"]), ("curate",
+                                          ["generate:pairs", "generate:ranked", "annotate:judge"])]
     args = (TransformersSpec(), Sampling(max_tokens=8), 1, "h", tmp_path / "generated")
-    gen = plan_jobs(shards, gen_specs, *args)
-    jobs = plan_annotation_jobs(gen, [judge], gen_specs, shards, *args)
+
+    def plan(pairs_spec):
+        gen = plan_task_jobs(pairs_spec, shards, *args)
+        return gen, plan_task_jobs(judge, shards, *args, inputs={i: [gen[i].out_path] for i in range(len(shards))})
+
+    gen, jobs = plan(gen_specs[0])
     assert [j.index for j in jobs] == [0, 1]
-    for j in jobs:
-        assert j.input_paths == tuple(g.out_path for g in gen if g.index == j.index and g.task.name == "pairs")
+    for j, g in zip(jobs, gen):
+        assert j.input_paths == (g.out_path,)
         assert Path(j.out_path).parent.name == "judge" and len(j.anchors) == 3
-    other_gen = plan_jobs(shards, [PairsSpec(exemplars=1), gen_specs[1]], *args)
-    again = plan_annotation_jobs(other_gen, [judge], gen_specs, shards, *args)
+    _, again = plan(PairsSpec(exemplars=1))
     assert again[0].out_path != jobs[0].out_path  # a regenerated input invalidates the judge shard
     stale = Path(jobs[0].out_path)
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"")
-    assert remove_stale(again, tmp_path / "generated", [judge]) == [stale] and not stale.exists()
-    alone = plan_annotation_jobs([], [JudgeSpec()], [], shards, *args)
+    moved = set_aside_unplanned(stale.parent, [Path(j.out_path) for j in again])
+    assert moved == [tmp_path / "generated" / ".stale" / "judge" / stale.name] and not stale.exists()
+    alone = plan_task_jobs(JudgeSpec(), shards, *args)
     assert all(j.input_paths == () for j in alone)  # nothing to score: random pairs over the anchors
 
 
 def test_unknown_score_task_is_a_clear_error(tmp_path):
     import pytest
 
-    shards = write_anchor_shards([Anchor(text="One sentence here.")], tmp_path, 4)
     with pytest.raises(ValueError, match="score_tasks"):
-        plan_annotation_jobs([], [JudgeSpec(score_tasks=["ranked"])], [PairsSpec()], shards, TransformersSpec(),
-                             Sampling(max_tokens=8), 1, "h", tmp_path)
+        _stages(JudgeSpec(score_tasks=["ranked"]), PairsSpec())
 
 
 def test_card_section_reports_monotone_fraction_and_scores():
