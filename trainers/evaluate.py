@@ -12,6 +12,7 @@ reported beside the sets that were scored, never fatal to them.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -140,7 +141,10 @@ def score_set(model: Any, name: str, spec: EvalSpec) -> dict[str, Any]:
             res["metrics"], res["n"] = retrieval_scores(model, name, spec.data_dir, spec.max_pairs, spec.batch_size)
         else:
             pairs = spread(load_set(name, spec.data_dir), spec.max_pairs)
-            res["metrics"], res["n"] = {"spearman": spearman_cosine(model, pairs, spec.batch_size)}, len(pairs)
+            rho = spearman_cosine(model, pairs, spec.batch_size)
+            if math.isnan(rho):
+                raise ValueError(f"Spearman is undefined on {len(pairs)} pairs (constant gold scores or cosines)")
+            res["metrics"], res["n"] = {"spearman": rho}, len(pairs)
     except MissingEvalSet as exc:
         log.warning("evaluation set %s is missing (%s); reported as missing", name, exc)
         res.update(status="missing", error=str(exc))

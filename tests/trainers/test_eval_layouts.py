@@ -107,3 +107,22 @@ def test_flat_scores_put_each_retrieval_metric_in_its_own_column():
                                   "seconds": 1.0, "metrics": {"ndcg@10": 90.0, "mrr@10": 88.0, "recall@100": 100.0}}}
     assert flat_scores(res) == {"pubmedqa-retrieval ndcg@10": 90.0, "pubmedqa-retrieval mrr@10": 88.0,
                                 "pubmedqa-retrieval recall@100": 100.0}
+
+
+def test_model_card_gets_one_evaluation_section(tmp_path):
+    from trainers.eval_report import card_section
+
+    card = tmp_path / "README.md"
+    card.write_text("# my model\n\nUsage.\n", encoding="utf-8")
+    card_section(card, "# Evaluation\n\n| model | avg |\n|---|---|\n| trained | 80.00 |\n")
+    card_section(card, "# Evaluation\n\n| model | avg |\n|---|---|\n| trained | 81.00 |\n")
+    text = card.read_text(encoding="utf-8")
+    assert text.startswith("# my model\n\nUsage.") and text.count("## Evaluation (contrastive-synth)") == 1
+    assert "| trained | 81.00 |" in text and "80.00" not in text
+
+
+def test_constant_gold_scores_are_an_error_not_nan(tmp_path):
+    (tmp_path / "sts13").mkdir()
+    (tmp_path / "sts13" / "FNWN.tsv").write_text("3.0\ta b\tc d\n3.0\te f\tg h\n3.0\ti j\tk l\n", encoding="utf-8")
+    res = evaluate_sets(CharEncoder(), EvalSpec(sets=["sts13"], data_dir=str(tmp_path)))["sts13"]
+    assert res["status"] == "error" and "undefined" in res["error"]
