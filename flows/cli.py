@@ -98,7 +98,7 @@ def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), se
     console.print(table)
     report = r.run_dir / "eval" / "report.md"
     if report.exists():
-        console.print(report.read_text(encoding="utf-8"))
+        console.out(report.read_text(encoding="utf-8"), highlight=False)  # no wrapping or markup: a table
 
 
 @app.command()
@@ -163,7 +163,7 @@ def evaluate(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
             md = evaluate_flow(r)
         except Exception as e:  # noqa: BLE001
             _fail(e)
-    console.print(Path(md).read_text(encoding="utf-8"))
+    console.out(Path(md).read_text(encoding="utf-8"), highlight=False)  # no wrapping or markup: a table
 
 
 @app.command()

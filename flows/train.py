@@ -12,7 +12,8 @@ from flows.planning import guarded
 from flows.recipe import Recipe
 from pipelines.runplan import PLAN_FILE, RunPlan
 from pipelines.swap import MANIFEST, staging_dir, swap_in
-from trainers.evaluate import comparison_report, evaluate_model, load_encoder
+from trainers.eval_report import card_section, comparison_report
+from trainers.evaluate import evaluate_sets, load_encoder
 from trainers.train import train as train_model
 
 
@@ -53,8 +54,8 @@ def train(recipe: Recipe) -> str:
 def evaluate_encoder(label: str, model_path: str, recipe: Recipe) -> dict:
     if label == "base" and recipe.train is not None:  # the base as training sees it: same pooler and layers
         t = recipe.train
-        return evaluate_model(load_encoder(model_path, t.pooler, t.max_seq_length, t.base_layers), recipe.evaluate)
-    return evaluate_model(load_encoder(model_path), recipe.evaluate)
+        return evaluate_sets(load_encoder(model_path, t.pooler, t.max_seq_length, t.base_layers), recipe.evaluate)
+    return evaluate_sets(load_encoder(model_path), recipe.evaluate)
 
 
 @flow(name="evaluate")
@@ -67,7 +68,9 @@ def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     if include_trained and (model_dir / "modules.json").exists():
         results["trained"] = evaluate_encoder("trained", str(model_dir), recipe)
     js, md = comparison_report(results, recipe.run_dir / "eval")
+    if "trained" in results:
+        card_section(model_dir / "README.md", md.read_text(encoding="utf-8"))
     create_markdown_artifact(key=f"{recipe.name.lower().replace('_', '-').replace('.', '-')}-sts",
-                             markdown=md.read_text(encoding="utf-8"), description="STS Spearman, base vs trained")
-    get_run_logger().info("STS report: %s", md)
+                             markdown=md.read_text(encoding="utf-8"), description="evaluation, base vs trained")
+    get_run_logger().info("evaluation report: %s", md)
     return str(md)

@@ -2,18 +2,25 @@
 
 Formats follow shared/data/README.md. A set whose files are absent is reported missing, never guessed.
 
-A user's `data_dir` may hold (names are matched case-insensitively):
-- STS12..STS16: a folder per year named `STS12-en-test`, `STS12`, `sts12` or `2012` (SentEval layout) with
-  `STS.input.<subset>.txt` + `STS.gs.<subset>.txt` per subset, or pasted `<subset>*.tsv|.txt` files with
-  `score<TAB>sentence1<TAB>sentence2` lines (brmson style; empty score = unscored; a header line is skipped).
+A user's `data_dir` may hold (names are matched case-insensitively; SentEval's `data/downstream` works as is):
+- STS12..STS16: a folder per year, at the top or under `STS/`, named `STS12-en-test` (SentEval), `STS12`, `sts12`,
+  `2012`, `sts-2012` or the SemEval archive's own folder (`test-gold`, `test-gs`, `sts-en-test-gs-2014`,
+  `test_evaluation_task2a`, `sts2016-english-with-gs-v1.0`), holding per subset either
+  `STS.input.<subset>.txt` + `STS.gs.<subset>.txt` (STS 2016 as SemEval ships it: `STS2016.input.<subset>.txt` /
+  `STS2016.gs.<subset>.txt`), or one `score<TAB>sentence1<TAB>sentence2` file per subset (brmson style; empty
+  score = unscored; a header line is skipped) named `<subset>.tsv`, `<subset>.test.tsv` or `STS12.<subset>.tsv`.
+  Files that are not data (README, LICENSE, attribution notes, scripts) are ignored by name, never parsed;
+  train/dev/trial files beside the test files are skipped.
 - SICK: `SICK_test_annotated.txt` (pair_ID, sentence_A, sentence_B, relatedness_score, entailment_judgment)
   or the full `SICK.txt` (its SemEval_set column selects TEST), in a folder `SICK`/`sick` or at the top.
-- STS-B: `stsbenchmark/sts-{dev,test}.csv` (original) or `.tsv` (normalized); else the shipped copy.
+- STS-B: `stsbenchmark/sts-{dev,test}.csv` (original) or `.tsv` (normalized), also under `STS/`; else the shipped
+  copy.
 """
 from __future__ import annotations
 
 import csv
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +28,16 @@ log = logging.getLogger(__name__)
 
 STSB_DIR = Path(__file__).parent / "data" / "stsbenchmark"
 YEARS = {"sts12": 2012, "sts13": 2013, "sts14": 2014, "sts15": 2015, "sts16": 2016}
+# The folder each year's SemEval test archive unpacks to (SentEval's get_transfer_data.bash renames them).
+ARCHIVE_DIRS = {2012: "test-gold", 2013: "test-gs", 2014: "sts-en-test-gs-2014", 2015: "test_evaluation_task2a",
+                2016: "sts2016-english-with-gs-v1.0"}
+# Files shipped beside the data that are not data: matched by name and never parsed.
+NOT_DATA = re.compile(r"^(\d+[-_.])?(readme|licen[cs]e|copying|notice|attribution|citation|changelog|correlation)"
+                      r"|\.(pl|py|sh|md|pdf|docx?|zip|rar|gz|tar|html?|csv)$", re.IGNORECASE)
+# SemEval's paired files: STS.input.<subset>.txt / STS.gs.<subset>.txt, STS 2016 as STS2016.input.<subset>.txt.
+PAIRED = re.compile(r"^STS(?:\d{2}|\d{4})?\.(input|gs)\.(.+)\.txt$", re.IGNORECASE)
+YEAR_PREFIX = re.compile(r"^(?:sts[-_]?)?(?:20)?1[2-6][._-]", re.IGNORECASE)
+OTHER_SPLIT = re.compile(r"(^|[._-])(train|dev|trial)$", re.IGNORECASE)
 # SentEval's subsets per year (STS13's SMT subset is licensed and absent from SentEval).
 SUBSETS = {
     "sts12": ["MSRpar", "MSRvid", "SMTeuroparl", "surprise.OnWN", "surprise.SMTnews"],
@@ -147,29 +164,76 @@ def _child(directory: Path, names: list[str]) -> Path | None:
 
 
 def year_dir(data_dir: Path, name: str) -> Path | None:
+    """The folder of one STS year under data_dir or data_dir/STS (SentEval's downstream layout)."""
     y = YEARS[name]
-    return _child(Path(data_dir), [f"STS{y % 100}-en-test", f"STS{y % 100}", name, str(y), f"sts-{y}"])
+    names = [f"STS{y % 100}-en-test", f"STS{y % 100}", name, str(y), f"sts-{y}", f"STS{y}", ARCHIVE_DIRS[y]]
+    for root in (Path(data_dir), Path(data_dir) / "STS"):
+        found = _child(root, names)
+        if found is not None and found.is_dir():
+            return found
+    return None
+
+
+def scored_file_subset(path: Path) -> str | None:
+    """Subset name of a `score<TAB>s1<TAB>s2` file: `STS12.MSRpar.tsv` -> MSRpar, `images.test.tsv` -> images;
+    None for another split's file (`MSRpar.train.tsv`), which must not be pooled into the test score."""
+    stem = path.name.rsplit(".", 1)[0]
+    stem = YEAR_PREFIX.sub("", stem, count=1)
+    if stem.lower().endswith(".test"):
+        stem = stem[:-len(".test")]
+    return None if OTHER_SPLIT.search(stem) else stem
+
+
+def _paired_subsets(d: Path, data: list[Path]) -> dict[str, list[Pair]]:
+    inputs: dict[str, Path] = {}
+    golds: dict[str, Path] = {}
+    for p in data:
+        m = PAIRED.match(p.name)
+        if m:
+            (inputs if m[1].lower() == "input" else golds)[m[2]] = p
+    out: dict[str, list[Pair]] = {}
+    for subset, inp in sorted(inputs.items()):
+        if subset not in golds:
+            log.warning("%s has no gold file beside it; subset %s skipped", inp, subset)
+            continue
+        out[subset] = read_senteval_subset(inp, golds[subset])
+    for subset in sorted(set(golds) - set(inputs)):
+        log.info("%s has no input file (e.g. SemEval's STS.gs.ALL.txt); not a subset", golds[subset].name)
+    return out
+
+
+def _scored_subsets(d: Path, data: list[Path]) -> dict[str, list[Pair]]:
+    out: dict[str, list[Pair]] = {}
+    source: dict[str, Path] = {}
+    for f in data:
+        if f.suffix.lower() not in (".tsv", ".txt"):
+            continue
+        subset = scored_file_subset(f)
+        if subset is None:
+            log.info("%s is not a test file; skipped", f)
+            continue
+        if subset.lower() in source:
+            raise EvalDataError(f"{f} and {source[subset.lower()]} are both subset {subset!r} of {d.name}; "
+                                "keep one of them")
+        source[subset.lower()] = f
+        out[subset] = read_scored_lines(f)
+    return out
 
 
 def load_sts_year(name: str, data_dir: Path | None) -> dict[str, list[Pair]]:
-    """{subset: pairs} for one STS year; raises MissingEvalSet when no file of that year exists."""
+    """{subset: pairs} for one STS year; MissingEvalSet when the year has no folder, EvalDataError when its
+    folder holds no readable data (the message lists what was found)."""
     d = year_dir(Path(data_dir), name) if data_dir else None
     if d is None:
         raise MissingEvalSet(f"{name}: no STS{YEARS[name] % 100}-en-test/ (or {name}/) folder in {data_dir}")
-    out: dict[str, list[Pair]] = {}
-    for inp in sorted(d.glob("STS.input.*.txt")):
-        subset = inp.name[len("STS.input."):-len(".txt")]
-        gs = d / f"STS.gs.{subset}.txt"
-        if not gs.exists():
-            log.warning("%s has no gold file %s; subset skipped", inp, gs.name)
-            continue
-        out[subset] = read_senteval_subset(inp, gs)
+    files = sorted(p for p in d.iterdir() if p.is_file())
+    data = [p for p in files if not NOT_DATA.search(p.name)]
+    out = _paired_subsets(d, data)
+    if not out and not any(PAIRED.match(p.name) for p in data):
+        out = _scored_subsets(d, data)
     if not out:
-        for f in sorted([*d.glob("*.tsv"), *d.glob("*.txt")]):
-            if not f.name.startswith("STS."):
-                out[f.name.split(".")[0]] = read_scored_lines(f)
-    if not out:
-        raise MissingEvalSet(f"{name}: {d} has no STS.input.*.txt/STS.gs.*.txt or score<TAB>s1<TAB>s2 files")
+        raise EvalDataError(f"{name}: {d} has no STS.input.<subset>.txt + STS.gs.<subset>.txt pair and no "
+                            f"score<TAB>s1<TAB>s2 file (found: {[p.name for p in files] or 'nothing'})")
     absent = [s for s in SUBSETS[name] if s.lower() not in {k.lower() for k in out}]
     if absent:
         log.warning("%s: subsets %s not found in %s; the pooled score covers %s", name, absent, d, sorted(out))
