@@ -44,7 +44,8 @@ def main() -> None:
                                                         f'and "negative" (a contradiction) of: {s}')) for s in sents],
                                 Sampling(max_tokens=48, temperature=0.0), Structured(kind="json", spec=PAIR_SCHEMA)),
     }
-    run(backend, [Request(messages=cases["choice (judge score 0-5)"][0][0], sampling=Sampling(max_tokens=2))])  # warm
+    warm = cases["choice (judge score 0-5)"]  # model, llguidance tokenizer (~1 s, once per backend) and grammar warm
+    run(backend, [Request(messages=warm[0][0], sampling=Sampling(max_tokens=2), structured=warm[2])])
     print("| case | mode | wall s | tokens | tok/s | mask ms/step | valid |")
     print("|---|---|---|---|---|---|---|")
     for name, (msgs, s, st) in cases.items():
