@@ -36,7 +36,7 @@ class Strict(BaseModel):
 class CorpusSpec(Strict):
     path: str = "builtin:snli-premises"
     kind: Literal["text", "nli", "simcse", "columns"] = Field(
-        "text", description="text: one sentence per row; nli / simcse / columns: existing pairs (pipelines/paired_corpus.py)")
+        "text", description="text: a sentence per row; nli / simcse / columns: existing pairs (paired_corpus.py)")
     columns: dict[str, str] | None = Field(None, description="kind = columns: role -> column (anchor, positive, ...)")
     text_field: str = "text"
     limit: int | None = Field(None, ge=1)

@@ -88,6 +88,7 @@ class MaskFillTask:
         for (a, k, rate, masked, seed, _), comp in zip(jobs, completions):
             fill, err = read_fill(comp.text, a.text)
             out.append(Record(task=self.name, anchor_id=a.id, anchor=a.text, text_b=fill,
-                              checks={"mask_rate": rate}, prompt_ids=["claif-paraphrase" if rate == 0 else "claif-fill"],
+                              checks={"mask_rate": rate},
+                              prompt_ids=["claif-paraphrase" if rate == 0 else "claif-fill"],
                               seed=seed, sample_index=k, raw={"masked": masked, "fill": comp.text}, parse_error=err))
         return out

@@ -33,7 +33,8 @@ def test_json_schema_is_enforced_compactly(smollm):
     msgs = chat_messages(("user", 'Answer with a JSON object with keys "positive" (a paraphrase) and "negative" '
                                   '(a contradiction) of: A man is playing a guitar.'))
     s = Sampling(max_tokens=80, temperature=0.7, seed=1)
-    out = smollm.generate([Request(messages=msgs, sampling=s, structured=Structured(kind="json", spec=PAIR_SCHEMA))] * 2)
+    st = Structured(kind="json", spec=PAIR_SCHEMA)
+    out = smollm.generate([Request(messages=msgs, sampling=s, structured=st)] * 2)
     for c in out:
         assert c.samples[0].finish_reason == "stop", c.text
         obj = json.loads(c.text)
