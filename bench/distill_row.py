@@ -7,6 +7,8 @@ Sentences: the first N shipped SNLI premises (no generation). Arms, one seed eac
 - distill_mse / distill_kl: pairs (premise_i, premise_pi(i)) with pi a fixed random permutation; the student
   matches all-MiniLM-L6-v2's cosines (mse) or in-batch similarity distributions (kl). The teacher was trained on
   labelled pairs: a distilled result is "no new labels", not "no labels".
+Not recorded yet (issue 15): sentence-transformers 6 wraps the raw SmolLM2's inputs in its chat template (system
+prompt first), so at max_seq_length 32 the sentence is mostly truncated away; fix that in trainers/model.py first.
 Usage: OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python bench/distill_row.py [--n 256] [--eval-max-pairs N]
 """
 from __future__ import annotations
