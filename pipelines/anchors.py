@@ -14,7 +14,7 @@ from pipelines.shards import (restore_stale, set_aside, shard_key, shard_path, s
 from synth.records import Anchor
 
 ANCHOR_SCHEMA = pa.schema([("anchor_id", pa.string()), ("text", pa.string()), ("source", pa.string()),
-                           ("line", pa.int64())])
+                           ("line", pa.int64()), ("given", pa.string())])
 
 
 def write_anchor_shards(anchors: list[Anchor], directory: Path, shard_size: int) -> list[Path]:
@@ -26,7 +26,8 @@ def write_anchor_shards(anchors: list[Anchor], directory: Path, shard_size: int)
         if path.exists() and shard_problem(path, ANCHOR_SCHEMA.names):
             set_aside(path, "broken")  # unreadable: written again below
         if not path.exists():
-            table = pa.Table.from_pylist([{"anchor_id": a.id, "text": a.text, "source": a.source, "line": a.line}
+            table = pa.Table.from_pylist([{"anchor_id": a.id, "text": a.text, "source": a.source, "line": a.line,
+                                           "given": a.given}
                                           for a in chunk], schema=ANCHOR_SCHEMA)
             write_table_atomic(table, path)
         paths.append(path)
@@ -40,4 +41,5 @@ def write_corpus_rejects(corpus: Corpus, directory: Path) -> Path:
 
 
 def read_anchor_shard(path: Path) -> list[Anchor]:
-    return [Anchor(text=r["text"], source=r["source"], line=r["line"]) for r in pq.read_table(path).to_pylist()]
+    return [Anchor(text=r["text"], source=r["source"], line=r["line"], given=r.get("given") or "")
+            for r in pq.read_table(path).to_pylist()]

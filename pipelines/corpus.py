@@ -21,6 +21,7 @@ CORPORA_DIR = Path(__file__).parent / "corpora"
 BUILTIN = {
     "snli-premises": CORPORA_DIR / "snli-premises" / "snli_premises.txt",
     "pubmedqa-sentences": CORPORA_DIR / "pubmedqa-sentences" / "pubmedqa_sentences.txt",
+    "snli-nli-sample": CORPORA_DIR / "snli-nli-sample" / "snli_nli_sample.jsonl",  # labelled: kind = "nli"
 }
 SUPPORTED = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
 
@@ -102,8 +103,14 @@ def _raw_lines(path: Path, text_field: str) -> list[tuple[int, bytes | str]]:
 
 
 def read_corpus(path: str, *, text_field: str = "text", min_chars: int = 10, max_chars: int = 500,
-                limit: int | None = None, skip: int = 0) -> Corpus:
+                limit: int | None = None, skip: int = 0, kind: str = "text",
+                columns: dict[str, str] | None = None) -> Corpus:
     """Anchors from a corpus file in file order, exact duplicates removed, bad lines recorded."""
+    if kind != "text":  # labelled / paired data (NLI, SimCSE CSV, mapped columns): its own reader
+        from pipelines.paired_corpus import read_paired_corpus
+
+        return read_paired_corpus(path, kind, columns=columns, min_chars=min_chars, max_chars=max_chars,
+                                  limit=limit, skip=skip)
     p = resolve_path(path)
     if not p.exists():
         raise CorpusError(f"corpus file not found: {p} (corpus.path)")

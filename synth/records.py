@@ -24,6 +24,7 @@ class Anchor:
     text: str
     source: str = ""
     line: int = 0
+    given: str = ""  # JSON rows of an existing paired/labelled corpus (pipelines/paired_corpus.py); "" otherwise
 
     @property
     def id(self) -> str:

@@ -99,6 +99,11 @@ class TransformersBackend:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if s.stop:
             kwargs.update(stop_strings=list(s.stop), tokenizer=self.tokenizer)
+        if any(r.structured for r in reqs):  # JSON schema / choice / regex masks (synth/backends/constrained.py)
+            from synth.backends.constrained import generate_kwargs
+
+            kwargs.update(generate_kwargs(self.tokenizer, self.model.config.vocab_size, reqs, s,
+                                          enc["input_ids"].shape[1]))
         if reqs[0].guidance is not None:
             neg = self._encode([self.render(r.guidance.negative) for r in reqs])
             kwargs.update(guidance_scale=reqs[0].guidance.scale, negative_prompt_ids=neg["input_ids"],

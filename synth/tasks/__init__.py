@@ -6,6 +6,8 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from synth.tasks.base import Task, TaskContext, TaskSpec
+from synth.tasks.existing import ExistingSpec, ExistingTask
+from synth.tasks.mask_fill import MaskFillSpec, MaskFillTask
 from synth.tasks.kg_variants import KGVariantsSpec, KGVariantsTask
 from synth.tasks.judge import JudgeSpec, JudgeTask
 from synth.tasks.pairs import PairsSpec, PairsTask
@@ -15,6 +17,8 @@ TASKS: dict[str, tuple[type[TaskSpec], type]] = {
     "pairs": (PairsSpec, PairsTask),
     "kg_variants": (KGVariantsSpec, KGVariantsTask),
     "ranked": (RankedSpec, RankedTask),
+    "mask_fill": (MaskFillSpec, MaskFillTask),  # CLAIF mask-and-fill pairs (text_b), scored by the judge
+    "existing": (ExistingSpec, ExistingTask),  # rows of an existing paired corpus ([corpus] kind), no generation
     "judge": (JudgeSpec, JudgeTask),  # annotating: scores the other tasks' records (see flows/synthesize.py)
 }
 

@@ -38,6 +38,7 @@ def test_curate_and_refilter_flows_write_report_and_artifacts(tmp_path):
 
     from flows.cli import app
     from flows.curate import curate
+    from flows.planning import make_plan
     from flows.recipe import recipe_toml
 
     run = tmp_path / "run"
@@ -45,6 +46,8 @@ def test_curate_and_refilter_flows_write_report_and_artifacts(tmp_path):
     recipe = load_recipe("recipes/quickstart.toml", {"output_dir": str(run), "name": "filtertest",
                                                      "filters": FILTERS})
     (run / "recipe.toml").write_text(recipe_toml(recipe), encoding="utf-8")
+    plan = make_plan(recipe)  # as `synth generate` would have planned these two shards
+    plan.resolve("generate:pairs", sorted((run / "generated" / "pairs").glob("shard-*.parquet")))
     ds = Path(curate(recipe))
     stats = json.loads((ds / "stats.json").read_text())
     assert stats["kept"] == 2 and stats["rejects_by_reason"] == {

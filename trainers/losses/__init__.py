@@ -11,7 +11,7 @@ from typing import Annotated, Any, Callable, Union
 
 from pydantic import Field
 
-from trainers.losses import clhaif, gcse, infonce, listmle, multicsr, scored, simcse_unsup
+from trainers.losses import clhaif, distill, gcse, infonce, listmle, multicsr, scored, simcse_unsup
 from trainers.losses.base import LossSpec, columns_from_fields
 from trainers.losses.infonce import InfoNCESpec
 
@@ -42,6 +42,8 @@ LOSSES: dict[str, LossEntry] = {
     "gcse": LossEntry(gcse.GcseSpec, gcse.build, gcse.columns, gcse.extract),
     "multicsr": LossEntry(multicsr.MultiCsrSpec, multicsr.build, multicsr.columns, multicsr.extract),
     "listmle": LossEntry(listmle.ListMLESpec, listmle.build, listmle.columns, listmle.extract),
+    "distill_mse": LossEntry(distill.DistillMSESpec, distill.build, distill.columns, distill.extract),
+    "distill_kl": LossEntry(distill.DistillKLSpec, distill.build, distill.columns, distill.extract),
 }
 
 

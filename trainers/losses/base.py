@@ -82,8 +82,8 @@ class FrozenEncoder:
         else:  # another vocabulary: decode the trained model's tokens and re-tokenize for the reference
             texts = self.trained_tokenizer.batch_decode(features["input_ids"], skip_special_tokens=True)
             feats = self.model.tokenize(texts)
-        device = next(self.model.parameters()).device
-        out = self.model({k: v.to(device) for k, v in feats.items()})
+        device = next(self.model.parameters()).device  # tokenize() may add non-tensor entries: keep tensors only
+        out = self.model({k: v.to(device) for k, v in feats.items() if isinstance(v, Tensor)})
         return out["sentence_embedding"].detach()
 
 
