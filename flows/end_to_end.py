@@ -30,7 +30,7 @@ def end_to_end(recipe: Recipe) -> dict[str, str]:
         out["report"] = timed("evaluate", evaluate, recipe)
     summary = {"wall_seconds": walls,
                "generation": generation_stats([recipe.run_dir / "generated" / t.name for t in recipe.tasks])}
-    for name in ("dataset/stats.json", "eval/report.json"):
+    for name in ("dataset/stats.json", "model/training.json", "eval/report.json"):  # training: device, peak memory
         path = recipe.run_dir / name
         if path.exists():
             summary[name.split("/")[0]] = json.loads(path.read_text(encoding="utf-8"))

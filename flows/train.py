@@ -16,7 +16,8 @@ from trainers.train import train as train_model
 def train_encoder(recipe: Recipe) -> dict:
     res = train_model(recipe.run_dir / "dataset", recipe.train, recipe.run_dir / "model")
     info = {"model_dir": str(res.model_dir), "train_rows": res.train_rows, "steps": res.steps,
-            "seconds": round(res.seconds, 1), "loss": res.loss}
+            "seconds": round(res.seconds, 1), "loss": res.loss, "device": res.device, "precision": res.precision,
+            "peak_memory_mib": res.peak_memory_mib, "world_size": res.world_size}
     (recipe.run_dir / "model" / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     return info
 
@@ -33,10 +34,12 @@ def train(recipe: Recipe) -> str:
 
 @task(name="evaluate-encoder", task_run_name="evaluate-{label}")
 def evaluate_encoder(label: str, model_path: str, recipe: Recipe) -> dict:
+    device = recipe.train.device if recipe.train is not None else "auto"
     if label == "base" and recipe.train is not None:  # the base as training sees it: same pooler and layers
         t = recipe.train
-        return evaluate_model(load_encoder(model_path, t.pooler, t.max_seq_length, t.base_layers), recipe.evaluate)
-    return evaluate_model(load_encoder(model_path), recipe.evaluate)
+        return evaluate_model(load_encoder(model_path, t.pooler, t.max_seq_length, t.base_layers, device),
+                              recipe.evaluate)
+    return evaluate_model(load_encoder(model_path, device=device), recipe.evaluate)
 
 
 @flow(name="evaluate")
