@@ -10,25 +10,53 @@ from prefect.artifacts import create_markdown_artifact
 from flows.recipe import Recipe
 from trainers.evaluate import comparison_report, evaluate_model, load_encoder
 from trainers.train import train as train_model
+from trainers.train import train_baseline
+
+BASELINE_DIR = "model-unsup-simcse"  # [train] baseline = "simcse_unsup": the label-free arm beside the model
 
 
 @task(name="train-encoder")
-def train_encoder(recipe: Recipe) -> dict:
-    res = train_model(recipe.run_dir / "dataset", recipe.train, recipe.run_dir / "model")
+def train_encoder(recipe: Recipe, baseline: bool = False) -> dict:
+    fn, out = (train_baseline, BASELINE_DIR) if baseline else (train_model, "model")
+    res = fn(recipe.run_dir / "dataset", recipe.train, recipe.run_dir / out)
     info = {"model_dir": str(res.model_dir), "train_rows": res.train_rows, "steps": res.steps,
             "seconds": round(res.seconds, 1), "loss": res.loss, "device": res.device, "precision": res.precision,
             "peak_memory_mib": res.peak_memory_mib, "world_size": res.world_size}
-    (recipe.run_dir / "model" / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    (recipe.run_dir / out / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     return info
+
+
+def gpu_free_mib() -> float | None:
+    import torch
+
+    return round(torch.cuda.mem_get_info()[0] / 2**20) if torch.cuda.is_available() else None
+
+
+def release_generation_gpu() -> list[str]:
+    """`synth run` generates and trains in one process: the cached in-process vLLM engine (or a transformers
+    generator on CUDA) is shut down and its GPU memory returned before training starts; free memory is logged."""
+    from synth.backends import release_accelerator_backends
+
+    before = gpu_free_mib()
+    released = release_accelerator_backends()
+    if released:
+        get_run_logger().info("released generation backends %s before training: GPU free %s -> %s MiB",
+                              released, before, gpu_free_mib())
+    return released
 
 
 @flow(name="train")
 def train(recipe: Recipe) -> str:
     if recipe.train is None:
         raise ValueError("the recipe has no [train] section")
+    release_generation_gpu()
     info = train_encoder(recipe)
     get_run_logger().info("trained on %d rows, %d steps, %.1fs -> %s", info["train_rows"], info["steps"],
                           info["seconds"], info["model_dir"])
+    if recipe.train.baseline == "simcse_unsup":
+        ref = train_encoder(recipe, baseline=True)
+        get_run_logger().info("unsup-SimCSE baseline: %d sentences, %d steps -> %s", ref["train_rows"], ref["steps"],
+                              ref["model_dir"])
     return info["model_dir"]
 
 
@@ -51,6 +79,9 @@ def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     model_dir = recipe.run_dir / "model"
     if include_trained and (model_dir / "modules.json").exists():
         results["trained"] = evaluate_encoder("trained", str(model_dir), recipe)
+    ref_dir = recipe.run_dir / BASELINE_DIR
+    if recipe.train is not None and recipe.train.baseline and (ref_dir / "modules.json").exists():
+        results["unsup SimCSE (same base, same sentences)"] = evaluate_encoder("unsup-simcse", str(ref_dir), recipe)
     js, md = comparison_report(results, recipe.run_dir / "eval")
     create_markdown_artifact(key=f"{recipe.name.lower().replace('_', '-').replace('.', '-')}-sts",
                              markdown=md.read_text(encoding="utf-8"), description="STS Spearman, base vs trained")

@@ -44,6 +44,9 @@ class TrainSpec(BaseModel):
     dev_max_pairs: int | None = Field(None, ge=10, description="select on N STS-B dev pairs spread over the file (all genres)")
     multi_dataset_sampler: Literal["proportional", "round_robin"] = "proportional"
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N (auto: CUDA when available); trainers/device.py")
+    baseline: Literal["simcse_unsup"] | None = Field(
+        None, description="also train unsupervised SimCSE on the same base and the dataset's anchor sentences "
+        "(model-unsup-simcse/), reported beside the trained model: did the synthetic data beat the label-free arm?")
     precision: Precision = Field("auto", description="auto | fp32 | bf16 | fp16 (auto: bf16/fp16 on GPU, fp32 on CPU)")
 
     @field_validator("device")
@@ -90,6 +93,14 @@ def train(dataset_dir: Path, spec: TrainSpec, out_dir: Path) -> TrainResult:
                              f"(needs columns {LOSSES[obj.name].columns(obj)}); need at least 2")
         data[objective_key(obj, i, set(data))] = (obj, cols)
     return fit(data, spec, Path(out_dir))
+
+
+def train_baseline(dataset_dir: Path, spec: TrainSpec, out_dir: Path) -> TrainResult:
+    """The label-free reference arm: unsupervised SimCSE with every other setting of `spec` (base, pooler, layers,
+    dropout, steps, dev selection) on the distinct anchors of the same dataset (trainers/losses/simcse_unsup.py)."""
+    from trainers.losses.simcse_unsup import SimCSEUnsupSpec
+
+    return train(dataset_dir, spec.model_copy(update={"objectives": [SimCSEUnsupSpec()], "baseline": None}), out_dir)
 
 
 def dev_evaluator(max_pairs: int | None, batch_size: int) -> Any:
