@@ -174,9 +174,10 @@ def fit(data: dict[str, tuple[LossSpec, dict[str, list]]], spec: TrainSpec, out_
         best_ckpt = trainer.state.best_model_checkpoint or ""
         best_step = int(best_ckpt.rsplit("-", 1)[-1]) if best_ckpt.rsplit("-", 1)[-1].isdigit() else None
         log.info("best STS-B dev Spearman %.2f at step %s (restored)", dev_best, best_step)
-    final = strip_train_only(trainer.model)
-    final.save(str(out_dir))
-    shutil.rmtree(ckpt, ignore_errors=True)
+    if trainer.is_world_process_zero():  # under torchrun/accelerate every process holds the same weights
+        final = strip_train_only(trainer.model)
+        final.save(str(out_dir))
+        shutil.rmtree(ckpt, ignore_errors=True)
     counts = {k: len(d) for k, d in train_sets.items()}
     return TrainResult(model_dir=out_dir, train_rows=sum(counts.values()), steps=out.global_step,
                        seconds=time.perf_counter() - t0, loss=out.training_loss, dev_best=dev_best,
