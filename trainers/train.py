@@ -115,11 +115,11 @@ def dev_evaluator(max_pairs: int | None, batch_size: int) -> Any:
 
 def pin_device(args: Any, place: Placement) -> Any:
     """One GPU per process: without a launcher, transformers takes cuda:0 and wraps the model in DataParallel
-    when several GPUs are visible; pin the resolved device instead (several GPUs = torchrun/accelerate launch)."""
+    when several GPUs are visible; pin the resolved device instead (several GPUs = torchrun/accelerate launch).
+    The current CUDA device is set in `fit` before the arguments exist, so accelerate's state agrees."""
     if place.is_cuda and place.world_size == 1:
         import torch
 
-        torch.cuda.set_device(place.device)
         args.__dict__["_setup_devices"] = torch.device(place.device)  # the cached_property's slot
         args._n_gpu = 1
     return args
@@ -135,6 +135,10 @@ def fit(data: dict[str, tuple[LossSpec, dict[str, list]]], spec: TrainSpec, out_
     from trainers.model import build_model
 
     place = resolve(spec.device, spec.precision)
+    if place.is_cuda:
+        import torch
+
+        torch.cuda.set_device(place.device)  # "cuda" without an index means this GPU from here on
     reset_peak(place.device)
     t0 = time.perf_counter()
     if model is None:
