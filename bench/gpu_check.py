@@ -51,7 +51,8 @@ def tokenizer(path: str):
     vocab = {t: i for i, t in enumerate(SPECIALS + WORDS)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
+                                                       special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
     fast.save_pretrained(path)
@@ -63,7 +64,8 @@ def encoder(size: dict, path: str, device: str) -> SentenceTransformer:
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(SPECIALS) + len(WORDS), hidden_size=size["hidden"], num_hidden_layers=size["layers"],
+    cfg = BertConfig(vocab_size=len(SPECIALS) + len(WORDS), hidden_size=size["hidden"],
+                     num_hidden_layers=size["layers"],
                      num_attention_heads=size["heads"], intermediate_size=size["ffn"], max_position_embeddings=512)
     BertModel(cfg).save_pretrained(path)
     tokenizer(path)

@@ -43,7 +43,7 @@ class TrainSpec(BaseModel):
     eval_steps: int | None = Field(None, ge=1, description="evaluate on STS-B dev every N steps and keep the best")
     dev_max_pairs: int | None = Field(None, ge=10, description="select on N STS-B dev pairs spread over the file (all genres)")
     multi_dataset_sampler: Literal["proportional", "round_robin"] = "proportional"
-    device: str = Field("auto", description="auto | cpu | cuda | cuda:N (auto: CUDA when available); trainers/device.py")
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N (auto: CUDA when available)")
     baseline: Literal["simcse_unsup"] | None = Field(
         None, description="also train unsupervised SimCSE on the same base and the dataset's anchor sentences "
         "(model-unsup-simcse/), reported beside the trained model: did the synthetic data beat the label-free arm?")
