@@ -60,6 +60,21 @@ def _guard(recipe, command: str, allow_existing: bool = False, run_dir: Optional
         yield
 
 
+def _check_device(r) -> None:
+    """`[train] device`/`precision` this machine cannot honour fail now (exit 2), before generation starts."""
+    if r.train is None:
+        return
+    from rich.markup import escape
+
+    from trainers.device import DeviceError, resolve
+
+    try:
+        resolve(r.train.device, r.train.precision)
+    except DeviceError as e:
+        console.print(f"[red]{escape(str(e))}[/red]")
+        raise typer.Exit(2)
+
+
 def _fail(e: Exception) -> None:
     if isinstance(e, typer.Exit):  # an exit already decided (e.g. 2 for a bad recipe) passes through unchanged
         raise e
@@ -82,6 +97,7 @@ def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), se
         model: Optional[str] = ModelOpt, allow_existing: bool = AllowOpt) -> None:
     """Run the whole job: generate, filter, train, evaluate; prints where everything is."""
     r = _recipe(recipe, set_, model)
+    _check_device(r)
     from flows.end_to_end import end_to_end
 
     t0 = time.perf_counter()
@@ -149,7 +165,9 @@ def train(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only training, on the run's dataset."""
     from flows.train import train as train_flow
 
-    _stage("model", train_flow, _recipe(recipe, set_, None), "train")
+    r = _recipe(recipe, set_, None)
+    _check_device(r)
+    _stage("model", train_flow, r, "train")
 
 
 @app.command()

@@ -36,7 +36,7 @@ def _end_to_end(recipe: Recipe) -> dict[str, str]:
     if recipe.evaluate is not None:
         out["report"] = timed("evaluate", evaluate, recipe)
     summary = {"wall_seconds": walls, "generation": generation_stats(RunPlan.read(recipe.run_dir).shard_paths())}
-    for name in ("dataset/stats.json", "eval/report.json"):
+    for name in ("dataset/stats.json", "model/training.json", "eval/report.json"):  # training: device, peak memory
         path = recipe.run_dir / name
         if path.exists():
             summary[name.split("/")[0]] = json.loads(path.read_text(encoding="utf-8"))

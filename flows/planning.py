@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from flows.recipe import Recipe
-from pipelines.rundir import check_run_dir, held, recover, run_lock
+from pipelines.rundir import check_run_dir, held, launcher_rank, recover, run_lock
 from pipelines.runplan import PlanError, RunPlan, plan_stages
 
 log = logging.getLogger("pipelines.runplan")
@@ -41,7 +41,7 @@ def read_plan(recipe: Recipe) -> RunPlan:
 @contextmanager
 def guarded(recipe: Recipe, command: str = "", *, allow_existing: bool = False) -> Iterator[None]:
     """Check, lock and recover the run directory around one command (re-entrant within a process)."""
-    if held(recipe.run_dir):  # a flow inside a command that is already guarded
+    if held(recipe.run_dir) or launcher_rank() != 0:  # already guarded here, or rank 0 of a launch guards it
         yield
         return
     check_run_dir(recipe.run_dir, allow_existing=allow_existing)

@@ -51,6 +51,15 @@ def check_run_dir(run_dir: Path, *, allow_existing: bool = False) -> Path:
     return resolved
 
 
+def launcher_rank() -> int:
+    """This process's rank under torchrun / accelerate launch (0 when not launched): only rank 0 guards and
+    writes the run directory; the other ranks train beside it."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
 def held(run_dir: Path) -> bool:
     """This process holds the run directory's lock already."""
     return str(Path(run_dir).resolve()) in _held

@@ -170,8 +170,12 @@ def evaluate_model(model: Any, spec: EvalSpec) -> dict[str, float | None]:
 
 
 def load_encoder(path_or_name: str, pooler: str = "keep", max_seq_length: int | None = None,
-                 base_layers: int | None = None):
-    """A saved/packaged sentence-transformers model, or a raw base (e.g. the embedded SmolLM2) with a pooler."""
+                 base_layers: int | None = None, device: str = "auto"):
+    """A saved/packaged sentence-transformers model, or a raw base (e.g. the embedded SmolLM2) with a pooler,
+    on `device` (the recipe's [train] device: evaluation runs where training ran)."""
+    from trainers.device import resolve_device
     from trainers.model import build_model
 
-    return build_model(path_or_name, pooler, max_seq_length, base_layers=base_layers)  # type: ignore[arg-type]
+    return build_model(path_or_name, pooler, max_seq_length, base_layers=base_layers,  # type: ignore[arg-type]
+                       device=resolve_device(device))
+

@@ -113,8 +113,9 @@ def truncate_layers(model: Any, n: int) -> int:
 
 
 def build_model(base: str, pooler: PoolerName = "keep", max_seq_length: int | None = None,
-                encoder_dropout: float | None = None, device: str = "cpu", base_layers: int | None = None) -> Any:
-    """max_seq_length None keeps a sentence-transformers base's own limit (128 for a raw base)."""
+                encoder_dropout: float | None = None, device: str | None = None, base_layers: int | None = None) -> Any:
+    """max_seq_length None keeps a sentence-transformers base's own limit (128 for a raw base); device None: CUDA
+    when available (sentence-transformers picks), else CPU."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Transformer
 

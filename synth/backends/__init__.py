@@ -85,5 +85,37 @@ def close_backends() -> None:
         _CACHE.clear()
 
 
+def holds_accelerator(backend: Backend) -> bool:
+    """A backend whose weights or KV cache sit on a GPU: vLLM off CPU, transformers on a CUDA device."""
+    if getattr(backend, "name", "") == "vllm":
+        return not getattr(backend, "on_cpu", False)
+    return str(getattr(backend, "device", "cpu")).startswith("cuda")
+
+
+def release_accelerator_backends() -> list[str]:
+    """Shut down and forget the cached backends that hold GPU memory (before training on the same GPU in one
+    process: `synth run`); CPU backends stay cached. Returns the released backends' names."""
+    with _LOCK:
+        gone = [k for k, b in _CACHE.items() if holds_accelerator(b)]
+        names = []
+        for k in gone:
+            b = _CACHE.pop(k)
+            b.close()
+            names.append(getattr(b, "name", type(b).__name__))
+    if gone:
+        import gc
+
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+    return names
+
+
 __all__ = ["Backend", "BackendError", "BackendSpec", "Completion", "Request", "Sample", "Sampling",
-           "TransformersSpec", "BACKENDS", "register_backend", "backend_spec_type", "get_backend", "close_backends"]
+           "TransformersSpec", "BACKENDS", "register_backend", "backend_spec_type", "get_backend", "close_backends",
+           "release_accelerator_backends"]

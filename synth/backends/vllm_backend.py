@@ -32,7 +32,8 @@ class VllmSpec(BackendSpec):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     max_model_len: int | None = Field(2048, ge=64, description="context length; None = the model's own")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
-    tensor_parallel_size: int = Field(1, ge=1)
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs one engine shards each layer over")
+    pipeline_parallel_size: int = Field(1, ge=1, description="GPUs/nodes the layers are split over in stages")
     enforce_eager: bool = False
     kv_cache_gib: float | None = Field(None, gt=0, description="KV-cache size in GiB (CPU: replaces the 4 GiB "
                                        "VLLM_CPU_KVCACHE_SPACE default; GPU: overrides gpu_memory_utilization)")
@@ -98,7 +99,8 @@ def current_platform_is_cpu() -> bool:
 def engine_kwargs(spec: VllmSpec, cpu: bool) -> dict[str, Any]:
     """`vllm.LLM` keyword arguments from the recipe's `[generator]` (settings left None keep vLLM's defaults)."""
     kwargs: dict[str, Any] = dict(dtype=spec.dtype, gpu_memory_utilization=spec.gpu_memory_utilization,
-                                  tensor_parallel_size=spec.tensor_parallel_size, enforce_eager=spec.enforce_eager,
+                                  tensor_parallel_size=spec.tensor_parallel_size,
+                                  pipeline_parallel_size=spec.pipeline_parallel_size, enforce_eager=spec.enforce_eager,
                                   seed=spec.seed)
     optional = {"max_model_len": spec.max_model_len, "max_num_seqs": spec.max_num_seqs,
                 "enable_prefix_caching": spec.enable_prefix_caching,
@@ -121,7 +123,8 @@ class VllmBackend:
         self.spec = spec
         self.model_id = spec.model
         self.model_hash = model_hash(spec.model)
-        kwargs = engine_kwargs(spec, cpu=current_platform_is_cpu())
+        self.on_cpu = current_platform_is_cpu()
+        kwargs = engine_kwargs(spec, cpu=self.on_cpu)
         if "kv_cache_memory_bytes" in kwargs:
             os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)  # the legacy env var would override the setting
         t0 = time.perf_counter()

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.recipe import load_recipe, recipe_from_dict
+from pipelines.dataset import read_dataset_rows
 
 
 def _tiny(tmp_path, tasks, filters):
@@ -108,3 +109,13 @@ def test_scratch_recipe_end_to_end_without_a_corpus(tmp_path, smollm):
     assert rows and {r["anchor"] for r in rows} == texts
     assert "Scratch anchors written by the LLM" in (run / "dataset" / "README.md").read_text()
     assert (run / "eval" / "report.md").exists() and out["model"]
+    # from a raw base, with the unsupervised-SimCSE arm on the same base and sentences reported beside it (issue 19)
+    assert recipe.train.base_model == "embedded:smollm2-135m-instruct" and recipe.train.baseline == "simcse_unsup"
+    report = json.loads((run / "eval" / "report.json").read_text())
+    assert list(report) == ["base (embedded:smollm2-135m-instruct)", "trained", "unsup SimCSE (same base, same sentences)"]
+    ref = json.loads((run / "model-unsup-simcse" / "training.json").read_text())
+    kept_anchors = {r["anchor"] for r in read_dataset_rows(run / "dataset")}
+    assert ref["train_rows"] == len(kept_anchors) and ref["steps"] == 2
+    summary = json.loads((run / "run_summary.json").read_text())
+    assert summary["model"]["device"] == "cpu" and summary["model"]["precision"] == "fp32"
+    assert summary["model"]["peak_memory_mib"] > 0

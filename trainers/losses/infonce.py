@@ -14,7 +14,9 @@ Zhang, Lan, He, "Contrastive Learning of Sentence Embeddings from Scratch" (SynC
 | positive | its positive (paraphrase / entailment) |
 | negative | its hard negative (only with use_hard_negative) |
 
-With w = 0 this is exactly sentence-transformers' MultipleNegativesRankingLoss, which is used then.
+With w = 0 this is exactly sentence-transformers' MultipleNegativesRankingLoss, which is used then. Under a
+data-parallel launcher the positives and hard negatives of every process are gathered (trainers/losses/gather.py):
+each anchor's candidates are the global batch, as on one GPU.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from trainers.losses.base import LossSpec, columns_from_fields, cos_logits
+from trainers.losses.gather import gather_with_grad, gathering, local_offset
 
 CITATION = """@inproceedings{gao2021simcse, title={SimCSE: Simple Contrastive Learning of Sentence Embeddings},
   author={Gao, Tianyu and Yao, Xingcheng and Chen, Danqi}, booktitle={EMNLP}, year={2021}}"""
@@ -39,13 +42,18 @@ class InfoNCESpec(LossSpec):
     hard_negative_weight: float = Field(0.0, description="log-weight added to each anchor's own hard-negative logit")
 
 
-def simcse_logits(a: Tensor, p: Tensor, n: Tensor | None, scale: float, hn_weight: float = 0.0) -> Tensor:
-    """[N, N] or [N, 2N] logits of SimCSE's cl_forward (positives block, then hard-negatives block)."""
+def simcse_logits(a: Tensor, p: Tensor, n: Tensor | None, scale: float, hn_weight: float = 0.0,
+                  offset: int = 0) -> Tensor:
+    """[N, M] or [N, 2M] logits of SimCSE's cl_forward (positives block, then hard-negatives block); anchor i's
+    own candidates are row offset + i of p and n (offset > 0 when candidates were gathered across processes)."""
     z = cos_logits(a, p, scale)
     if n is not None:
         zn = cos_logits(a, n, scale)
         if hn_weight:
-            zn = zn + hn_weight * torch.eye(zn.size(0), device=zn.device, dtype=zn.dtype)
+            rows = torch.arange(a.size(0), device=zn.device)
+            own = torch.zeros_like(zn)
+            own[rows, rows + offset] = hn_weight
+            zn = zn + own
         z = torch.cat([z, zn], dim=1)
     return z
 
@@ -57,9 +65,11 @@ def embed(model: Any, sentence_features: Iterable[dict[str, Tensor]]) -> list[Te
 
 
 class InfoNCELoss(nn.Module):
-    def __init__(self, model: Any, scale: float = 20.0, hard_negative_weight: float = 0.0) -> None:
+    def __init__(self, model: Any, scale: float = 20.0, hard_negative_weight: float = 0.0,
+                 gather_across_devices: bool = False) -> None:
         super().__init__()
         self.model, self.scale, self.hard_negative_weight = model, scale, hard_negative_weight
+        self.gather_across_devices = gather_across_devices
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
         return self.compute_loss_from_embeddings(embed(self.model, sentence_features), labels)
@@ -67,8 +77,12 @@ class InfoNCELoss(nn.Module):
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
         a, p = embeddings[0], embeddings[1]
         n = embeddings[2] if len(embeddings) > 2 else None
-        z = simcse_logits(a, p, n, self.scale, self.hard_negative_weight)
-        return nn.functional.cross_entropy(z, torch.arange(a.size(0), device=z.device))
+        offset = 0
+        if self.gather_across_devices:
+            offset = local_offset(a.size(0))
+            p, n = gather_with_grad(p), None if n is None else gather_with_grad(n)
+        z = simcse_logits(a, p, n, self.scale, self.hard_negative_weight, offset)
+        return nn.functional.cross_entropy(z, offset + torch.arange(a.size(0), device=z.device))
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"scale": self.scale, "hard_negative_weight": self.hard_negative_weight}
@@ -82,8 +96,8 @@ def build(model: Any, spec: InfoNCESpec) -> nn.Module:
     if spec.hard_negative_weight == 0.0:
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-        return MultipleNegativesRankingLoss(model, scale=spec.scale)
-    return InfoNCELoss(model, spec.scale, spec.hard_negative_weight)
+        return MultipleNegativesRankingLoss(model, scale=spec.scale, gather_across_devices=gathering())
+    return InfoNCELoss(model, spec.scale, spec.hard_negative_weight, gather_across_devices=gathering())
 
 
 def columns(spec: InfoNCESpec) -> list[str]:

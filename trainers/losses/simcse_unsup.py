@@ -5,6 +5,7 @@
 h_i and h_i' are two forward passes of the same sentence in train mode (different dropout), N-1
 in-batch negatives. Implemented as sentence-transformers' MultipleNegativesRankingLoss on
 (sentence, sentence) rows: the candidate column is embedded in its own forward pass, hence its own dropout mask.
+Under a data-parallel launcher the candidates of every process are gathered (N-1 negatives from the global batch).
 The encoder must have dropout (BERT/RoBERTa do; for a decoder such as SmolLM2 set `encoder_dropout`).
 Gao, Yao, Chen, "SimCSE: Simple Contrastive Learning of Sentence Embeddings", EMNLP 2021.
 
@@ -31,7 +32,9 @@ class SimCSEUnsupSpec(LossSpec):
 def build(model: Any, spec: SimCSEUnsupSpec) -> nn.Module:
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    return MultipleNegativesRankingLoss(model, scale=spec.scale)
+    from trainers.losses.gather import gathering
+
+    return MultipleNegativesRankingLoss(model, scale=spec.scale, gather_across_devices=gathering())
 
 
 def columns(spec: SimCSEUnsupSpec) -> list[str]:
