@@ -126,7 +126,10 @@ def build_model(base: str, pooler: PoolerName = "keep", max_seq_length: int | No
     else:
         if pooler == "keep":
             log.info("%s is not a sentence-transformers model: mean pooling", base)
-        word = Transformer(path, max_seq_length=max_seq_length or 128)
+        # plain text in, token embeddings out: without this, sentence-transformers 6 renders each sentence through
+        # an instruct base's chat template (system prompt + turn markers), which crowds out the sentence itself
+        word = Transformer(path, max_seq_length=max_seq_length or 128, module_output_name="token_embeddings",
+                           modality_config={"text": {"method": "forward", "method_output_name": "last_hidden_state"}})
         tok = word.tokenizer
         if getattr(tok, "pad_token", None) is None and getattr(tok, "eos_token", None) is not None:
             tok.pad_token = tok.eos_token  # decoder LMs (Llama/SmolLM2) may lack a pad token

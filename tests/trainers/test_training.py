@@ -137,3 +137,7 @@ def test_raw_decoder_base_as_encoder():
     with torch.no_grad():
         a, b = model(dict(feats))["sentence_embedding"], model(dict(feats))["sentence_embedding"]
     assert not torch.allclose(a, b)  # two dropout masks: unsupervised SimCSE's positive pair differs
+    # the sentence itself is the input, not a chat prompt around it: sentence-transformers 6 would wrap a raw
+    # instruct base in its chat template (30 tokens for "A dog runs.", 25 of them a fixed system prompt)
+    ids = model.tokenize(["A dog runs."])["input_ids"][0].tolist()
+    assert model[0].tokenizer.decode(ids) == "A dog runs." and len(ids) <= 6
