@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.env import configure_prefect
+from flows.env import configure_prefect, flow_run_name
 
 configure_prefect()
 
@@ -67,12 +67,40 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(1)
 
 
+def _named(flow_fn, recipe):
+    """The flow with its run named after the recipe (`quickstart-curate`) instead of two random words."""
+    return flow_fn.with_options(flow_run_name=flow_run_name(recipe.name, flow_fn.name))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            console.print(f"contrastive-synth {version('contrastive-synth')}")
+        except PackageNotFoundError:  # a source checkout that was never installed
+            import tomllib
+
+            meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
+            console.print(f"contrastive-synth {meta['project']['version']}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """contrastive-synth: LLM-synthesised contrastive data -> filtered dataset -> encoder -> STS."""
+
+
 def _stage(label: str, flow_fn, recipe, command: str, allow_existing: bool = False) -> None:
     """Run one stage's flow under the run-dir guard and print where its output is; a failure becomes a one-line
-    error, exit 1."""
+    error, exit 1. The command's log goes to <run dir>/run.log as well; the flow run is named after the recipe."""
+    from flows.runlog import run_log
+
     with _guard(recipe, command, allow_existing):
         try:
-            console.print(f"{label}: {flow_fn(recipe)}")
+            with run_log(recipe.run_dir, command):
+                console.print(f"{label}: {_named(flow_fn, recipe)(recipe)}")
         except Exception as e:  # noqa: BLE001 - the Prefect log has the traceback
             _fail(e)
 
@@ -83,11 +111,13 @@ def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), se
     """Run the whole job: generate, filter, train, evaluate; prints where everything is."""
     r = _recipe(recipe, set_, model)
     from flows.end_to_end import end_to_end
+    from flows.runlog import run_log
 
     t0 = time.perf_counter()
     with _guard(r, "run", allow_existing):
         try:
-            out = end_to_end(r)
+            with run_log(r.run_dir, "run"):
+                out = _named(end_to_end, r)(r)
         except Exception as e:  # noqa: BLE001 - surface a one-line reason; the Prefect log has the traceback
             _fail(e)
     table = Table(title=f"{r.name}: done in {time.perf_counter() - t0:.0f}s")
