@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 Kind = Literal["auto", "dataset", "model"]
-IGNORE = [".tmp-*", ".old-*", "**/.tmp-*", "_checkpoints/**", "*.lock", ".cache/**"]  # half-written or scratch
+IGNORE = [".tmp-*", ".old-*", "**/.tmp-*", "_checkpoints/**", "*.lock", ".lock", ".swap.json", ".cache/**"]  # half-written or scratch
 
 
 class PushError(ValueError):

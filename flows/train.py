@@ -58,6 +58,18 @@ def evaluate_encoder(label: str, model_path: str, recipe: Recipe) -> dict:
     return evaluate_sets(load_encoder(model_path), recipe.evaluate)
 
 
+@task(name="model-card")
+def model_card(recipe: Recipe) -> dict:
+    """The trained model's card: sentence-transformers' card data, STS figures from its evaluators."""
+    from trainers.model_card import write_model_card
+
+    t = recipe.train
+    return write_model_card(recipe.run_dir / "model", recipe.evaluate,
+                            base_model=t.base_model if t else "unknown", dataset_dir=recipe.run_dir / "dataset",
+                            dataset_name=f"{recipe.name} (contrastive-synth)",
+                            objectives=[o.name for o in t.objectives] if t else [])
+
+
 @flow(name="evaluate")
 def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     if recipe.evaluate is None:
@@ -67,6 +79,7 @@ def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     model_dir = recipe.run_dir / "model"
     if include_trained and (model_dir / "modules.json").exists():
         results["trained"] = evaluate_encoder("trained", str(model_dir), recipe)
+        model_card(recipe)  # README.md rewritten (ST card data + model-index) before card_section appends the report
     js, md = comparison_report(results, recipe.run_dir / "eval")
     if "trained" in results:
         card_section(model_dir / "README.md", md.read_text(encoding="utf-8"))

@@ -28,5 +28,5 @@ def test_a_command_writes_its_log_to_the_run_dir_with_the_recipe_named_flow_run(
     res = synth("filter", str(recipe), cwd=tmp_path)  # nothing generated yet: fails, and says so in the log
     assert res.returncode == 1
     log = (tmp_path / "run" / "run.log").read_text(encoding="utf-8")
-    assert "synth curate" in log and "no generated shards" in log
+    assert "synth filter" in log and "no run plan" in log
     assert "Beginning flow run 'logged-curate'" in log

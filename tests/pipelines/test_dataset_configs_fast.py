@@ -117,3 +117,22 @@ def test_triplet_config_trains_one_step_with_mnrl_directly(dataset, tmp_path):
     out = trainer.train()
     assert trainer.state.global_step == 1 and out.training_loss > 0
     assert any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
+
+
+def test_config_files_are_in_the_dataset_manifest_and_replaced_by_a_swap(tmp_path):
+    """Configs are files the project wrote: the manifest lists them, so a rewrite replaces them, and a file a
+    user added beside them survives."""
+    from pipelines.refilter import build_and_swap
+    from pipelines.swap import manifest
+
+    d = tmp_path / "dataset"
+    build_and_swap(d, lambda staged: write_dataset(rows(), [], staged, recipe_text=RECIPE))
+    listed = set(manifest(d))
+    assert {f"{n}/train-00000-of-00001.parquet" for n in ("triplet", "pair", "pair-score", "pair-class",
+                                                           "ranked")} <= listed
+    (d / "ranked" / "mine.txt").write_text("user's note", encoding="utf-8")
+    build_and_swap(d, lambda staged: write_dataset([r for r in rows() if r["task"] != "ranked"], [], staged,
+                                                   recipe_text=RECIPE))
+    assert not (d / "ranked" / "train-00000-of-00001.parquet").exists()
+    assert (d / "ranked" / "mine.txt").read_text(encoding="utf-8") == "user's note"
+    assert "ranked/train-00000-of-00001.parquet" not in manifest(d)
