@@ -26,7 +26,7 @@ def run_dataset(tmp_path_factory):
         "sampling": {"max_tokens": 16, "temperature": 0.7},
         "tasks": [{"name": "pairs", "exemplars": 0},
                   {"name": "ranked", "k": 3, "mode": "graded", "reject_newlines": False},
-                  {"name": "judge", "exemplars": 0, "random_pairs": 1}],
+                  {"name": "judge", "exemplars": 2, "random_pairs": 1, "on_unparsable": "keep"}],
         "filters": [], "train": None, "evaluate": None,
     })
     synthesize(recipe)
