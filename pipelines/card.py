@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from huggingface_hub import DatasetCard, DatasetCardData
@@ -90,8 +91,22 @@ def hub_configs(config_rows: Mapping[str, int]) -> list[dict[str, Any]]:
     return out
 
 
+def dataset_info(dataset_dir: Path, summary: Mapping[str, Any], config_rows: Mapping[str, int]) -> list[dict]:
+    """Per-config `dataset_info` (rows, Parquet bytes). Besides informing the Hub, it is what `datasets` hashes
+    for its cache of a local directory: without it two runs' datasets (both dirs named `dataset`) share one cache
+    entry and `load_dataset` returns the first one's rows for the second (seen in a test)."""
+    rows = {"all": int(summary.get("kept", 0)), **config_rows, "rejects": int(summary.get("rejected", 0))}
+    folders = {"all": "data", "rejects": "rejects"}
+    out = []
+    for name, n in rows.items():
+        size = sum(p.stat().st_size for p in (dataset_dir / folders.get(name, name)).glob("*.parquet"))
+        out.append({"config_name": name, "splits": [{"name": "train", "num_bytes": size, "num_examples": n}],
+                    "download_size": size, "dataset_size": size})
+    return out
+
+
 def card_data(summary: Mapping[str, Any], recipe_text: str, config_rows: Mapping[str, int],
-              recipe_name: str = "") -> tuple[DatasetCardData, list[Input]]:
+              recipe_name: str = "", dataset_dir: Path | None = None) -> tuple[DatasetCardData, list[Input]]:
     recipe = tomllib.loads(recipe_text) if recipe_text.strip() else {}
     inputs = recipe_inputs(recipe)
     models = recipe_models(recipe)
@@ -106,14 +121,15 @@ def card_data(summary: Mapping[str, Any], recipe_text: str, config_rows: Mapping
         multilinguality=["monolingual"], configs=hub_configs(config_rows),
         tags=["sentence-transformers", "contrastive-learning", "synthetic", "contrastive-synth"],
         models=sorted({HUB_MODEL_IDS.get(m, m) for m in models.values()}),
+        **({"dataset_info": dataset_info(dataset_dir, summary, config_rows)} if dataset_dir else {}),
     )
     return data, inputs
 
 
 def render(summary: Mapping[str, Any], body: str, recipe_text: str, config_rows: Mapping[str, int],
-           recipe_name: str = "") -> str:
+           recipe_name: str = "", dataset_dir: Path | None = None) -> str:
     """README.md text: Hub YAML from the card data, then the body with configs and license sections."""
-    data, inputs = card_data(summary, recipe_text, config_rows, recipe_name)
+    data, inputs = card_data(summary, recipe_text, config_rows, recipe_name, dataset_dir)
     cut = body.find("\n## ")
     cut = len(body) if cut < 0 else cut + 1
     sections = configs_section(config_rows) + license_section(inputs, data.license)

@@ -63,7 +63,7 @@ def write_dataset(rows: Sequence[dict[str, Any]], stats: Sequence[StageStats], o
     summary["configs"] = {n: {"path": str(p.relative_to(out_dir)), "rows": k} for n, (p, k) in configs.items()}
     write_text_atomic(json.dumps(summary, indent=2), out_dir / "stats.json")
     write_text_atomic(hub_card.render(summary, _card(summary, stats, recipe_text, recipe_name, extra_sections),
-                                      recipe_text, {n: k for n, (_, k) in configs.items()}, recipe_name),
+                                      recipe_text, {n: k for n, (_, k) in configs.items()}, recipe_name, out_dir),
                       out_dir / "README.md")
     return summary
 

@@ -136,3 +136,14 @@ def test_config_files_are_in_the_dataset_manifest_and_replaced_by_a_swap(tmp_pat
     assert not (d / "ranked" / "train-00000-of-00001.parquet").exists()
     assert (d / "ranked" / "mine.txt").read_text(encoding="utf-8") == "user's note"
     assert "ranked/train-00000-of-00001.parquet" not in manifest(d)
+
+
+def test_two_datasets_in_dirs_of_the_same_name_do_not_share_the_datasets_cache(tmp_path):
+    """`datasets` keys its cache of a local dir on the card's YAML; the card's dataset_info keeps them apart."""
+    from datasets import load_dataset
+
+    a, b = tmp_path / "a" / "dataset", tmp_path / "b" / "dataset"
+    write_dataset(rows(), [], a, recipe_text=RECIPE)
+    write_dataset(rows()[:3], [], b, recipe_text=RECIPE)  # one triplet
+    assert len(load_dataset(str(a), "triplet", split="train")) == 4
+    assert len(load_dataset(str(b), "triplet", split="train")) == 1
