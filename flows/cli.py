@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.env import configure_prefect
+from flows.env import configure_prefect, flow_run_name
 
 configure_prefect()
 
@@ -82,12 +82,40 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(1)
 
 
+def _named(flow_fn, recipe):
+    """The flow with its run named after the recipe (`quickstart-curate`) instead of two random words."""
+    return flow_fn.with_options(flow_run_name=flow_run_name(recipe.name, flow_fn.name))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            console.print(f"contrastive-synth {version('contrastive-synth')}")
+        except PackageNotFoundError:  # a source checkout that was never installed
+            import tomllib
+
+            meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
+            console.print(f"contrastive-synth {meta['project']['version']}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """contrastive-synth: LLM-synthesised contrastive data -> filtered dataset -> encoder -> STS."""
+
+
 def _stage(label: str, flow_fn, recipe, command: str, allow_existing: bool = False) -> None:
     """Run one stage's flow under the run-dir guard and print where its output is; a failure becomes a one-line
-    error, exit 1."""
+    error, exit 1. The command's log goes to <run dir>/run.log as well; the flow run is named after the recipe."""
+    from flows.runlog import run_log
+
     with _guard(recipe, command, allow_existing):
         try:
-            console.print(f"{label}: {flow_fn(recipe)}")
+            with run_log(recipe.run_dir, command):
+                console.print(f"{label}: {_named(flow_fn, recipe)(recipe)}")
         except Exception as e:  # noqa: BLE001 - the Prefect log has the traceback
             _fail(e)
 
@@ -99,11 +127,13 @@ def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), se
     r = _recipe(recipe, set_, model)
     _check_device(r)
     from flows.end_to_end import end_to_end
+    from flows.runlog import run_log
 
     t0 = time.perf_counter()
     with _guard(r, "run", allow_existing):
         try:
-            out = end_to_end(r)
+            with run_log(r.run_dir, "run"):
+                out = _named(end_to_end, r)(r)
         except Exception as e:  # noqa: BLE001 - surface a one-line reason; the Prefect log has the traceback
             _fail(e)
     table = Table(title=f"{r.name}: done in {time.perf_counter() - t0:.0f}s")
@@ -208,6 +238,26 @@ def export(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/d
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)
     console.print(f"{res.path}: {res.written} rows written, {res.skipped} kept rows not expressible in {format_}")
+
+
+@app.command()
+def push(path: Path = typer.Argument(..., help="a dataset dir, a model dir, or a run dir (with --what)"),
+         repo_id: str = typer.Argument(..., help="Hub repo, e.g. user/my-synthetic-triplets"),
+         what: str = typer.Option("auto", "--what", help="auto, dataset or model"),
+         private: bool = typer.Option(False, "--private", help="create the repo private")) -> None:
+    """Publish a dataset or model to the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN / `hf auth login` as usual)."""
+    from flows.push import PushError, push as push_folder
+
+    if what not in ("auto", "dataset", "model"):
+        console.print(f"[red]--what {what!r}: allowed values are auto, dataset, model[/red]")
+        raise typer.Exit(2)
+    try:
+        console.print(f"pushed: {push_folder(path, repo_id, kind=what, private=private)}")  # type: ignore[arg-type]
+    except PushError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2)
+    except Exception as e:  # noqa: BLE001 - network / auth errors as one line (they never carry the token)
+        _fail(e)
 
 
 @app.command(name="prepare-model")

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import tomli_w
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -204,25 +205,12 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
 
 
 def recipe_toml(recipe: Recipe) -> str:
-    """The validated recipe, every default filled in, for the run dir and the dataset card."""
-    return _to_toml(recipe.model_dump(mode="json", exclude_none=True))
+    """The validated recipe, every default filled in, for the run dir and the dataset card.
+
+    Written by tomli-w, so `tomllib` reads it back exactly (emoji, quotes, newlines, NaN included)."""
+    return to_toml(recipe.model_dump(mode="json", exclude_none=True))
 
 
-def _to_toml(data: dict[str, Any], prefix: str = "") -> str:
-    scalars, tables, arrays = [], [], []
-    for k, v in data.items():
-        if isinstance(v, dict):
-            tables.append((k, v))
-        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-            arrays.append((k, v))
-        else:
-            scalars.append(f"{k} = {json.dumps(v)}")
-    out = "\n".join(scalars) + ("\n" if scalars else "")
-    for k, v in tables:
-        name = f"{prefix}{k}"
-        out += f"\n[{name}]\n" + _to_toml(v, name + ".")
-    for k, items in arrays:
-        for item in items:
-            name = f"{prefix}{k}"
-            out += f"\n[[{name}]]\n" + _to_toml(item, name + ".")
-    return out
+def to_toml(data: dict[str, Any]) -> str:
+    """TOML text that `tomllib.loads` turns back into `data` (the one writer the project uses)."""
+    return tomli_w.dumps(data)

@@ -93,6 +93,18 @@ def evaluate_encoder(label: str, model_path: str, recipe: Recipe) -> dict:
     return evaluate_sets(load_encoder(model_path, device=device), recipe.evaluate)
 
 
+@task(name="model-card")
+def model_card(recipe: Recipe) -> dict:
+    """The trained model's card: sentence-transformers' card data, STS figures from its evaluators."""
+    from trainers.model_card import write_model_card
+
+    t = recipe.train
+    return write_model_card(recipe.run_dir / "model", recipe.evaluate,
+                            base_model=t.base_model if t else "unknown", dataset_dir=recipe.run_dir / "dataset",
+                            dataset_name=f"{recipe.name} (contrastive-synth)",
+                            objectives=[o.name for o in t.objectives] if t else [])
+
+
 @flow(name="evaluate")
 def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     if recipe.evaluate is None:
@@ -102,6 +114,7 @@ def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     model_dir = recipe.run_dir / "model"
     if include_trained and (model_dir / "modules.json").exists():
         results["trained"] = evaluate_encoder("trained", str(model_dir), recipe)
+        model_card(recipe)  # README.md rewritten (ST card data + model-index) before card_section appends the report
     ref_dir = recipe.run_dir / BASELINE_DIR
     if recipe.train is not None and recipe.train.baseline and (ref_dir / "modules.json").exists():
         results["unsup SimCSE (same base, same sentences)"] = evaluate_encoder("unsup-simcse", str(ref_dir), recipe)

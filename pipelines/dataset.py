@@ -8,6 +8,8 @@ from typing import Any, Sequence
 
 import pyarrow.parquet as pq
 
+from pipelines import card as hub_card
+from pipelines.configs import write_configs
 from pipelines.curate import StageStats, reason_class
 from pipelines.schema import SCHEMA_VERSION, rows_to_table
 from pipelines.shards import write_table_atomic, write_text_atomic
@@ -57,8 +59,12 @@ def write_dataset(rows: Sequence[dict[str, Any]], stats: Sequence[StageStats], o
         "generator": {k: prov.get(k) for k in ("backend", "model", "model_hash", "temperature", "top_p",
                                                "max_tokens", "recipe_hash")},
     }
+    configs = write_configs(out_dir, hub_card.judge_scale(recipe_text))  # triplet, pair, ... beside data/
+    summary["configs"] = {n: {"path": str(p.relative_to(out_dir)), "rows": k} for n, (p, k) in configs.items()}
     write_text_atomic(json.dumps(summary, indent=2), out_dir / "stats.json")
-    write_text_atomic(_card(summary, stats, recipe_text, recipe_name, extra_sections), out_dir / "README.md")
+    write_text_atomic(hub_card.render(summary, _card(summary, stats, recipe_text, recipe_name, extra_sections),
+                                      recipe_text, {n: k for n, (_, k) in configs.items()}, recipe_name, out_dir),
+                      out_dir / "README.md")
     return summary
 
 
@@ -66,23 +72,11 @@ def _card(summary: dict[str, Any], stats: Sequence[StageStats], recipe_text: str
           extra_sections: Sequence[str]) -> str:
     g = summary["generator"]
     tasks = "\n".join(f"| {t} | {c['generated']} | {c['kept']} |" for t, c in summary["by_task"].items())
-    return f"""---
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: data/*.parquet
-- config_name: rejects
-  data_files:
-  - split: train
-    path: rejects/*.parquet
-tags: [sentence-embeddings, contrastive-learning, synthetic]
----
-# {recipe_name or 'contrastive-synth'} dataset
+    return f"""# {recipe_name or 'contrastive-synth'} dataset
 
 Synthetic contrastive data written by contrastive-synth (schema version {summary['schema_version']}).
 Kept rows: **{summary['kept']}** of {summary['rows']} generated; every rejected row is in `rejects/` with
-its reason. Load with `datasets.load_dataset("parquet", data_dir="<this dir>/data")`.
+its reason. Load a config with `datasets.load_dataset("<this dir>", "triplet")` (configs below).
 
 ## Records by task
 

@@ -76,3 +76,22 @@ def test_recipe_toml_round_trips(tmp_path):
     r = load_recipe("recipes/quickstart.toml")
     again = load_recipe(write(tmp_path, recipe_toml(r)))
     assert again == r
+
+
+def test_recipe_toml_round_trips_emoji_quotes_newlines_nan(tmp_path):
+    """recipe.toml must read back: characters outside the basic plane, quotes, backslashes, newlines, NaN."""
+    import math
+    import tomllib
+
+    odd = 'corpus/😀 "quoted" \\ back\nslash\ttab.txt'
+    r = load_recipe("recipes/quickstart.toml", {"corpus.path": odd, "corpus.text_field": "🧬 'x'"})
+    again = load_recipe(write(tmp_path, recipe_toml(r)))
+    assert again == r and again.corpus.path == odd
+    from flows.recipe import to_toml
+
+    data = {"emoji": "🦜 and ✓", "quotes": "a \"b\" 'c'", "nl": "one\ntwo\r\n", "nan": float("nan"),
+            "inf": float("-inf"), "nested": [{"k": "😀", "v": float("nan")}]}
+    back = tomllib.loads(to_toml(data))
+    assert {k: back[k] for k in ("emoji", "quotes", "nl")} == {k: data[k] for k in ("emoji", "quotes", "nl")}
+    assert math.isnan(back["nan"]) and back["inf"] == float("-inf")
+    assert back["nested"][0]["k"] == "😀" and math.isnan(back["nested"][0]["v"])

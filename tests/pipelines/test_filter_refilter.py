@@ -78,4 +78,5 @@ def test_stored_rows_undo_swaps_and_list_kept_rows_first(tmp_path):
     r1 = next(r for r in rows if r["provenance"]["seed"] == 1)
     assert r1["positive"] == "positive 1 about a park" and r1["positive_score"] == 1.0
     assert [r["kept"] for r in rows] == sorted((r["kept"] for r in rows), reverse=True)
-    assert sum(pq.read_metadata(p).num_rows for p in (run / "dataset").rglob("*.parquet")) == 5
+    assert sum(pq.read_metadata(p).num_rows for split in ("data", "rejects")  # configs (issue 17) derive from data/
+               for p in (run / "dataset" / split).glob("*.parquet")) == 5

@@ -1,0 +1,32 @@
+"""Issue 17: `synth --version`, the run log in the run directory, flow runs named after the recipe."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from tiny_recipe import write_tiny
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def synth(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+
+
+def test_version_prints_the_package_version():
+    res = synth("--version", cwd=ROOT)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert res.returncode == 0 and res.stdout.strip() == f"contrastive-synth {version}"
+
+
+def test_a_command_writes_its_log_to_the_run_dir_with_the_recipe_named_flow_run(tmp_path):
+    recipe = write_tiny(tmp_path / "r.toml", tmp_path / "run", name="logged")
+    res = synth("filter", str(recipe), cwd=tmp_path)  # nothing generated yet: fails, and says so in the log
+    assert res.returncode == 1
+    log = (tmp_path / "run" / "run.log").read_text(encoding="utf-8")
+    assert "synth filter" in log and "no run plan" in log
+    assert "Beginning flow run 'logged-curate'" in log
