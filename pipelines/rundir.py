@@ -20,7 +20,7 @@ from pipelines.shards import clean_partials
 from pipelines.swap import clean_staging
 
 LOCK = ".lock"
-MARKERS = ("plan.json",)  # a run of this project (plan.json is written before any work)
+MARKERS = ("plan.json", LOCK)  # a run of this project: planned, or held by one of its commands right now
 LEGACY_MARKERS = ("anchors", "generated", "dataset")  # runs written before the plan existed have recipe.toml + one
 PROJECT_DIRS = ("anchors", "generated", "kg", "dataset", "eval")
 _held: dict[str, list[int]] = {}
