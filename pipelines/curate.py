@@ -80,26 +80,36 @@ def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: l
     they saw in earlier batches (`batch_verdicts`), so a stream of batches gets the decisions of one pass.
     """
     _add(stats[0], len(rows), sum(r["kept"] for r in rows), 0.0, (r["reason"] for r in rows if not r["kept"]))
+    checked = [r for r in rows if r["kept"]] if filters else []
+    t0 = time.perf_counter()
+    records = {id(r): row_to_record(r) for r in checked}  # once per batch; filters see (and repair) these
+    convert = time.perf_counter() - t0
     for flt, st in zip(filters, stats[1:]):
-        live = [r for r in rows if r["kept"]]
+        live = [r for r in checked if r["kept"]]
         t0 = time.perf_counter()
-        records = [row_to_record(r) for r in live]
+        recs = [records[id(r)] for r in live]
         verdicts = flt.verdicts if whole else getattr(flt, "batch_verdicts", flt.verdicts)
-        reasons = verdicts(records)
+        reasons = verdicts(recs)
         if len(reasons) != len(live):
             raise RuntimeError(f"filter {flt.name} returned {len(reasons)} verdicts for {len(live)} rows")
-        for row, rec, why in zip(live, records, reasons):
-            for f in _RECORD_FIELDS:  # filters may repair a record (e.g. swap reversed pos/neg)
-                row[f] = getattr(rec, f)
-            row["checks"] = [{"name": k, "value": float(v)} for k, v in rec.checks.items()]
-            row["scores"] = [s.__dict__ for s in rec.scores]
+        for row, why in zip(live, reasons):
             row["verdicts"] = row["verdicts"] + [{"stage": flt.name, "kept": why is None,
                                                   "reason": f"{flt.name}:{why}" if why else None}]
             if why is not None:
                 row["kept"] = False
                 row["reason"] = f"{flt.name}:{why}"
-        _add(st, len(live), sum(r["kept"] for r in live), time.perf_counter() - t0,
+        _add(st, len(live), sum(r["kept"] for r in live), time.perf_counter() - t0 + convert,
              (reason_class(w) for w in reasons if w))
+        convert = 0.0
+    t0 = time.perf_counter()
+    for row in checked:  # filters may repair a record (e.g. swap reversed pos/neg): the row gets its final state
+        rec = records[id(row)]
+        for f in _RECORD_FIELDS:
+            row[f] = getattr(rec, f)
+        row["checks"] = [{"name": k, "value": float(v)} for k, v in rec.checks.items()]
+        row["scores"] = [s.__dict__ for s in rec.scores]
+    if filters:
+        stats[-1].seconds += time.perf_counter() - t0
 
 
 def _add(st: StageStats, rows_in: int, rows_out: int, seconds: float, reasons) -> None:

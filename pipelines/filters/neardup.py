@@ -69,8 +69,19 @@ def gram_arrays(rows: list[Parts], k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gram_set(parts: Parts, k: int) -> set[int]:
-    flat, _ = gram_arrays([parts], k)
-    return set(flat.tolist())
+    """One row's shingles, the values `gram_arrays` gives, without numpy's per-call cost."""
+    if k > 7:
+        return set(_crc_grams(parts, k))
+    out: set[int] = set()
+    for f, text in parts:
+        if not text:
+            continue
+        data, tag = text.encode("utf-8"), FIELD_TAG[f] << 60
+        if len(data) < k:
+            out.add(int.from_bytes(data, "big") | (1 << 59) | (len(data) << 56) | tag)
+        else:
+            out.update(int.from_bytes(data[i:i + k], "big") | tag for i in range(len(data) - k + 1))
+    return out
 
 
 def jaccard(a: set, b: set) -> float:
@@ -124,6 +135,10 @@ class NearIndex:
                 out[flat_i // self.b].update(slots[lo[flat_i]:hi[flat_i]].tolist())
         return out
 
+    @staticmethod
+    def _row_set(flat: np.ndarray, offsets: np.ndarray, j: int) -> set[int]:
+        return set(flat[offsets[j]:offsets[j + 1]].tolist())
+
     def _spilled(self, slot: int) -> set[int]:
         start, end = self._starts[slot], self._starts[slot + 1]
         blob = os.pread(self._spill.fileno(), end - start, start).decode("utf-8", "surrogatepass")
@@ -136,7 +151,8 @@ class NearIndex:
         keys = self._band_keys(flat, offsets)
         stored = self._stored(keys)
         fresh: dict[int, list[int]] = {}  # band key -> slots inserted in this batch
-        local: dict[int, set[int]] = {}  # slot -> shingles, for this batch's rows
+        local: dict[int, int] = {}  # slot -> row of this batch
+        spill: list[bytes] = []
         new_keys: list[np.ndarray] = []
         new_slots: list[int] = []
         out: list[str | None] = []
@@ -145,27 +161,30 @@ class NearIndex:
             cands = stored[j]
             for key in mine_keys:
                 cands.update(fresh.get(key, ()))
-            mine = set(flat[offsets[j]:offsets[j + 1]].tolist())
             match = None
-            for c in sorted(cands):
-                if jaccard(mine, local[c] if c in local else self._spilled(c)) >= self.threshold:
-                    match = c
-                    break
+            if cands:
+                mine = self._row_set(flat, offsets, j)
+                for c in sorted(cands):
+                    other = self._row_set(flat, offsets, local[c]) if c in local else self._spilled(c)
+                    if jaccard(mine, other) >= self.threshold:
+                        match = c
+                        break
             if match is not None:
                 out.append(self.ids[match])
                 continue
             slot = len(self.ids)
             self.ids.append(ids[j])
             blob = "\x1f".join(f"{f}\x1e{t}" for f, t in parts).encode("utf-8", "surrogatepass")  # norm()ed: no \x1e/\x1f
-            self._spill.seek(0, os.SEEK_END)
-            self._spill.write(blob)
+            spill.append(blob)
             self._starts.append(self._starts[-1] + len(blob))
-            local[slot] = mine
+            local[slot] = j
             for key in mine_keys:
                 fresh.setdefault(key, []).append(slot)
             new_keys.append(keys[j])
             new_slots.extend([slot] * self.b)
             out.append(None)
+        self._spill.seek(0, os.SEEK_END)
+        self._spill.write(b"".join(spill))
         self._spill.flush()
         if new_keys:
             self._add_run(np.concatenate(new_keys), np.asarray(new_slots, dtype=np.int64))
