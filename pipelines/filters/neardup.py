@@ -125,14 +125,32 @@ class NearIndex:
             keys[:, i] = band.sum(axis=1, dtype=np.uint64) ^ np.uint64((i + 1) * 0x9E3779B97F4A7C15 % 2**64)
         return keys
 
-    def _stored(self, keys: np.ndarray) -> list[set[int]]:
-        out: list[set[int]] = [set() for _ in range(keys.shape[0])]
+    def _stored(self, keys: np.ndarray) -> dict[int, set[int]]:
+        """Row -> slots of earlier batches sharing a band key (only rows with any)."""
+        out: dict[int, set[int]] = {}
         q = keys.ravel()
         for run_keys, slots in self._runs:
             lo = np.searchsorted(run_keys, q, "left")
             hi = np.searchsorted(run_keys, q, "right")
             for flat_i in np.flatnonzero(hi > lo).tolist():
-                out[flat_i // self.b].update(slots[lo[flat_i]:hi[flat_i]].tolist())
+                out.setdefault(flat_i // self.b, set()).update(slots[lo[flat_i]:hi[flat_i]].tolist())
+        return out
+
+    def _in_batch(self, keys: np.ndarray) -> dict[int, set[int]]:
+        """Row -> earlier rows of this batch sharing a band key (only rows with any), found by one sort."""
+        flat = keys.ravel()
+        order = np.argsort(flat, kind="stable")  # equal keys stay in row order
+        s = flat[order]
+        same = np.flatnonzero(s[1:] == s[:-1])
+        out: dict[int, set[int]] = {}
+        if not same.size:
+            return out
+        group_start = -1
+        for i in same.tolist():  # s[i] == s[i + 1]: row of i + 1 follows every row of its group so far
+            if i != group_start and (i == 0 or s[i - 1] != s[i]):
+                group_start = i
+            row = int(order[i + 1]) // self.b
+            out.setdefault(row, set()).update(int(order[t]) // self.b for t in range(group_start, i + 1))
         return out
 
     @staticmethod
@@ -150,17 +168,15 @@ class NearIndex:
         flat, offsets = gram_arrays(rows, self.k)
         keys = self._band_keys(flat, offsets)
         stored = self._stored(keys)
-        fresh: dict[int, list[int]] = {}  # band key -> slots inserted in this batch
+        earlier = self._in_batch(keys)
+        slot_of: dict[int, int] = {}  # row of this batch -> its slot, once inserted
         local: dict[int, int] = {}  # slot -> row of this batch
         spill: list[bytes] = []
-        new_keys: list[np.ndarray] = []
-        new_slots: list[int] = []
-        out: list[str | None] = []
+        inserted: list[int] = []
+        out: list[str | None] = [None] * len(rows)
         for j, parts in enumerate(rows):
-            mine_keys = keys[j].tolist()
-            cands = stored[j]
-            for key in mine_keys:
-                cands.update(fresh.get(key, ()))
+            cands = stored.get(j, set())
+            cands.update(slot_of[p] for p in earlier.get(j, ()) if p in slot_of)
             match = None
             if cands:
                 mine = self._row_set(flat, offsets, j)
@@ -170,7 +186,7 @@ class NearIndex:
                         match = c
                         break
             if match is not None:
-                out.append(self.ids[match])
+                out[j] = self.ids[match]
                 continue
             slot = len(self.ids)
             self.ids.append(ids[j])
@@ -178,16 +194,15 @@ class NearIndex:
             spill.append(blob)
             self._starts.append(self._starts[-1] + len(blob))
             local[slot] = j
-            for key in mine_keys:
-                fresh.setdefault(key, []).append(slot)
-            new_keys.append(keys[j])
-            new_slots.extend([slot] * self.b)
-            out.append(None)
+            slot_of[j] = slot
+            inserted.append(j)
         self._spill.seek(0, os.SEEK_END)
         self._spill.write(b"".join(spill))
         self._spill.flush()
-        if new_keys:
-            self._add_run(np.concatenate(new_keys), np.asarray(new_slots, dtype=np.int64))
+        if inserted:
+            rows_in = np.asarray(inserted, dtype=np.int64)
+            slots = np.repeat(np.asarray([slot_of[j] for j in inserted], dtype=np.int64), self.b)
+            self._add_run(keys[rows_in].ravel(), slots)
         return out
 
     def _add_run(self, keys: np.ndarray, slots: np.ndarray) -> None:
