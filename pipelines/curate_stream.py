@@ -62,14 +62,11 @@ class SplitWriter:
         if self._writer is None:
             self._roll()  # an empty split is still one (empty) file, as write_split writes
         self._writer.close()  # type: ignore[union-attr]
-        old = set(self.directory.glob(f"{self.prefix}-*.parquet"))
         n = len(self._tmp)
         paths = [self.directory / f"{self.prefix}-{i:05d}-of-{n:05d}.parquet" for i in range(n)]
         for tmp, path in zip(self._tmp, paths):
             os.replace(tmp, path)
-        for stale in old - set(paths):
-            stale.unlink()  # a re-curate replaces the split as a whole, once the new files exist
-        return paths
+        return paths  # written into a fresh staging dir: an older dataset's files go by its manifest (pipelines.swap)
 
     def abort(self) -> None:
         if self._writer is not None:
@@ -144,7 +141,8 @@ def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir:
                   annotations: Sequence[Path] = (), recipe_text: str = "", recipe_name: str = "",
                   batch_rows: int = BATCH_ROWS, rows_per_file: int = ROWS_PER_FILE,
                   extra_sections: Sequence[str] = ()) -> tuple[dict[str, Any], list[StageStats]]:
-    """Filter the shards' rows in batches and write `data/`, `rejects/`, `stats.json` and the card."""
+    """Filter the shards' rows in batches and write `data/`, `rejects/`, `stats.json` and the card into
+    `out_dir`, a fresh (staging) directory: swap it in with `pipelines.swap` as the curate flow does."""
     for flt in filters:
         if hasattr(flt, "start"):
             flt.start()  # type: ignore[attr-defined]

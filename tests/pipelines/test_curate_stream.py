@@ -46,7 +46,7 @@ def test_batches_give_the_decisions_of_the_whole_list_curate(tmp_path):
               "Elderly men are playing chess outdoors.", "Kids play tag.", seed=9, positive_score=1.0)]
     judged = [write_shard(judge, 0, scored)]
 
-    rows = load_rows([gen, judge])  # today's path: every row in memory
+    rows = load_rows(shards + judged)  # the whole-list path: every row in memory
     stats = apply_filters(rows, _filters())
     write_dataset(rows, stats, tmp_path / "whole")
     summary, _ = curate_stream(shards, _filters(), tmp_path / "stream", annotations=judged, batch_rows=2,
