@@ -6,6 +6,7 @@ spill file, read back only for the few LSH candidates, whose exact Jaccard of sh
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import zlib
@@ -99,6 +100,17 @@ def bands(threshold: float, num_perm: int, recall: float = 0.999) -> tuple[int, 
     return num_perm, 1
 
 
+def min_matches(threshold: float, n: int, miss: float = 1e-6) -> int:
+    """Fewest equal values out of n MinHash values that a pair at the threshold falls below with probability
+    <= miss: candidates with fewer are skipped without reading their text."""
+    below = 0.0
+    for m in range(n + 1):
+        below += math.comb(n, m) * threshold ** m * (1 - threshold) ** (n - m)
+        if below > miss:
+            return m
+    return n
+
+
 class NearIndex:
     """Rows inserted in order; `check` returns, per row, the id of the first earlier kept row with Jaccard
     >= threshold (the row is then not inserted) or None (inserted). LSH at threshold - 0.1 proposes."""
@@ -112,8 +124,12 @@ class NearIndex:
         self.ids: list[str] = []
         self._spill = tempfile.TemporaryFile(prefix="csynth-dedup-")
         self._starts = array("q", [0])
+        # a 64-byte sketch per kept row (low bytes of its first MinHash values) skips most false LSH candidates
+        self._n_sketch = min(64, num_perm)
+        self._min_matches = min_matches(threshold, self._n_sketch)
+        self._sketch = np.empty((1024, self._n_sketch), dtype=np.uint8)
 
-    def _band_keys(self, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    def _band_keys(self, flat: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from rensa import RMinHash
 
         m = RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets.astype(np.uint64), self.num_perm, 1)
@@ -123,7 +139,7 @@ class NearIndex:
         for i in range(self.b):
             band = d[:, i * self.r:(i + 1) * self.r] * self._mult[i]
             keys[:, i] = band.sum(axis=1, dtype=np.uint64) ^ np.uint64((i + 1) * 0x9E3779B97F4A7C15 % 2**64)
-        return keys
+        return keys, (d[:, :self._n_sketch] & np.uint64(0xFF)).astype(np.uint8)
 
     def _stored(self, keys: np.ndarray) -> dict[int, set[int]]:
         """Row -> slots of earlier batches sharing a band key (only rows with any)."""
@@ -166,7 +182,11 @@ class NearIndex:
         if not rows:
             return []
         flat, offsets = gram_arrays(rows, self.k)
-        keys = self._band_keys(flat, offsets)
+        keys, sketch = self._band_keys(flat, offsets)
+        if len(self.ids) + len(rows) > len(self._sketch):
+            grown = np.empty((2 * (len(self.ids) + len(rows)), self._n_sketch), dtype=np.uint8)
+            grown[:len(self.ids)] = self._sketch[:len(self.ids)]
+            self._sketch = grown
         stored = self._stored(keys)
         earlier = self._in_batch(keys)
         slot_of: dict[int, int] = {}  # row of this batch -> its slot, once inserted
@@ -179,8 +199,12 @@ class NearIndex:
             cands.update(slot_of[p] for p in earlier.get(j, ()) if p in slot_of)
             match = None
             if cands:
+                ordered = sorted(cands)
+                likely = (self._sketch[ordered] == sketch[j]).sum(axis=1) >= self._min_matches
+                cands = [c for c, ok in zip(ordered, likely.tolist()) if ok]
+            if cands:
                 mine = self._row_set(flat, offsets, j)
-                for c in sorted(cands):
+                for c in cands:
                     other = self._row_set(flat, offsets, local[c]) if c in local else self._spilled(c)
                     if jaccard(mine, other) >= self.threshold:
                         match = c
@@ -195,6 +219,7 @@ class NearIndex:
             self._starts.append(self._starts[-1] + len(blob))
             local[slot] = j
             slot_of[j] = slot
+            self._sketch[slot] = sketch[j]
             inserted.append(j)
         self._spill.seek(0, os.SEEK_END)
         self._spill.write(b"".join(spill))
