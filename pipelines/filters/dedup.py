@@ -97,6 +97,7 @@ class DedupFilter:
     def batch_verdicts(self, records: Sequence[Record]) -> list[str | None]:
         """The next rows of the dataset, checked against every earlier kept row and each other."""
         out: list[str | None] = [None] * len(records)
+        ids = [r.id for r in records]  # computed once: one string per row, shared by the exact and near state
         for key in self.spec.by:
             live = [i for i, why in enumerate(out) if why is None]
             parts = {i: key_parts(records[i], key) for i in live}
@@ -108,10 +109,10 @@ class DedupFilter:
                     if h in seen:
                         out[i] = f"exact_duplicate:{key}@{seen[h]}"
                     else:
-                        seen[h] = records[i].id
+                        seen[h] = ids[i]
                 live = [i for i in live if out[i] is None]
             if self.spec.near and live:
-                hits = self._near[key].check([parts[i] for i in live], [records[i].id for i in live])
+                hits = self._near[key].check([parts[i] for i in live], [ids[i] for i in live])
                 for i, kept_id in zip(live, hits):
                     if kept_id is not None:
                         out[i] = f"near_duplicate:{key}@{kept_id}"

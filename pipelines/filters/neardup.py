@@ -226,7 +226,7 @@ class NearIndex:
         self._spill.flush()
         if inserted:
             rows_in = np.asarray(inserted, dtype=np.int64)
-            slots = np.repeat(np.asarray([slot_of[j] for j in inserted], dtype=np.int64), self.b)
+            slots = np.repeat(np.asarray([slot_of[j] for j in inserted], dtype=np.int32), self.b)
             self._add_run(keys[rows_in].ravel(), slots)
         return out
 
