@@ -35,7 +35,8 @@ def write_anchor_shards(anchors: list[Anchor], directory: Path, shard_size: int)
 
 
 def write_corpus_rejects(corpus: Corpus, directory: Path) -> Path:
-    lines = [json.dumps({"line": r.line, "reason": r.reason, "preview": r.preview}, ensure_ascii=False)
+    lines = [json.dumps({"file": r.file, "line": r.line, "reason": r.reason, "preview": r.preview},
+                        ensure_ascii=False)
              for r in corpus.rejects]
     return write_text_atomic("\n".join(lines) + ("\n" if lines else ""), directory / "corpus_rejects.jsonl")
 

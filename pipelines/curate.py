@@ -59,31 +59,66 @@ def reset_verdicts(rows: list[dict[str, Any]]) -> None:
 def apply_filters(rows: list[dict[str, Any]], filters: Sequence[Filter]) -> list[StageStats]:
     """Run filters in order over the kept rows, recording verdicts in place; returns per-stage stats."""
     reset_verdicts(rows)
-    stats = [StageStats("parse", len(rows), sum(r["kept"] for r in rows), 0.0,
-                        _count(r["reason"] for r in rows if not r["kept"]))]
-    for flt in filters:
-        live = [r for r in rows if r["kept"]]
+    stats = new_stats(filters)
+    filter_batch(rows, filters, stats, whole=True)
+    for s in stats[1:]:
+        log.info("filter %s: %d in, %d kept (%.0f rows/s)", s.stage, s.rows_in, s.rows_out,
+                 s.rows_in / max(s.seconds, 1e-9))
+    return stats
+
+
+def new_stats(filters: Sequence[Filter]) -> list[StageStats]:
+    """Empty per-stage stats (parse first), to be summed over batches by `filter_batch`."""
+    return [StageStats("parse", 0, 0, 0.0)] + [StageStats(f.name, 0, 0, 0.0) for f in filters]
+
+
+def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: list[StageStats], *,
+                 whole: bool = False) -> None:
+    """Filter one batch of rows (verdicts already reset) in place and add its counts to `stats`.
+
+    `whole`: the rows are the whole dataset (`verdicts`); otherwise stateful filters (dedup) carry what
+    they saw in earlier batches (`batch_verdicts`), so a stream of batches gets the decisions of one pass.
+    """
+    _add(stats[0], len(rows), sum(r["kept"] for r in rows), 0.0, (r["reason"] for r in rows if not r["kept"]))
+    checked = [r for r in rows if r["kept"]] if filters else []
+    t0 = time.perf_counter()
+    records = {id(r): row_to_record(r) for r in checked}  # once per batch; filters see (and repair) these
+    convert = time.perf_counter() - t0
+    for flt, st in zip(filters, stats[1:]):
+        live = [r for r in checked if r["kept"]]
         t0 = time.perf_counter()
-        records = [row_to_record(r) for r in live]
-        reasons = flt.verdicts(records)
+        recs = [records[id(r)] for r in live]
+        verdicts = flt.verdicts if whole else getattr(flt, "batch_verdicts", flt.verdicts)
+        reasons = verdicts(recs)
         if len(reasons) != len(live):
             raise RuntimeError(f"filter {flt.name} returned {len(reasons)} verdicts for {len(live)} rows")
-        for row, rec, why in zip(live, records, reasons):
-            for f in _RECORD_FIELDS:  # filters may repair a record (e.g. swap reversed pos/neg)
-                row[f] = getattr(rec, f)
-            row["checks"] = [{"name": k, "value": float(v)} for k, v in rec.checks.items()]
-            row["scores"] = [s.__dict__ for s in rec.scores]
+        for row, why in zip(live, reasons):
             row["verdicts"] = row["verdicts"] + [{"stage": flt.name, "kept": why is None,
                                                   "reason": f"{flt.name}:{why}" if why else None}]
             if why is not None:
                 row["kept"] = False
                 row["reason"] = f"{flt.name}:{why}"
-        elapsed = time.perf_counter() - t0
-        kept = sum(r["kept"] for r in live)
-        stats.append(StageStats(flt.name, len(live), kept, elapsed, _count(reason_class(w) for w in reasons if w)))
-        log.info("filter %s: %d in, %d kept (%.0f rows/s)", flt.name, len(live), kept,
-                 len(live) / max(elapsed, 1e-9))
-    return stats
+        _add(st, len(live), sum(r["kept"] for r in live), time.perf_counter() - t0 + convert,
+             (reason_class(w) for w in reasons if w))
+        convert = 0.0
+    t0 = time.perf_counter()
+    for row in checked:  # filters may repair a record (e.g. swap reversed pos/neg): the row gets its final state
+        rec = records[id(row)]
+        for f in _RECORD_FIELDS:
+            row[f] = getattr(rec, f)
+        row["checks"] = [{"name": k, "value": float(v)} for k, v in rec.checks.items()]
+        row["scores"] = [s.__dict__ for s in rec.scores]
+    if filters:
+        stats[-1].seconds += time.perf_counter() - t0
+
+
+def _add(st: StageStats, rows_in: int, rows_out: int, seconds: float, reasons) -> None:
+    st.rows_in += rows_in
+    st.rows_out += rows_out
+    st.seconds += seconds
+    for k, v in _count(reasons).items():
+        st.reasons[k] = st.reasons.get(k, 0) + v
+    st.reasons = dict(sorted(st.reasons.items(), key=lambda kv: -kv[1]))
 
 
 def reason_class(reason: str) -> str:

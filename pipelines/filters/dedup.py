@@ -5,18 +5,23 @@ The first occurrence of a key is kept; later ones are rejected with a reason nam
 `anchor+positive+negative`; each configured key is checked on its own. The default key `all` is every
 content field (anchor, positive, negative, text_b, ranked), so that two ranked lists or two scored pairs
 of the same anchor are not taken for duplicates.
-Exact keys compare the normalised text (lower case, no punctuation, single spaces). Near duplicates
-use MinHash-LSH over byte 5-gram shingles (`datasketch`); LSH only proposes candidates, which are then
-confirmed with the exact Jaccard similarity of the shingle sets, so the threshold is a real boundary.
+Exact keys compare the normalised text (lower case, no punctuation, single spaces) through an 8-byte hash.
+Near duplicates use MinHash-LSH over byte 5-gram shingles (`pipelines.filters.neardup`: signatures from the
+compiled `rensa`, band keys in sorted arrays); LSH only proposes candidates, which are then confirmed with
+the exact Jaccard similarity of the shingle sets, so the threshold is a real boundary.
+
+State is kept across `batch_verdicts` calls (after `start()`), so the curate stage can stream the dataset
+in Arrow batches: it holds hashes, band keys and the kept ids, never the rows' text. `verdicts` is one batch.
 """
 from __future__ import annotations
 
-import zlib
+import hashlib
 from typing import ClassVar, Literal, Sequence
 
 from pydantic import Field, field_validator
 
 from pipelines.filters.base import FilterSpec
+from pipelines.filters.neardup import NearIndex, gram_set, jaccard
 from pipelines.filters.rules import norm
 from synth.records import Record
 
@@ -57,21 +62,16 @@ def key_parts(record: Record, key: str) -> list[tuple[str, str]] | None:
 
 
 def shingles(parts: list[tuple[str, str]], k: int) -> set[int]:
-    """k-grams of each field's UTF-8 bytes as 32-bit CRCs, seeded by the field name so fields never match.
-
-    CRC32 is a C call and deterministic across processes (unlike `hash`); MinHash applies its own random
-    permutations on top, and the exact Jaccard that decides is over these integers.
-    """
-    out: set[int] = set()
-    for f, text in parts:
-        if text:
-            data, seed = text.encode("utf-8"), zlib.crc32(f"{f}\x1f".encode("utf-8"))
-            out.update(zlib.crc32(data[i:i + k], seed) for i in range(max(1, len(data) - k + 1)))
-    return out
+    """The k-byte shingles of each field's UTF-8 text, tagged by field so fields never match."""
+    return gram_set(parts, k)
 
 
-def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
+__all__ = ["DedupFilter", "DedupSpec", "jaccard", "key_parts", "shingles"]
+
+
+def _exact_hash(parts: list[tuple[str, str]]) -> bytes:
+    blob = "\x1f".join(f"{f}\x1e{t}" for f, t in parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(blob, digest_size=8).digest()
 
 
 class DedupFilter:
@@ -79,41 +79,41 @@ class DedupFilter:
 
     def __init__(self, spec: DedupSpec):
         self.spec = spec
+        self.start()
+
+    def start(self) -> None:
+        """Forget every earlier row: the next batch is the start of a dataset."""
+        s = self.spec
+        self._seen: dict[str, dict[bytes, str]] = {key: {} for key in s.by}
+        self._near: dict[str, NearIndex] = {}
+        if s.near:
+            self._near = {key: NearIndex(s.near_threshold, s.num_perm, s.shingle_chars) for key in s.by}
 
     def verdicts(self, records: Sequence[Record]) -> list[str | None]:
+        """The records as a whole dataset: duplicates among them only."""
+        self.start()
+        return self.batch_verdicts(records)
+
+    def batch_verdicts(self, records: Sequence[Record]) -> list[str | None]:
+        """The next rows of the dataset, checked against every earlier kept row and each other."""
         out: list[str | None] = [None] * len(records)
+        ids = [r.id for r in records]  # computed once: one string per row, shared by the exact and near state
         for key in self.spec.by:
             live = [i for i, why in enumerate(out) if why is None]
             parts = {i: key_parts(records[i], key) for i in live}
             live = [i for i in live if parts[i] is not None]
             if self.spec.exact:
-                seen: dict[tuple, int] = {}
+                seen = self._seen[key]
                 for i in live:
-                    k = tuple(parts[i])
-                    if k in seen:
-                        out[i] = f"exact_duplicate:{key}@{records[seen[k]].id}"
+                    h = _exact_hash(parts[i])
+                    if h in seen:
+                        out[i] = f"exact_duplicate:{key}@{seen[h]}"
                     else:
-                        seen[k] = i
+                        seen[h] = ids[i]
                 live = [i for i in live if out[i] is None]
             if self.spec.near and live:
-                self._near(records, [parts[i] for i in live], live, key, out)
+                hits = self._near[key].check([parts[i] for i in live], [ids[i] for i in live])
+                for i, kept_id in zip(live, hits):
+                    if kept_id is not None:
+                        out[i] = f"near_duplicate:{key}@{kept_id}"
         return out
-
-    def _near(self, records: Sequence[Record], parts: list, idx: list[int], key: str,
-              out: list[str | None]) -> None:
-        from datasketch import MinHash, MinHashLSH  # imported here: about 1 s, only when near-dedup runs
-
-        s = self.spec
-        sets = [shingles(p, s.shingle_chars) for p in parts]
-        hashes = MinHash.bulk(sets, num_perm=s.num_perm, seed=1, hashfunc=int)  # items are already hashes
-        # LSH at a slightly lower threshold finds the candidates; exact Jaccard decides.
-        lsh = MinHashLSH(threshold=max(0.05, s.near_threshold - 0.1), num_perm=s.num_perm)
-        for j, (i, mh) in enumerate(zip(idx, hashes)):
-            kept_match = None
-            for cand in lsh.query(mh):
-                if jaccard(sets[j], sets[cand]) >= s.near_threshold:
-                    kept_match = cand if kept_match is None else min(kept_match, cand)
-            if kept_match is not None:
-                out[i] = f"near_duplicate:{key}@{records[idx[kept_match]].id}"
-            else:
-                lsh.insert(j, mh)

@@ -20,11 +20,13 @@ _META = re.compile(
     r"\bin this sentence\b|\bthe sentence (?:is|means|says|describes)\b|\bexplanation\b|\bnote:)", re.IGNORECASE)
 _NON_SENTENCE = re.compile(r"(https?://|www\.|```|\{|\}|<[^>]+>|\|\s*\w+\s*\|)")
 _WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
+_PUNCT = re.compile(r"[^\w\s]")
 
 
+@lru_cache(maxsize=65_536)  # an anchor is normalised for each of its fields, and again by dedup/decontam
 def norm(text: str) -> str:
     """Lower-case, punctuation-free, whitespace-collapsed: the form used for copy checks."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +72,7 @@ class RulesFilter:
             return "refusal"
         if _META.search(text):
             return "meta_commentary"
-        letters = sum(c.isalpha() for c in text)
+        letters = sum(map(str.isalpha, text))
         if _NON_SENTENCE.search(text) or letters < 0.5 * len(text):
             return "not_a_sentence"
         return None
