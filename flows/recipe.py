@@ -179,10 +179,9 @@ def format_errors(path: Path | str, err: ValidationError) -> str:
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
-    leaks = list(secret_fields(data))
+    leaks = [f"{where} holds {what}" for where, what in secret_fields(data)]
     if leaks:  # recipes are echoed and stored (recipe.toml, cards, Prefect): a key must never be one of its values
-        raise RecipeError(f"{source}: {', '.join(leaks)} holds what looks like an API key or token (not repeated "
-                          f"here); {WHERE_KEYS_BELONG}")
+        raise RecipeError(f"{source}: {'; '.join(leaks)} (not repeated here); {WHERE_KEYS_BELONG}")
     try:
         return Recipe.model_validate(data)
     except ValidationError as e:

@@ -38,29 +38,42 @@ def check_env_name(value: str) -> str:
     return value
 
 
-def check_base_url(url: str) -> str:
-    """A server URL without credentials (user:password@, ?api_key=, a key-shaped path part)."""
+def url_credentials(url: str) -> str | None:
+    """What kind of credential an http(s) URL carries (never the credential itself), or None."""
     try:
         parts = urlsplit(url)
-        has_userinfo = "@" in parts.netloc
+        userinfo = "@" in parts.netloc
     except ValueError:
-        return url  # not a URL at all: the caller's own check says so
-    if has_userinfo:
-        raise ValueError(f"the URL carries credentials before its host (user:key@); {WHERE_KEYS_BELONG}")
+        return None
+    if userinfo:
+        return "credentials before its host (user:key@)"
     if any(k.lower() in SECRET_PARAMS for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
-        raise ValueError(f"the URL carries a credential in its query string; {WHERE_KEYS_BELONG}")
+        return "a credential in its query string"
     if looks_like_secret(url):
-        raise ValueError(f"the URL contains what looks like an API key; {WHERE_KEYS_BELONG}")
+        return "what looks like an API key"
+    return None
+
+
+def check_base_url(url: str) -> str:
+    """A server URL without credentials (user:password@, ?api_key=, a key-shaped part)."""
+    kind = url_credentials(url)
+    if kind:
+        raise ValueError(f"the URL carries {kind}; {WHERE_KEYS_BELONG}")
     return url
 
 
-def secret_fields(obj: Any, path: str = "") -> Iterator[str]:
-    """Dotted paths of every string in a (nested dict/list) recipe that looks like a secret; never the values."""
+def secret_fields(obj: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted path, what it holds) for every string in a nested dict/list recipe that looks like a secret or is
+    a URL with credentials; never the values."""
     if isinstance(obj, dict):
         for k, v in obj.items():
             yield from secret_fields(v, f"{path}.{k}" if path else str(k))
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
             yield from secret_fields(v, f"{path}[{i}]")
-    elif isinstance(obj, str) and looks_like_secret(obj):
-        yield path
+    elif isinstance(obj, str):
+        kind = url_credentials(obj) if obj.startswith(("http://", "https://")) else None
+        if kind:
+            yield path, f"a URL with {kind}"
+        elif looks_like_secret(obj):
+            yield path, "what looks like an API key or token"
