@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Any, Literal, Sequence
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from synth.backends import BackendSpec, register_backend
 from synth.backends.base import BackendError, Completion, Request, Sample, Structured, failed
@@ -42,6 +42,7 @@ class OpenAISpec(BackendSpec):
     """An OpenAI-compatible endpoint. `model` is the served model name (`synth serve-model` serves the embedded
     checkpoint under its `embedded:` name)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)  # a pasted key never echoes
     backend: Literal["openai"] = "openai"
     base_url: str | list[str] = Field("http://127.0.0.1:8000/v1",
                                       description="…/v1 URL; a list spreads requests round-robin over servers")

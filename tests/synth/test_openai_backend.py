@@ -222,3 +222,17 @@ def test_missing_key_variable_and_bad_settings(monkeypatch):
         ob.OpenAISpec(api_key_env="sk-abc 123")  # a key pasted in place of a variable name is refused
     with pytest.raises(ValueError):
         ob.OpenAISpec(base_url="localhost:8000")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("api_key_env", "hf_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"),
+    ("api_key_env", "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"),
+    ("base_url", "https://user:s3cretpassw0rd@llm.example.com/v1"),
+    ("base_url", "https://llm.example.com/v1?api_key=s3cretpassw0rd"),
+])
+def test_keys_in_the_spec_are_refused_and_never_echoed(field, value):
+    """The Python API too: the exception (and so any traceback or log of it) never carries the key."""
+    with pytest.raises(ValueError) as e:
+        ob.OpenAISpec(**{field: value})
+    assert "api_key_env" in str(e.value)
+    assert value not in str(e.value) and "s3cretpassw0rd" not in str(e.value) and value[4:14] not in str(e.value)
