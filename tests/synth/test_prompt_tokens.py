@@ -4,6 +4,7 @@ plain text, ordinary prompts tokenize exactly as before, and a prompt over max_p
 from __future__ import annotations
 
 import pyarrow.parquet as pq
+import pytest
 
 from pipelines.corpus import read_corpus
 from synth.backends.base import Sampling
@@ -36,6 +37,7 @@ def test_ordinary_prompts_tokenize_exactly_as_before(smollm):
         assert smollm.prompt_ids(chat) == smollm.tokenizer(smollm.render(chat), add_special_tokens=False)["input_ids"]
 
 
+@pytest.mark.slow
 def test_an_over_long_prompt_is_a_recorded_reject_with_its_token_count(tmp_path, smollm):
     from pipelines.shards import shard_path
     from pipelines.stage import ShardJob, run_shard
