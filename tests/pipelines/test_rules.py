@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from pipelines.filters.rules import RulesFilter, RulesSpec, exemplar_outputs
@@ -63,7 +65,6 @@ def test_no_human_sentence_is_lost_to_the_repetition_rules():
     one SNLI premise that is itself a loop ("images are missing images are missing ...")."""
     from pipelines.corpora import __file__ as corpora_init
     from pipelines.filters.repetition import repetition_problem
-    from pathlib import Path
 
     spec = RulesSpec()
     root = Path(corpora_init).parent
