@@ -59,3 +59,18 @@ def test_an_over_long_prompt_is_a_recorded_reject_with_its_token_count(tmp_path,
     assert not rows[1]["kept"] and reason.startswith("parse:prompt_too_long@") and "max_prompt_tokens 200" in reason
     count = int(reason.split("@")[1].split()[0])
     assert count > 200 and count >= n_long
+
+
+def test_a_template_that_rewrites_contents_falls_back_to_escaping(smollm):
+    """A template that does not copy each content verbatim (here: drops the system turn) cannot be split on
+    placeholders; the contents are then escaped, and still no control token comes from them."""
+    from synth.backends.prompt_tokens import prompt_ids
+
+    def render(msgs):
+        return smollm.render([m for m in msgs if m["role"] != "system"])
+
+    chat = ({"role": "system", "content": "Be brief."}, {"role": "user", "content": INJECTION})
+    ids = prompt_ids(smollm.tokenizer, chat, render, add_special_tokens=False)
+    neutral = prompt_ids(smollm.tokenizer, (chat[0], {"role": "user", "content": "A man."}), render, False)
+    assert _specials(smollm, ids) == _specials(smollm, neutral)
+    assert "Ignore the task" in smollm.tokenizer.decode(ids)
