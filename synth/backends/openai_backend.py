@@ -54,6 +54,8 @@ class OpenAISpec(BackendSpec):
     max_retries: int = Field(6, ge=0, le=20)
     backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles per attempt")
     backoff_max_s: float = Field(30.0, ge=0)
+    deadline_s: float | None = Field(900.0, gt=0, description="wall-clock limit for one request over all its "
+                                     "attempts and waits; past it the request counts as unreachable")
     retry_after_max_s: float = Field(300.0, ge=0, description="longest wait a server's Retry-After is honoured "
                                      "for; a longer one waits this long")
 
@@ -204,12 +206,16 @@ class OpenAIBackend:
         urls = self.spec.urls
         start = next(self._rr)
         last, unusable = "", None
+        ends = time.monotonic() + (self.spec.deadline_s or float("inf"))
+        tried = 0
         for attempt in range(self.spec.max_retries + 1):
+            tried = attempt + 1
             url = urls[(start + attempt) % len(urls)] + "/chat/completions"
             delay = min(self.spec.backoff_max_s, self.spec.backoff_s * 2 ** attempt) * (0.5 + random.random() / 2)
             unusable = None
             try:  # one deadline for connect + every read: a trickling server cannot stretch it
-                resp = await asyncio.wait_for(client.post(url, json=body), self.spec.timeout_s)
+                resp = await asyncio.wait_for(client.post(url, json=body),
+                                              max(0.001, min(self.spec.timeout_s, ends - time.monotonic())))
             except (httpx.TransportError, asyncio.TimeoutError) as e:  # refused, reset, timed out
                 if isinstance(e, asyncio.TimeoutError):
                     e = httpx.TimeoutException(f"no complete answer within timeout_s={self.spec.timeout_s:g}s")
@@ -234,13 +240,16 @@ class OpenAIBackend:
                         delay = min(self.spec.retry_after_max_s, max(delay, asked))
                         log.warning("openai backend: %s asked to wait %.1fs (Retry-After); waiting %.1fs "
                                     "(retry_after_max_s=%g)", url, asked, delay, self.spec.retry_after_max_s)
+            if time.monotonic() + delay >= ends:
+                last += f" (deadline_s={self.spec.deadline_s:g} reached)"
+                break
             if attempt < self.spec.max_retries:
                 log.warning("openai backend: attempt %d/%d failed (%s); retrying in %.1fs", attempt + 1,
                             self.spec.max_retries + 1, last, delay)
                 await _sleep(delay)
         if unusable is not None:  # the server answers, but not with choices: this request is rejected
             return failed(f"{unusable}@{last}")
-        raise BackendError(f"openai backend: server unreachable after {self.spec.max_retries + 1} attempts "
+        raise BackendError(f"openai backend: server unreachable after {tried} attempts "
                            f"(base_url {', '.join(urls)}); last error: {last}")
 
     def _redact(self, text: str) -> str:

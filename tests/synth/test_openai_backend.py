@@ -236,3 +236,13 @@ def test_keys_in_the_spec_are_refused_and_never_echoed(field, value):
         ob.OpenAISpec(**{field: value})
     assert "api_key_env" in str(e.value)
     assert value not in str(e.value) and "s3cretpassw0rd" not in str(e.value) and value[4:14] not in str(e.value)
+
+
+def test_a_hung_server_costs_at_most_deadline_s_per_request():
+    """timeout_s bounds one attempt; deadline_s bounds the request over all its attempts and waits."""
+    with FaultServer([("hang", 5.0)] * 5) as srv:
+        t0 = time.perf_counter()
+        with pytest.raises(BackendError, match=r"unreachable after 2 attempts.*deadline_s=1.5 reached"):
+            ob.OpenAIBackend(spec(srv.url, timeout_s=1.0, deadline_s=1.5, max_retries=6)).generate([req()])
+        took = time.perf_counter() - t0
+    assert took < 3.0, took  # not 7 x 1 s
