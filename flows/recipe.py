@@ -22,6 +22,7 @@ from synth.kg.extract import KnowledgeGraphSpec
 from synth.tasks import task_spec_type
 from synth.tasks.pairs import PairsSpec
 from synth.tasks.scratch import ScratchSpec
+from synth.secrets import WHERE_KEYS_BELONG, looks_like_secret, secret_fields
 from trainers.evaluate import EvalSpec
 from trainers.train import TrainSpec
 
@@ -182,13 +183,16 @@ def format_errors(path: Path | str, err: ValidationError) -> str:
         elif e["type"] == "union_tag_invalid":
             got = e["input"].get("name", e["input"].get("backend")) if isinstance(e["input"], dict) else e["input"]
             msg = f"unknown name {got!r}; allowed: {e['ctx'].get('expected_tags')}"
-        elif isinstance(e.get("input"), (str, int, float, bool)):
+        elif isinstance(e.get("input"), (str, int, float, bool)) and not looks_like_secret(str(e["input"])):
             msg += f" (got {e['input']!r})"
         lines.append(f"  - {loc}: {msg}")
     return "\n".join(lines)
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
+    leaks = [f"{where} holds {what}" for where, what in secret_fields(data)]
+    if leaks:  # recipes are echoed and stored (recipe.toml, cards, Prefect): a key must never be one of its values
+        raise RecipeError(f"{source}: {'; '.join(leaks)} (not repeated here); {WHERE_KEYS_BELONG}")
     try:
         return Recipe.model_validate(data)
     except ValidationError as e:

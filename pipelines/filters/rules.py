@@ -1,5 +1,6 @@
 """Rule filters on generated sentences: empty, too short/long, copies of the anchor or of a prompt
-exemplar, refusals and meta commentary, non-sentences, and positive == negative."""
+exemplar, refusals and meta commentary, non-sentences, repetition loops (pipelines/filters/repetition.py), and
+positive == negative."""
 from __future__ import annotations
 
 import re
@@ -9,6 +10,7 @@ from typing import ClassVar, Literal, Sequence
 from pydantic import Field
 
 from pipelines.filters.base import FilterSpec
+from pipelines.filters.repetition import repetition_problem
 from synth.records import Record
 
 _REFUSAL = re.compile(
@@ -47,6 +49,11 @@ class RulesSpec(FilterSpec):
     max_words: int = Field(80, ge=1)
     max_length_ratio: float = Field(3.0, gt=0, description="generated words / anchor words, upper bound")
     reject_exemplar_copies: bool = True
+    max_top_ngram_share: dict[int, float] = Field(
+        {2: 0.6, 3: 0.65, 4: 0.7}, description="n -> highest share of word characters the most frequent n-gram may "
+        "cover (Gopher's top n-gram rule; defaults measured on the quickstart data, docs/filtering.md)")
+    max_dup_ngram_frac: dict[int, float] = Field(
+        {3: 0.5, 5: 0.5}, description="n -> highest fraction of word characters in repeated n-grams (Gopher)")
 
 
 class RulesFilter:
@@ -75,7 +82,8 @@ class RulesFilter:
         letters = sum(map(str.isalpha, text))
         if _NON_SENTENCE.search(text) or letters < 0.5 * len(text):
             return "not_a_sentence"
-        return None
+        loop = repetition_problem(text, s.max_top_ngram_share, s.max_dup_ngram_frac)
+        return f"repetition_{loop}" if loop else None
 
     def verdicts(self, records: Sequence[Record]) -> list[str | None]:
         out: list[str | None] = []

@@ -59,6 +59,12 @@ class Sample:
     finish_reason: str = "stop"  # "stop" | "length" | "error"
     n_tokens: int = 0
     top_logprobs: list[dict[str, float]] | None = None  # per generated token: token text -> logprob
+    error: str | None = None  # why this request got no answer ("prompt_too_long@...", "http_400@..."): a reject
+
+
+def failed(reason: str) -> "Completion":
+    """The answer for a request the backend could not serve: recorded by the task as a rejection, not raised."""
+    return Completion(samples=[Sample(text="", finish_reason="error", error=reason)])
 
 
 @dataclass
@@ -68,6 +74,10 @@ class Completion:
     @property
     def text(self) -> str:
         return self.samples[0].text if self.samples else ""
+
+    @property
+    def error(self) -> str | None:
+        return next((s.error for s in self.samples if s.error), None)
 
 
 @runtime_checkable

@@ -2,7 +2,9 @@
 
 Requests are grouped by sampling settings, sorted by prompt length (less padding) and run in batches of
 `batch_size`. transformers samples a batch from one RNG, so each batch is seeded from its requests'
-seeds: a rerun of the same shard reproduces the same text.
+seeds: a rerun of the same shard reproduces the same text. Message contents are tokenized as plain text (a
+`<|im_end|>` in corpus text is not a control token), and a prompt over `max_prompt_tokens` is not cut: its
+request comes back as a `prompt_too_long` rejection with its token count.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import time
 from collections import defaultdict
 from typing import Sequence
 
-from synth.backends.base import Completion, Message, Request, Sample, Sampling
+from synth.backends.base import Completion, Message, Request, Sample, Sampling, failed
+from synth.backends.prompt_tokens import prompt_ids
 from synth.embedded import model_hash, resolve_llm
 
 log = logging.getLogger(__name__)
@@ -61,35 +64,47 @@ class TransformersBackend:
             return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
         return render_plain(messages)
 
-    def _encode(self, texts: list[str]):
-        return self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True,
-                              max_length=self.max_prompt_tokens, add_special_tokens=not self.has_chat_template
-                              ).to(self.device)
+    def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        """Token ids of the rendered prompt; message contents can never become control tokens."""
+        return prompt_ids(self.tokenizer, messages, self.render, add_special_tokens=not self.has_chat_template)
+
+    def _pad(self, ids: list[list[int]]):
+        return self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(self.device)
+
+    def too_long(self, n_tokens: int) -> str | None:
+        if n_tokens <= self.max_prompt_tokens:
+            return None
+        return f"prompt_too_long@{n_tokens} tokens > max_prompt_tokens {self.max_prompt_tokens}"
 
     # -- generation -------------------------------------------------------------------------
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         out: list[Completion | None] = [None] * len(requests)
         groups: dict[tuple, list[int]] = defaultdict(list)
+        ids: dict[int, list[int]] = {}
         for i, r in enumerate(requests):
+            ids[i] = self.prompt_ids(r.messages)
+            longest = max(len(ids[i]), len(self.prompt_ids(r.guidance.negative)) if r.guidance else 0)
+            if self.too_long(longest):  # never cut a prompt silently: the record is rejected with its length
+                out[i] = failed(self.too_long(longest) or "")
+                continue
             s = r.sampling
             key = (s.max_tokens, s.temperature, s.top_p, s.n, s.stop, s.logprobs,
                    r.guidance.scale if r.guidance else None)
             groups[key].append(i)
         for idx in groups.values():
-            prompts = {i: self.render(requests[i].messages) for i in idx}
-            idx.sort(key=lambda i: len(prompts[i]))
+            idx.sort(key=lambda i: len(self.render(requests[i].messages)))  # the batching shards were made with
             for start in range(0, len(idx), self.batch_size):
                 chunk = idx[start:start + self.batch_size]
                 for i, comp in zip(chunk, self._generate_batch([requests[i] for i in chunk],
-                                                               [prompts[i] for i in chunk])):
+                                                               [ids[i] for i in chunk])):
                     out[i] = comp
         return [c for c in out if c is not None]
 
-    def _generate_batch(self, reqs: list[Request], prompts: list[str]) -> list[Completion]:
+    def _generate_batch(self, reqs: list[Request], prompts: list[list[int]]) -> list[Completion]:
         import torch
 
         s: Sampling = reqs[0].sampling
-        enc = self._encode(prompts)
+        enc = self._pad(prompts)
         torch.manual_seed(hash(tuple(r.sampling.seed for r in reqs)) % (2**31))
         kwargs = dict(max_new_tokens=s.max_tokens, num_return_sequences=s.n, pad_token_id=self.tokenizer.pad_token_id,
                       return_dict_in_generate=True, output_logits=s.logprobs is not None)
@@ -105,7 +120,7 @@ class TransformersBackend:
             kwargs.update(generate_kwargs(self.tokenizer, self.model.config.vocab_size, reqs, s,
                                           enc["input_ids"].shape[1]))
         if reqs[0].guidance is not None:
-            neg = self._encode([self.render(r.guidance.negative) for r in reqs])
+            neg = self._pad([self.prompt_ids(r.guidance.negative) for r in reqs])
             kwargs.update(guidance_scale=reqs[0].guidance.scale, negative_prompt_ids=neg["input_ids"],
                           negative_prompt_attention_mask=neg["attention_mask"])
         t0 = time.perf_counter()

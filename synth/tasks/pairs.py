@@ -96,6 +96,7 @@ class PairsTask:
                 err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
             else:
                 err = f"json_{err}"
+            err = comp.error or err  # the backend could not serve this request: say why, not "empty"
             records.append(Record(
                 task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
                 negative_kind=req.meta["kind"], prompt_ids=req.meta["prompt_ids"],
@@ -117,6 +118,7 @@ class PairsTask:
             (pos, pos_err, pos_raw, pos_pick), (neg, neg_err, neg_raw, neg_pick) = (
                 pick_candidate([smp.text for smp in completions[j].samples], anchor.text) for j in (i, i + 1))
             err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
+            err = completions[i].error or completions[i + 1].error or err  # a request the backend could not serve
             records.append(Record(
                 task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
                 negative_kind=neg_req.meta["kind"],

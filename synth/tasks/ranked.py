@@ -128,7 +128,7 @@ class RankedTask:
             text, err = clean_sentence(comp.text)
             raws[i].append(comp.text)
             if err and i not in errors:
-                errors[i] = f"level{lvl + 1}_{err}"
+                errors[i] = comp.error or f"level{lvl + 1}_{err}"  # a request the backend could not serve: why
             steps[i].append(text or "")
         return steps, raws, errors, [inst.id for inst in levels]
 
@@ -154,7 +154,7 @@ class RankedTask:
                 text, err = clean_sentence(comp.text)
                 raws[i].append(comp.text)
                 if err:
-                    errors[i] = f"step{step + 1}_{err}"
+                    errors[i] = comp.error or f"step{step + 1}_{err}"
                 else:
                     steps[i].append(text)
         return steps, raws, errors, [inst.id]

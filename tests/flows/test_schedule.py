@@ -137,3 +137,101 @@ def test_schedule_serves_a_deployment_on_a_real_server_and_a_run_completes(tmp_p
         if serve is not None:
             _stop(serve)
         _stop(server)
+
+
+FAULTY = """
+name = "sched-faults"
+seed = 13
+output_dir = "{out}"
+[corpus]
+path = "builtin:snli-premises"
+limit = 2
+shard_size = 2
+[generator]
+backend = "openai"
+model = "stub-model"
+base_url = "{url}"
+concurrency = 1
+timeout_s = 1.0
+max_retries = 3
+backoff_s = 0.1
+backoff_max_s = 0.2
+retry_after_max_s = 1.0
+[sampling]
+max_tokens = 16
+[[tasks]]
+name = "pairs"
+exemplars = 0
+[[filters]]
+name = "rules"
+"""
+
+
+@pytest.mark.slow
+def test_a_scheduled_run_against_a_server_alternating_429s_and_trickles_finishes_within_its_deadlines(tmp_path):
+    """Each request meets a 429 asking for 30 s (capped at retry_after_max_s = 1 s), then a 200 that trickles for
+    20 s (cut at timeout_s = 1 s), then an answer: the deployment's run completes, and generation takes about
+    4 x (1 + 1 + backoff) s, far under what the server asked for (4 x 50 s)."""
+    import pyarrow.parquet as pq
+    from fault_server import FaultServer, sentence_answer
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": url,
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+           "PREFECT_SERVER_UI_ENABLED": "false"}
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    serve = None
+    script = [("429", "30"), ("trickle", 20.0), "ok"] * 4  # one cycle per request (2 anchors x positive/negative)
+    try:
+        with FaultServer(script, answer=sentence_answer) as llm:
+            deadline = time.time() + 240
+            while True:
+                assert server.poll() is None, "prefect server start exited"
+                try:
+                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.time() < deadline, "the Prefect server did not become healthy in 240 s"
+                time.sleep(1)
+            path = tmp_path / "r.toml"
+            path.write_text(FAULTY.format(out=(tmp_path / "run").as_posix(), url=llm.url), encoding="utf-8")
+            log = (tmp_path / "serve.log").open("w")
+            serve = subprocess.Popen([str(BIN / "synth"), "schedule", str(path), "--cron", "0 3 * * *",
+                                      "--stage", "synthesize"], env=env, cwd=tmp_path, start_new_session=True,
+                                     stdout=log, stderr=subprocess.STDOUT)
+            with temporary_settings({PREFECT_API_URL: url}):
+                with get_client(sync_client=True) as client:
+                    deadline = time.time() + 240
+                    while True:
+                        assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+                        try:
+                            client.read_deployment_by_name("synthesize/sched-faults")
+                            break
+                        except Exception:  # noqa: BLE001 - not registered yet
+                            assert time.time() < deadline, "no deployment after 240 s"
+                            time.sleep(1)
+                    run = run_deployment("synthesize/sched-faults", timeout=0)
+                    deadline = time.time() + 400
+                    while True:
+                        state = client.read_flow_run(run.id).state
+                        if state is not None and state.is_final():
+                            break
+                        assert time.time() < deadline, f"run still {state} after 400 s"
+                        time.sleep(2)
+        assert state.is_completed(), (state, (tmp_path / "serve.log").read_text()[-3000:])
+        assert llm.actions == script  # every fault was met, in order
+        shard = next((tmp_path / "run" / "generated" / "pairs").glob("shard-*.parquet"))
+        table = pq.read_table(shard)
+        assert table.num_rows == 2 and all(table.column("kept").to_pylist())
+        seconds = float(table.schema.metadata[b"csynth.seconds"])
+        assert seconds < 4 * (1.0 + 1.0 + 0.5) + 5, seconds  # the deadlines held: not 4 x (30 + 20) s
+    finally:
+        if serve is not None:
+            _stop(serve)
+        _stop(server)

@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import pytest
 
-from pipelines.filters.rules import RulesFilter, RulesSpec
+from pipelines.filters.rules import RulesFilter, RulesSpec, exemplar_outputs
 from synth.records import Record
 
 ANCHOR = "A man in a blue shirt is standing in front of a garage."
@@ -36,3 +38,37 @@ def test_negative_checked_too_and_equal_pair_rejected():
 def test_thresholds_come_from_the_spec():
     assert verdict("A man stands.", min_words=3) is None
     assert verdict("A man stands.", min_words=4) == "positive:too_short"
+
+
+LOOP = "The White House, the White House, the White House, the White House, the White House, the White House."
+
+
+@pytest.mark.parametrize("negative, reason", [
+    (LOOP, "negative:repetition_top_2gram_share"),  # the kept hard negative of issue 18, from the quickstart data
+    ("A man rides a horse on the beach, on the beach, on the beach.", "negative:repetition_top_3gram_share"),
+    ("A woman is sitting inside the garage.", None),
+    ("A drunk looking woman is hugging a drunk looking man.", None),  # two occurrences are language, not a loop
+])
+def test_repetition_loops_are_rejected_with_their_reason(negative, reason):
+    assert verdict("A man wearing a blue shirt stands before a garage.", negative=negative) == reason
+
+
+def test_repetition_thresholds_come_from_the_spec():
+    looped = "A man rides a horse on the beach, on the beach, on the beach."
+    assert verdict(looped) == "positive:repetition_top_3gram_share"
+    assert verdict(looped, max_top_ngram_share={}, max_dup_ngram_frac={3: 0.3}) == "positive:repetition_dup_3gram_frac"
+    assert verdict(looped, max_top_ngram_share={}, max_dup_ngram_frac={}) is None
+
+
+def test_no_human_sentence_is_lost_to_the_repetition_rules():
+    """The shipped corpora and every few-shot exemplar are good sentences: the defaults keep all of them but the
+    one SNLI premise that is itself a loop ("images are missing images are missing ...")."""
+    from pipelines.corpora import __file__ as corpora_init
+    from pipelines.filters.repetition import repetition_problem
+
+    spec = RulesSpec()
+    root = Path(corpora_init).parent
+    lines = [ln for p in sorted(root.glob("*/*.txt")) for ln in p.read_text(encoding="utf-8").splitlines() if ln]
+    lines += sorted(exemplar_outputs())
+    lost = [ln for ln in lines if repetition_problem(ln, spec.max_top_ngram_share, spec.max_dup_ngram_frac)]
+    assert len(lines) > 12000 and lost == ["images are missing " * 5 + "images are missing"]

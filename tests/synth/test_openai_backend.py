@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fault_server import FaultServer
 
 from synth.backends import BackendError
 from synth.backends import openai_backend as ob
@@ -17,88 +16,6 @@ from synth.backends.base import Guidance, Request, Sampling, Structured, chat_me
 from synth.serve import free_port
 
 SECRET = "sk-test-SECRET-0123456789"
-
-
-class FaultServer:
-    """Answers POST /v1/chat/completions; `script` is consumed one entry per request: "ok", "500", "429",
-    "400", or ("hang", seconds). When the script is empty every request succeeds."""
-
-    def __init__(self, script=(), delay: float = 0.0):
-        self.script = list(script)
-        self.delay = delay
-        self.bodies: list[dict] = []
-        self.auth: list[str | None] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):  # keep pytest output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer.lock:
-                    outer.bodies.append(body)
-                    outer.auth.append(self.headers.get("Authorization"))
-                    action = outer.script.pop(0) if outer.script else "ok"
-                    outer.in_flight += 1
-                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
-                try:
-                    if isinstance(action, tuple):
-                        time.sleep(action[1])
-                        action = "ok"
-                    time.sleep(outer.delay)
-                    if action == "ok":
-                        self._send(200, outer.answer(body))
-                    elif action == "garbage":
-                        self._send(200, None, raw=b"<html>proxy error</html>")
-                    else:
-                        code = int(action)
-                        self._send(code, {"error": {"message": f"injected {code}"}},
-                                   {"Retry-After": "0"} if code == 429 else {})
-                finally:
-                    with outer.lock:
-                        outer.in_flight -= 1
-
-            def _send(self, code, payload, headers=None, raw=None):
-                data = raw if raw is not None else json.dumps(payload).encode()
-                try:
-                    self.send_response(code)
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @staticmethod
-    def answer(body: dict) -> dict:
-        text = "echo: " + body["messages"][-1]["content"]
-        choices = []
-        for k in range(body.get("n", 1)):
-            c = {"index": k, "message": {"role": "assistant", "content": f"{text} #{k}"}, "finish_reason": "stop"}
-            if body.get("logprobs"):
-                c["logprobs"] = {"content": [{"token": "echo", "logprob": -0.1, "top_logprobs": [
-                    {"token": "echo", "logprob": -0.1}, {"token": "Echo", "logprob": -2.5}]}]}
-            choices.append(c)
-        return {"choices": choices, "usage": {"completion_tokens": 5 * len(choices)}}
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def spec(url, **kw):
@@ -184,16 +101,87 @@ def test_server_that_stays_broken_fails_after_bounded_retries():
 
 
 def test_client_error_is_not_retried():
-    with FaultServer(["400"]) as srv:
-        with pytest.raises(BackendError, match="HTTP 400"):
+    with FaultServer(["404"]) as srv:  # a wrong URL or model name: every request would fail the same way
+        with pytest.raises(BackendError, match="HTTP 404"):
             ob.OpenAIBackend(spec(srv.url)).generate([req()])
     assert len(srv.bodies) == 1
 
 
-def test_non_json_answer_is_a_clear_error():
-    with FaultServer(["garbage"]) as srv:
-        with pytest.raises(BackendError, match="not JSON"):
+def test_non_json_answer_is_retried_then_a_clear_error():
+    with FaultServer(["garbage"] * 4) as srv:
+        with pytest.raises(BackendError, match="not_json"):
             ob.OpenAIBackend(spec(srv.url)).generate([req()])
+    assert len(srv.bodies) == 4  # retried like a 5xx
+
+
+def test_200_without_choices_is_retried_like_a_5xx():
+    with FaultServer(["nochoices", "garbage"]) as srv:
+        out = ob.OpenAIBackend(spec(srv.url)).generate([req("one")])
+    assert out[0].text == "echo: one #0" and out[0].error is None
+    assert len(srv.bodies) == 3
+
+
+def test_200_without_choices_after_retries_rejects_that_request_only():
+    with FaultServer(rules=[("broken", "nochoices")]) as srv:
+        out = ob.OpenAIBackend(spec(srv.url, max_retries=2)).generate([req("broken one"), req("two")])
+    assert out[0].samples[0].finish_reason == "error" and out[0].error.startswith("no_choices@")
+    assert "upstream model crashed" in out[0].error  # the server's own words
+    assert out[1].text == "echo: two #0"
+    assert len(srv.bodies) == 4  # three attempts for the broken request, one for the other
+
+
+def test_a_shard_whose_requests_all_fail_is_an_error_not_a_finished_shard():
+    with FaultServer(rules=[("", "nochoices")]) as srv:
+        with pytest.raises(BackendError, match="all 2 requests failed.*rerun retries it"):
+            ob.OpenAIBackend(spec(srv.url, max_retries=1)).generate([req("a"), req("b")])
+
+
+def test_400_rejects_one_request_with_the_servers_reason_and_the_rest_go_on(monkeypatch, caplog):
+    monkeypatch.setenv("CSYNTH_TEST_KEY", SECRET)
+    with FaultServer(rules=[("too long", "400")]) as srv:
+        out = ob.OpenAIBackend(spec(srv.url, api_key_env="CSYNTH_TEST_KEY")).generate(
+            [req("one"), req("too long " * 5), req("three")])
+    assert [c.text for c in out] == ["echo: one #0", "", "echo: three #0"]
+    assert out[1].error.startswith("http_400@") and "maximum context length is 2048 tokens" in out[1].error
+    assert len(srv.bodies) == 3  # not retried
+    assert SECRET not in out[1].error and SECRET not in caplog.text
+
+
+def test_400_echoing_the_key_is_redacted(monkeypatch):
+    monkeypatch.setenv("CSYNTH_TEST_KEY", SECRET)
+    with FaultServer(rules=[("long", "400-echo-key")]) as srv:
+        out = ob.OpenAIBackend(spec(srv.url, api_key_env="CSYNTH_TEST_KEY", max_retries=0)).generate(
+            [req("long"), req("fine")])
+    assert out[0].error.startswith("http_400@") and "[api key redacted]" in out[0].error
+    assert SECRET not in out[0].error
+
+
+def test_a_trickling_server_meets_the_per_request_deadline():
+    """Bytes every few ms never trip a per-read timeout; the deadline covers connect + all reads."""
+    with FaultServer([("trickle", 4.0)]) as srv:
+        t0 = time.perf_counter()
+        out = ob.OpenAIBackend(spec(srv.url, timeout_s=1.0)).generate([req("slow")])
+        took = time.perf_counter() - t0
+    assert out[0].text == "echo: slow #0"
+    assert len(srv.bodies) == 2 and took < 3.0, took  # gave up on the trickle after ~1 s, then retried
+
+
+def test_retry_after_is_honoured_up_to_its_cap_and_logged(monkeypatch, caplog):
+    delays = []
+
+    async def record(d):
+        delays.append(d)
+
+    monkeypatch.setattr(ob, "_sleep", record)
+    monkeypatch.setattr(ob.random, "random", lambda: 1.0)
+    caplog.set_level(logging.WARNING)
+    with FaultServer([("429", "0.5"), ("429", "3600")]) as srv:
+        out = ob.OpenAIBackend(spec(srv.url, backoff_s=0.01, backoff_max_s=0.05, retry_after_max_s=2.0)
+                               ).generate([req()])
+    assert out[0].text.startswith("echo:")
+    assert delays == [0.5, 2.0]  # above backoff_max_s when the server asks; never above retry_after_max_s
+    assert "asked to wait 3600.0s (Retry-After); waiting 2.0s" in caplog.text
+    assert ob.retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0 and ob.retry_after_s("soon") is None
 
 
 def test_round_robin_skips_a_dead_server():
@@ -234,3 +222,27 @@ def test_missing_key_variable_and_bad_settings(monkeypatch):
         ob.OpenAISpec(api_key_env="sk-abc 123")  # a key pasted in place of a variable name is refused
     with pytest.raises(ValueError):
         ob.OpenAISpec(base_url="localhost:8000")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("api_key_env", "hf_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"),
+    ("api_key_env", "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"),
+    ("base_url", "https://user:s3cretpassw0rd@llm.example.com/v1"),
+    ("base_url", "https://llm.example.com/v1?api_key=s3cretpassw0rd"),
+])
+def test_keys_in_the_spec_are_refused_and_never_echoed(field, value):
+    """The Python API too: the exception (and so any traceback or log of it) never carries the key."""
+    with pytest.raises(ValueError) as e:
+        ob.OpenAISpec(**{field: value})
+    assert "api_key_env" in str(e.value)
+    assert value not in str(e.value) and "s3cretpassw0rd" not in str(e.value) and value[4:14] not in str(e.value)
+
+
+def test_a_hung_server_costs_at_most_deadline_s_per_request():
+    """timeout_s bounds one attempt; deadline_s bounds the request over all its attempts and waits."""
+    with FaultServer([("hang", 5.0)] * 5) as srv:
+        t0 = time.perf_counter()
+        with pytest.raises(BackendError, match=r"unreachable after 2 attempts.*deadline_s=1.5 reached"):
+            ob.OpenAIBackend(spec(srv.url, timeout_s=1.0, deadline_s=1.5, max_retries=6)).generate([req()])
+        took = time.perf_counter() - t0
+    assert took < 3.0, took  # not 7 x 1 s
