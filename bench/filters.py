@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipelines.curate import apply_filters  # noqa: E402
 from pipelines.filters import build_filter  # noqa: E402
@@ -33,18 +34,10 @@ from pipelines.filters.rules import RulesSpec  # noqa: E402
 from pipelines.filters.thresholds import ThresholdsSpec  # noqa: E402
 from pipelines.schema import record_to_row  # noqa: E402
 from synth.records import Record  # noqa: E402
+from synthetic import perturb  # noqa: E402
 
 CORPORA = [ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
            ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt"]
-
-
-def perturb(s: str, rng: random.Random) -> str:
-    w = s.split()
-    if len(w) > 4:
-        del w[rng.randrange(1, len(w) - 1)]
-        i = rng.randrange(0, len(w) - 1)
-        w[i], w[i + 1] = w[i + 1], w[i]
-    return " ".join(w)
 
 
 def make_records(n: int, seed: int = 0) -> list[Record]:

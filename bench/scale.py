@@ -27,27 +27,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pyarrow as pa  # noqa: E402
 
 from pipelines.schema import SCHEMA, SCHEMA_VERSION  # noqa: E402
 from pipelines.shards import shard_path, write_table_atomic  # noqa: E402
 from synth.records import content_id  # noqa: E402
+from synthetic import perturb  # noqa: E402
 
 CORPORA = [ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
            ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt"]
 PROV = {"backend": "bench", "model": "none", "model_hash": "0", "prompt_ids": [], "exemplar_ids": [], "seed": 0,
         "sample_index": 0, "temperature": 0.7, "top_p": 0.9, "max_tokens": 48, "recipe_hash": "scale",
         "schema_version": SCHEMA_VERSION}
-
-
-def perturb(s: str, rng: random.Random) -> str:
-    w = s.split()
-    if len(w) > 4:
-        del w[rng.randrange(1, len(w) - 1)]
-        i = rng.randrange(0, len(w) - 1)
-        w[i], w[i + 1] = w[i + 1], w[i]
-    return " ".join(w)
 
 
 def write_generated(n: int, directory: Path, shard_rows: int, seed: int = 0) -> list[Path]:
