@@ -9,7 +9,6 @@ curate order (their order decides which duplicate is "first"), and `annotations`
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -21,10 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.curate import StageStats, filter_batch, new_stats, reason_class, reset_verdicts
-from pipelines.dataset import ROWS_PER_FILE, _card
+from pipelines.dataset import ROWS_PER_FILE, finish_dataset
 from pipelines.filters import Filter
 from pipelines.schema import SCHEMA, SCHEMA_VERSION
-from pipelines.shards import write_text_atomic
 
 BATCH_ROWS = 4096
 
@@ -180,6 +178,6 @@ def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir:
         "generator": {k: prov.get(k) for k in ("backend", "model", "model_hash", "temperature", "top_p",
                                                "max_tokens", "recipe_hash")},
     }
-    write_text_atomic(json.dumps(summary, indent=2), Path(out_dir) / "stats.json")
-    write_text_atomic(_card(summary, stats, recipe_text, recipe_name, extra_sections), Path(out_dir) / "README.md")
+    finish_dataset(summary, stats, Path(out_dir), recipe_text=recipe_text, recipe_name=recipe_name,
+                   extra_sections=extra_sections)
     return summary, stats

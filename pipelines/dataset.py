@@ -59,6 +59,14 @@ def write_dataset(rows: Sequence[dict[str, Any]], stats: Sequence[StageStats], o
         "generator": {k: prov.get(k) for k in ("backend", "model", "model_hash", "temperature", "top_p",
                                                "max_tokens", "recipe_hash")},
     }
+    return finish_dataset(summary, stats, out_dir, recipe_text=recipe_text, recipe_name=recipe_name,
+                          extra_sections=extra_sections)
+
+
+def finish_dataset(summary: dict[str, Any], stats: Sequence[StageStats], out_dir: Path, *, recipe_text: str = "",
+                   recipe_name: str = "", extra_sections: Sequence[str] = ()) -> dict[str, Any]:
+    """After data/ and rejects/ are written (whole-list or streamed): the configs, stats.json and the card."""
+    out_dir = Path(out_dir)
     configs = write_configs(out_dir, hub_card.judge_scale(recipe_text))  # triplet, pair, ... beside data/
     summary["configs"] = {n: {"path": str(p.relative_to(out_dir)), "rows": k} for n, (p, k) in configs.items()}
     write_text_atomic(json.dumps(summary, indent=2), out_dir / "stats.json")

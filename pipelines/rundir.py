@@ -33,6 +33,8 @@ class RunDirError(RuntimeError):
 def is_run_dir(path: Path) -> bool:
     if any((path / m).exists() for m in MARKERS):
         return True
+    if (path / "dataset" / "stats.json").exists():  # a run's dataset (copied in, or written before plans)
+        return True
     return (path / "recipe.toml").exists() and any((path / m).is_dir() for m in LEGACY_MARKERS)
 
 

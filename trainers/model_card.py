@@ -60,7 +60,7 @@ def write_model_card(model_dir: Path, spec: EvalSpec, *, base_model: str, datase
 
         meta = card.extract_dataset_metadata(load_dataset(str(dataset_dir), config, split="train"), meta, None,
                                              "train")
-    card.train_datasets = meta
+        card.train_datasets = meta  # the card template needs the columns; a dataset without configs goes unlisted
     card.tags = list(dict.fromkeys([*card.tags, "contrastive-synth", *(f"loss:{o}" for o in objectives)]))
     results = sts_results(model, spec)
     write_text_atomic(generate_model_card(model), Path(model_dir) / "README.md")

@@ -8,6 +8,7 @@ import pytest
 
 from flows.recipe import recipe_from_dict
 from flows.train import evaluate, train
+from flows.planning import make_plan
 from pipelines.dataset import read_dataset_rows
 from tests.trainers.test_training import write_dataset
 
@@ -21,6 +22,7 @@ def test_unsup_simcse_arm_trained_and_reported_beside_the_model(tmp_path):
                   "baseline": "simcse_unsup"},
         "evaluate": {"sets": ["stsb-dev"], "max_pairs": 20},
     })
+    make_plan(recipe)  # a planned run, as `synth generate` leaves it, whose dataset was written by hand
     train(recipe)
     run = tmp_path / "run"
     ref = json.loads((run / "model-unsup-simcse" / "training.json").read_text())
@@ -28,7 +30,7 @@ def test_unsup_simcse_arm_trained_and_reported_beside_the_model(tmp_path):
     assert ref["train_rows"] == len(anchors) and ref["steps"] == 1 and ref["device"] == "cpu"
     assert (run / "model" / "modules.json").exists()
     evaluate(recipe)
-    report = json.loads((run / "eval" / "report.json").read_text())
+    report = json.loads((run / "eval" / "report.json").read_text())["scores"]  # models x sets (issue 14's layout)
     assert list(report) == ["base (embedded:all-minilm-l6-v2)", "trained", "unsup SimCSE (same base, same sentences)"]
     assert all(isinstance(r["stsb-dev"], float) for r in report.values())
     assert "unsup SimCSE (same base, same sentences)" in (run / "eval" / "report.md").read_text()

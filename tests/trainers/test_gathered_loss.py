@@ -55,9 +55,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("ddp")
-    import sentence_transformers.sentence_transformer.losses  # noqa: F401 - imported once, before the fork
-    # fork: the children inherit the imported modules (spawn re-imports torch and sentence-transformers)
-    mp.start_processes(_worker, args=(_free_port(), str(out)), nprocs=WORLD, join=True, start_method="fork")
+    # spawn, not fork: a child forked after the parent's torch thread pool ran (earlier tests in the same pytest
+    # process) deadlocks in its first parallel op
+    mp.start_processes(_worker, args=(_free_port(), str(out)), nprocs=WORLD, join=True, start_method="spawn")
     return [torch.load(out / f"rank{r}.pt") for r in range(WORLD)]
 
 
