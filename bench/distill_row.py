@@ -7,9 +7,10 @@ Sentences: the first N shipped SNLI premises (no generation). Arms, one seed eac
 - distill_mse / distill_kl: pairs (premise_i, premise_pi(i)) with pi a fixed random permutation; the student
   matches all-MiniLM-L6-v2's cosines (mse) or in-batch similarity distributions (kl). The teacher was trained on
   labelled pairs: a distilled result is "no new labels", not "no labels".
-Not recorded yet (issue 15): sentence-transformers 6 wraps the raw SmolLM2's inputs in its chat template (system
-prompt first), so at max_seq_length 32 the sentence is mostly truncated away; fix that in trainers/model.py first.
-Usage: OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python bench/distill_row.py [--n 256] [--eval-max-pairs N]
+The raw base reads plain text (trainers/model.py drops an instruct base's chat template); every arm runs in the
+same process with the same hyper-parameters, so the rows compare with each other, not with other sections.
+Usage: OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python bench/distill_row.py [--n 256] [--epochs 1] [--lr 4e-4]
+       [--eval-max-pairs N]
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from pathlib import Path
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=256)
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--eval-max-pairs", type=int, default=None)
     ap.add_argument("--arms", default="base,simcse_unsup,distill_mse,distill_kl")
     ap.add_argument("--out", default="data/bench-distill")
@@ -39,7 +42,7 @@ def main() -> None:
     random.Random(13).shuffle(perm)
     other = [sents[j] if j != i else sents[(i + 1) % len(sents)] for i, j in enumerate(perm)]
     ts = TrainSpec(base_model="embedded:smollm2-135m-instruct", pooler="mean", base_layers=8, max_seq_length=32,
-                   encoder_dropout=0.1, epochs=1, batch_size=16, learning_rate=4e-4, seed=13)
+                   encoder_dropout=0.1, epochs=args.epochs, batch_size=16, learning_rate=args.lr, seed=13)
     es = EvalSpec(sets=["stsb-dev", "stsb-test"], max_pairs=args.eval_max_pairs)
     data = {"simcse_unsup": {"simcse_unsup": (SimCSEUnsupSpec(), {"anchor": sents, "positive": list(sents)})},
             "distill_mse": {"distill_mse": (DistillMSESpec(), {"anchor": sents, "positive": other})},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,11 +18,17 @@ ANCHOR_SCHEMA = pa.schema([("anchor_id", pa.string()), ("text", pa.string()), ("
                            ("line", pa.int64()), ("given", pa.string())])
 
 
+def anchor_content(anchors: Sequence[Anchor]) -> list:
+    """What a shard key covers of its anchors: their ids, plus the given rows of existing pairs (so an edited
+    pair file writes new shards and new records); the same list as the ids alone for plain text."""
+    return [a.id for a in anchors] + [[a.id, a.given] for a in anchors if a.given]
+
+
 def write_anchor_shards(anchors: list[Anchor], directory: Path, shard_size: int) -> list[Path]:
     """Split anchors into shards named by their content; existing identical shards are reused."""
     paths = []
     for i, chunk in enumerate(split(anchors, shard_size)):
-        path = shard_path(directory, i, shard_key([a.id for a in chunk]))
+        path = shard_path(directory, i, shard_key(anchor_content(chunk)))
         restore_stale(path)
         if path.exists() and shard_problem(path, ANCHOR_SCHEMA.names):
             set_aside(path, "broken")  # unreadable: written again below

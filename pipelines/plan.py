@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from pipelines.anchors import read_anchor_shard
+from pipelines.anchors import anchor_content, read_anchor_shard
 from pipelines.schema import SCHEMA, SCHEMA_VERSION
 from pipelines.shards import restore_stale, set_aside, shard_key, shard_path, shard_problem
 from pipelines.stage import ShardJob
@@ -40,14 +40,15 @@ def plan_task_jobs(task: TaskSpec, anchor_shards: Sequence[Path], backend: Backe
     annotating task reads there (their names carry their own keys, so a regenerated input re-annotates)."""
     backend = task_backend(task, backend)
     spec = task.model_dump(mode="json")
-    fixed = [spec, prompt_file_digests(spec), backend.model_dump(mode="json"), model_hash(backend.model),
-             sampling.__dict__, seed, PARSER_VERSION, SCHEMA_VERSION]
+    fixed = [spec, prompt_file_digests(spec), PARSER_VERSION, SCHEMA_VERSION]
+    if task.uses_llm:  # a pass-through task's rows do not depend on the model or its sampling
+        fixed[2:2] = [backend.model_dump(mode="json"), model_hash(backend.model), sampling.__dict__, seed]
     keyed = sorted((k, v) for k, v in (extras or {}).items() if not k.endswith("_path"))
     jobs = []
     for i, path in enumerate(anchor_shards):
         anchors = tuple(read_anchor_shard(path))
         in_paths = tuple(sorted((inputs or {}).get(i, ())))
-        parts = [*fixed, [a.id for a in anchors]]
+        parts = [*fixed, anchor_content(anchors)]
         if inputs is not None:
             parts.append([Path(p).name for p in in_paths])
         if keyed:

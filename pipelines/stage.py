@@ -57,7 +57,8 @@ def run_shard(job: ShardJob) -> ShardResult:
             return ShardResult(path=str(out), records=pq.read_metadata(out).num_rows, skipped=True)
         log.warning("shard %s is broken (%s): moved to %s, regenerating", out, problem, set_aside(out, "broken"))
     t0 = time.perf_counter()
-    backend = get_backend(job.backend)
+    # a pass-through task (existing data) writes no text: its shard never loads the generator
+    backend = get_backend(job.backend) if job.task.uses_llm else None
     task = build_task(job.task)
     ctx = TaskContext(seed=job.seed, sampling=job.sampling, shard=out.name.split("-")[1] if "-" in out.name else "",
                       backend_for=get_backend, extras=dict(job.extras))
@@ -69,10 +70,13 @@ def run_shard(job: ShardJob) -> ShardResult:
         records = task.annotate([row_to_record(r) for r in rows if r.get("kept", True)], backend, ctx)
     else:
         records = task.run(list(job.anchors), backend, ctx)
-    provenance = {"backend": backend.name, "model": backend.model_id, "model_hash": backend.model_hash,
-                  "temperature": job.sampling.temperature, "top_p": job.sampling.top_p,
-                  "max_tokens": job.task.max_tokens or job.sampling.max_tokens, "shard": out.name,
-                  "recipe_hash": job.recipe_hash}
+    if backend is None:  # the rows' own source lines are in prompt_ids (`given:<path>:<line>`)
+        provenance = {"backend": "given", "shard": out.name, "recipe_hash": job.recipe_hash}
+    else:
+        provenance = {"backend": backend.name, "model": backend.model_id, "model_hash": backend.model_hash,
+                      "temperature": job.sampling.temperature, "top_p": job.sampling.top_p,
+                      "max_tokens": job.task.max_tokens or job.sampling.max_tokens, "shard": out.name,
+                      "recipe_hash": job.recipe_hash}
     rows = [record_to_row(r, generated_by.get(r.id) or provenance) for r in records]
     res = ShardResult(path=str(out), records=len(rows), parse_rejects=sum(1 for r in rows if not r["kept"]),
                       tokens=getattr(backend, "tokens_generated", 0) - tokens_before,

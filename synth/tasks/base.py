@@ -24,6 +24,9 @@ class TaskSpec(BaseModel):
     # "graph" (the knowledge graph, built before generation), "records" (other tasks' records, which it
     # annotates with the same ids; it then runs after them).
     consumes: ClassVar[tuple[str, ...]] = ("anchors",)
+    # False for tasks that pass given rows through (existing data): no backend is built for their shards and
+    # their rows' provenance names the source instead of a model.
+    uses_llm: ClassVar[bool] = True
     name: str
     max_tokens: int | None = Field(None, ge=1, description="overrides [sampling].max_tokens for this task")
 

@@ -19,6 +19,7 @@ from synth.tasks.base import TaskContext, TaskSpec
 
 
 class ExistingSpec(TaskSpec):
+    uses_llm: ClassVar[bool] = False
     name: Literal["existing"] = "existing"
     max_tokens: int | None = Field(None, ge=1, description="unused: nothing is generated")
     negative_kind: str = Field("given", description="negative_kind of the rows' hard negatives (e.g. nli)")
@@ -30,7 +31,7 @@ class ExistingTask:
     def __init__(self, spec: ExistingSpec):
         self.spec = spec
 
-    def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
+    def run(self, anchors: Sequence[Anchor], llm: Backend | None, ctx: TaskContext) -> list[Record]:
         """One record per given row; an anchor without rows (a plain-text corpus) is a recorded rejection."""
         out: list[Record] = []
         for a in anchors:

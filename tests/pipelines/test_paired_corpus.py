@@ -73,3 +73,45 @@ def test_refine_nli_recipe_scores_and_refines_the_shipped_sample(tmp_path, smoll
     assert any(s["expected"] is not None for s in scores)  # CLHAIF soft labels from score-token probabilities
     stages = {v["stage"] for r in existing for v in r["verdicts"]}
     assert "thresholds" in stages  # MultiCSR's refinement ran over the existing rows
+
+
+def test_existing_rows_load_no_model_and_name_their_source_not_a_generator(tmp_path):
+    """The `existing` task generates nothing: its shard is written without building the generator backend (a
+    model that cannot load must not matter) and the rows' provenance names the corpus, not a model."""
+    from pipelines.stage import ShardJob, run_shard
+    from synth.backends import TransformersSpec
+    from synth.backends.base import Sampling
+    from synth.tasks.existing import ExistingSpec
+
+    anchors = tuple(read_corpus("builtin:snli-nli-sample", kind="nli", limit=2).anchors)
+    job = ShardJob(index=0, out_path=str(tmp_path / "existing-0000.parquet"), task=ExistingSpec(),
+                   backend=TransformersSpec(model=str(tmp_path / "no-such-model")), sampling=Sampling(max_tokens=8), seed=1,
+                   recipe_hash="r", anchors=anchors)
+    res = run_shard(job)
+    rows = pq.read_table(res.path).to_pylist()
+    assert res.records == len(rows) >= 2 and res.tokens == 0
+    prov = rows[0]["provenance"]
+    assert (prov["backend"], prov["model"], prov["model_hash"], prov["temperature"]) == ("given", None, None, None)
+    assert prov["prompt_ids"] == ["given:builtin:snli-nli-sample:2", "given:builtin:snli-nli-sample:3"]
+
+
+def test_an_edited_pair_file_rewrites_its_anchor_shard(tmp_path):
+    """Same premises, an edited hard negative: the anchor shard (and so every task's key) must change, or the
+    run would go on training on the old rows."""
+    from pipelines.anchors import read_anchor_shard, write_anchor_shards
+
+    f = tmp_path / "pairs.csv"
+    f.write_text("sent0,sent1,hard_neg\nA man plays a guitar.,A man makes music.,A man sleeps.\n", encoding="utf-8")
+    first = write_anchor_shards(read_corpus(str(f), kind="simcse").anchors, tmp_path / "anchors", 8)
+    f.write_text("sent0,sent1,hard_neg\nA man plays a guitar.,A man makes music.,Nobody plays.\n", encoding="utf-8")
+    second = write_anchor_shards(read_corpus(str(f), kind="simcse").anchors, tmp_path / "anchors", 8)
+    assert first != second
+    assert json.loads(read_anchor_shard(second[0])[0].given)[0]["negative"] == "Nobody plays."
+    from pipelines.plan import plan_task_jobs
+    from synth.backends import TransformersSpec
+    from synth.backends.base import Sampling
+    from synth.tasks.existing import ExistingSpec
+
+    jobs = [plan_task_jobs(ExistingSpec(), shards, TransformersSpec(), Sampling(max_tokens=8), 1, "r",
+                           tmp_path / "generated")[0] for shards in (first, second)]
+    assert jobs[0].out_path != jobs[1].out_path  # the existing task's records are keyed on the rows too
