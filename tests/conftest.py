@@ -1,4 +1,5 @@
-"""Test settings: Prefect's ephemeral API in a temp home, the model cache shared across the session."""
+"""Test settings: one Prefect server per session in a temp home (every CLI subprocess inherits its URL instead of
+starting its own temporary server), the model cache shared across the session."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="csynth-prefect-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from prefect_server import start_session_server  # noqa: E402
+
+start_session_server()  # before anything imports prefect: its settings are read once
 from flows.env import configure_prefect  # noqa: E402
 
 configure_prefect()

@@ -30,3 +30,15 @@ def test_a_command_writes_its_log_to_the_run_dir_with_the_recipe_named_flow_run(
     log = (tmp_path / "run" / "run.log").read_text(encoding="utf-8")
     assert "synth filter" in log and "no run plan" in log
     assert "Beginning flow run 'logged-curate'" in log
+
+
+def test_without_any_prefect_setup_a_command_runs_on_the_temporary_server_under_data(tmp_path):
+    """The users' default (README): no PREFECT_* anywhere, so the flow runs on Prefect's temporary server with its
+    database under ./data/.prefect. The rest of the suite shares one server (tests/prefect_server.py)."""
+    recipe = write_tiny(tmp_path / "r.toml", tmp_path / "run", name="plain")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    res = subprocess.run([sys.executable, "-m", "flows.cli", "filter", str(recipe)], cwd=tmp_path, timeout=600,
+                         capture_output=True, text=True, env={**env, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 1
+    assert "Beginning flow run 'plain-curate'" in (tmp_path / "run" / "run.log").read_text(encoding="utf-8")
+    assert (tmp_path / "data" / ".prefect" / "prefect.db").stat().st_size > 0
