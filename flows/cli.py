@@ -343,7 +343,7 @@ def judge_calibration(recipe: Optional[Path] = typer.Option(None, "--recipe", he
 
     from synth.backends import TransformersSpec
     from synth.tasks.judge import JudgeSpec
-    from trainers.judge_calibration import calibrate
+    from flows.judge_calibration import calibrate
 
     backend, judge = TransformersSpec(**({"model": model} if model else {})), JudgeSpec()
     if recipe is not None:

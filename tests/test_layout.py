@@ -23,6 +23,25 @@ def imports(path: Path) -> set[str]:
     return out
 
 
+# Reaches that the package direction allows but the layers do not (issue 16): training code does not drive LLM
+# tasks or backends (judge calibration is orchestration: flows/judge_calibration.py).
+FORBIDDEN_MODULES = {"trainers": ("synth.tasks", "synth.backends", "pipelines.filters")}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return out | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_MODULES))
+def test_layers_do_not_reach_into_other_concerns(package):
+    bad = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
+                                            if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_MODULES[package]))
+           for p in (ROOT / package).rglob("*.py")}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_packages_import_only_downstream(package):
     bad = {str(p.relative_to(ROOT)): sorted(imports(p) & FORBIDDEN[package])

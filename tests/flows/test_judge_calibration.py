@@ -1,7 +1,7 @@
 """Judge calibration against STS-B dev: sampling, Spearman over the scored pairs (scripted judge)."""
 from doubles import ScriptedBackend
 
-from trainers.judge_calibration import _spearman, calibrate, sample_pairs
+from flows.judge_calibration import _spearman, calibrate, sample_pairs
 from trainers.sts_data import load_stsb
 
 
