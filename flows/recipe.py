@@ -12,18 +12,20 @@ from typing import Any, Literal
 
 import tomli_w
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from pipelines.executors import ExecutorSpec  # [executor]: local | ray; the settings live with the executors
-from pipelines.filters import filter_spec_type
+from pipelines.filters import FILTERS, filter_spec_type
 from pipelines.filters.rules import RulesSpec
-from synth.backends import TransformersSpec, backend_spec_type
+from synth.backends import BACKENDS, TransformersSpec, backend_spec_type
 from synth.kg.extract import KnowledgeGraphSpec
-from synth.tasks import task_spec_type
+from synth.registry import load_plugins
+from synth.tasks import TASKS, task_spec_type
 from synth.tasks.pairs import PairsSpec
 from synth.tasks.scratch import ScratchSpec
 from synth.secrets import WHERE_KEYS_BELONG, looks_like_secret, secret_fields
 from trainers.evaluate import EvalSpec
+from trainers.losses import LOSSES, InfoNCESpec, loss_spec_type
 from trainers.train import TrainSpec
 
 
@@ -189,12 +191,39 @@ def format_errors(path: Path | str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+_BUILT: dict[tuple[int, ...], type[Recipe]] = {}
+
+
+def _versions() -> tuple[int, ...]:
+    return (BACKENDS.version, TASKS.version, FILTERS.version, LOSSES.version)
+
+
+_BUILT[_versions()] = Recipe  # the names registered at import
+
+
+def recipe_model() -> type[Recipe]:
+    """`Recipe` with the names registered now (plugins included): a subclass whose registry-typed fields are
+    rebuilt when a registry changed after import, so `[[tasks]] name = "<a plugin's task>"` validates."""
+    load_plugins()
+    key = _versions()
+    if key not in _BUILT:
+        train = create_model("TrainSpec", __base__=TrainSpec, objectives=(
+            list[loss_spec_type()], Field(default_factory=lambda: [InfoNCESpec()])))  # type: ignore[valid-type]
+        _BUILT[key] = create_model(
+            "Recipe", __base__=Recipe,
+            generator=(backend_spec_type(), TransformersSpec()),  # type: ignore[valid-type]
+            tasks=(list[task_spec_type()], Field(default_factory=lambda: [PairsSpec()], min_length=1)),  # type: ignore[valid-type]
+            filters=(list[filter_spec_type()], Field(default_factory=lambda: [RulesSpec()])),  # type: ignore[valid-type]
+            train=(train | None, train()))
+    return _BUILT[key]
+
+
 def recipe_from_dict(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
     leaks = [f"{where} holds {what}" for where, what in secret_fields(data)]
     if leaks:  # recipes are echoed and stored (recipe.toml, cards, Prefect): a key must never be one of its values
         raise RecipeError(f"{source}: {'; '.join(leaks)} (not repeated here); {WHERE_KEYS_BELONG}")
     try:
-        return Recipe.model_validate(data)
+        return recipe_model().model_validate(data)
     except ValidationError as e:
         raise RecipeError(format_errors(source, e)) from None
 

@@ -112,7 +112,8 @@ def _synthesize(recipe: Recipe) -> str:
         logger.info("[%d/%d] %s: %d records, %d tokens, %.1fs", done["n"], total, Path(res.path).name,
                     res.records, res.tokens, res.seconds)
 
-    EXECUTORS[recipe.executor.kind](pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
+    run_shards = EXECUTORS.impl(recipe.executor.kind)
+    run_shards(pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
     if later_pending:  # annotators run after the shards they score
-        EXECUTORS[recipe.executor.kind](later_pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
+        run_shards(later_pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
     return str(run / "generated")

@@ -17,6 +17,7 @@ from typing import Callable, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.stage import ShardJob, ShardResult, run_shard
+from synth.registry import Registry
 
 Runner = Callable[[ShardJob], ShardResult]
 OnDone = Callable[[ShardResult], None]
@@ -48,11 +49,12 @@ def run_local(jobs: Sequence[ShardJob], runner: Runner = run_shard, on_done: OnD
     return results
 
 
-EXECUTORS: dict[str, Callable[..., list[ShardResult]]] = {"local": run_local}
+EXECUTORS = Registry("executor", key="kind")  # settings are shared: ExecutorSpec
+EXECUTORS.register("local", None, run_local)
 
 
-def register_executor(kind: str, fn: Callable[..., list[ShardResult]]) -> None:
-    EXECUTORS[kind] = fn
+def register_executor(kind: str, fn: Callable[..., list[ShardResult]] | str) -> None:
+    EXECUTORS.register(kind, None, fn)
 
 
 def run_jobs(jobs: Sequence[ShardJob], spec: ExecutorSpec | None = None, runner: Runner = run_shard,
@@ -61,4 +63,4 @@ def run_jobs(jobs: Sequence[ShardJob], spec: ExecutorSpec | None = None, runner:
     spec = spec or ExecutorSpec()
     if spec.kind not in EXECUTORS:
         raise ValueError(f"executor {spec.kind!r} is not registered (import flows.ray_executor for 'ray')")
-    return EXECUTORS[spec.kind](jobs, runner=runner, on_done=on_done, spec=spec)
+    return EXECUTORS.impl(spec.kind)(jobs, runner=runner, on_done=on_done, spec=spec)

@@ -73,7 +73,7 @@ class TrainResult:
 
 def training_columns(rows: list[dict[str, Any]], spec: LossSpec) -> dict[str, list[Any]]:
     """The dataset columns a loss consumes, from the rows it uses."""
-    return LOSSES[spec.name].rows_to_columns(rows, spec)
+    return LOSSES.impl(spec.name).rows_to_columns(rows, spec)
 
 
 def objective_key(spec: LossSpec, i: int, taken: set[str]) -> str:
@@ -90,7 +90,7 @@ def train(dataset_dir: Path, spec: TrainSpec, out_dir: Path) -> TrainResult:
         n = len(next(iter(cols.values()))) if cols else 0
         if n < 2:
             raise ValueError(f"objective {obj.name}: only {n} usable rows in {dataset_dir} "
-                             f"(needs columns {LOSSES[obj.name].columns(obj)}); need at least 2")
+                             f"(needs columns {LOSSES.impl(obj.name).columns(obj)}); need at least 2")
         data[objective_key(obj, i, set(data))] = (obj, cols)
     return fit(data, spec, Path(out_dir))
 

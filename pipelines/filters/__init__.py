@@ -1,9 +1,7 @@
 """Filter registry: recipes list filters in `[[filters]]`, applied in that order by the curate stage."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
-
-from pydantic import Field
+from typing import Any
 
 from pipelines.filters.base import Filter, FilterSpec
 from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec
@@ -13,27 +11,24 @@ from pipelines.filters.knowledge import KnowledgeFilter, KnowledgeSpec
 from pipelines.filters.monotone import MonotoneFilter, MonotoneSpec
 from pipelines.filters.rules import RulesFilter, RulesSpec
 from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec
+from synth.registry import Registry
 
-FILTERS: dict[str, tuple[type[FilterSpec], type]] = {
-    "rules": (RulesSpec, RulesFilter),
-    "knowledge": (KnowledgeSpec, KnowledgeFilter),
-    "dedup": (DedupSpec, DedupFilter),
-    "thresholds": (ThresholdsSpec, ThresholdsFilter),
-    "consistency": (ConsistencySpec, ConsistencyFilter),
-    "decontam": (DecontamSpec, DecontamFilter),
-    "monotone": (MonotoneSpec, MonotoneFilter),  # ranked lists: cosine / judge-score monotonicity
-}
+FILTERS = Registry("filter")
+FILTERS.register("rules", RulesSpec, RulesFilter)
+FILTERS.register("knowledge", KnowledgeSpec, KnowledgeFilter)
+FILTERS.register("dedup", DedupSpec, DedupFilter)
+FILTERS.register("thresholds", ThresholdsSpec, ThresholdsFilter)
+FILTERS.register("consistency", ConsistencySpec, ConsistencyFilter)
+FILTERS.register("decontam", DecontamSpec, DecontamFilter)
+FILTERS.register("monotone", MonotoneSpec, MonotoneFilter)  # ranked lists: cosine / judge-score monotonicity
 
 
-def register_filter(name: str, spec_cls: type[FilterSpec], filter_cls: type) -> None:
-    FILTERS[name] = (spec_cls, filter_cls)
+def register_filter(name: str, spec_cls: type[FilterSpec], filter_cls: type | str) -> None:
+    FILTERS.register(name, spec_cls, filter_cls)
 
 
 def filter_spec_type() -> Any:
-    specs = tuple(spec for spec, _ in FILTERS.values())
-    if len(specs) == 1:
-        return specs[0]
-    return Annotated[Union[specs], Field(discriminator="name")]  # type: ignore[valid-type]
+    return FILTERS.spec_type()
 
 
 def build_filter(spec: FilterSpec) -> Filter:

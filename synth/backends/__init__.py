@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from synth.backends.base import Backend, BackendError, Completion, Request, Sample, Sampling
 from synth.embedded import DEFAULT_LLM
+from synth.registry import Registry
 
 
 class BackendSpec(BaseModel):
@@ -32,13 +33,12 @@ def _make_transformers(spec: TransformersSpec) -> Backend:
                                max_prompt_tokens=spec.max_prompt_tokens)
 
 
-BACKENDS: dict[str, tuple[type[BackendSpec], Callable[[Any], Backend]]] = {
-    "transformers": (TransformersSpec, _make_transformers),
-}
+BACKENDS = Registry("backend", key="backend")
+BACKENDS.register("transformers", TransformersSpec, _make_transformers)
 
 
-def register_backend(name: str, spec_cls: type[BackendSpec], factory: Callable[[Any], Backend]) -> None:
-    BACKENDS[name] = (spec_cls, factory)
+def register_backend(name: str, spec_cls: type[BackendSpec], factory: Callable[[Any], Backend] | str) -> None:
+    BACKENDS.register(name, spec_cls, factory)
 
 
 def _register_builtin() -> None:
@@ -58,10 +58,7 @@ _register_builtin()
 
 def backend_spec_type() -> Any:
     """The pydantic type a recipe uses for `[generator]`: a union discriminated by `backend`."""
-    specs = tuple(spec for spec, _ in BACKENDS.values())
-    if len(specs) == 1:
-        return specs[0]
-    return Annotated[Union[specs], Field(discriminator="backend")]  # type: ignore[valid-type]
+    return BACKENDS.spec_type()
 
 
 _CACHE: dict[str, Backend] = {}

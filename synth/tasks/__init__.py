@@ -1,10 +1,10 @@
-"""Task registry: recipes name tasks in `[[tasks]]`; each name maps to (settings model, task class)."""
+"""Task registry: recipes name tasks in `[[tasks]]`; each name maps to (settings model, task class) in the
+generic registry (synth/registry.py), where plugins add their own."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Any
 
-from pydantic import Field
-
+from synth.registry import Registry
 from synth.tasks.base import Task, TaskContext, TaskSpec
 from synth.tasks.existing import ExistingSpec, ExistingTask
 from synth.tasks.mask_fill import MaskFillSpec, MaskFillTask
@@ -13,26 +13,22 @@ from synth.tasks.judge import JudgeSpec, JudgeTask
 from synth.tasks.pairs import PairsSpec, PairsTask
 from synth.tasks.ranked import RankedSpec, RankedTask
 
-TASKS: dict[str, tuple[type[TaskSpec], type]] = {
-    "pairs": (PairsSpec, PairsTask),
-    "kg_variants": (KGVariantsSpec, KGVariantsTask),
-    "ranked": (RankedSpec, RankedTask),
-    "mask_fill": (MaskFillSpec, MaskFillTask),  # CLAIF mask-and-fill pairs (text_b), scored by the judge
-    "existing": (ExistingSpec, ExistingTask),  # rows of an existing paired corpus ([corpus] kind), no generation
-    "judge": (JudgeSpec, JudgeTask),  # annotating: scores the other tasks' records (see flows/synthesize.py)
-}
+TASKS = Registry("task")
+TASKS.register("pairs", PairsSpec, PairsTask)
+TASKS.register("kg_variants", KGVariantsSpec, KGVariantsTask)
+TASKS.register("ranked", RankedSpec, RankedTask)
+TASKS.register("mask_fill", MaskFillSpec, MaskFillTask)  # CLAIF mask-and-fill pairs (text_b), scored by the judge
+TASKS.register("existing", ExistingSpec, ExistingTask)  # rows of an existing paired corpus, no generation
+TASKS.register("judge", JudgeSpec, JudgeTask)  # annotating: scores the other tasks' records
 
 
-def register_task(name: str, spec_cls: type[TaskSpec], task_cls: type) -> None:
-    TASKS[name] = (spec_cls, task_cls)
+def register_task(name: str, spec_cls: type[TaskSpec], task_cls: type | str) -> None:
+    TASKS.register(name, spec_cls, task_cls)
 
 
 def task_spec_type() -> Any:
     """The pydantic type of one `[[tasks]]` entry: a union discriminated by `name`."""
-    specs = tuple(spec for spec, _ in TASKS.values())
-    if len(specs) == 1:
-        return specs[0]
-    return Annotated[Union[specs], Field(discriminator="name")]  # type: ignore[valid-type]
+    return TASKS.spec_type()
 
 
 def build_task(spec: TaskSpec) -> Task:

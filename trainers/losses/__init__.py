@@ -7,13 +7,12 @@ One module per objective; each docstring gives the formula, the inputs table and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Union
-
-from pydantic import Field
+from typing import Any, Callable
 
 from trainers.losses import clhaif, distill, gcse, infonce, listmle, multicsr, scored, simcse_unsup
 from trainers.losses.base import LossSpec, columns_from_fields
 from trainers.losses.infonce import InfoNCESpec
+from synth.registry import Registry
 
 __all__ = ["LOSSES", "LossEntry", "LossSpec", "InfoNCESpec", "register_loss", "loss_spec_type", "build_loss"]
 
@@ -31,36 +30,36 @@ class LossEntry:
         return columns_from_fields(rows, spec, {c: c for c in self.columns(spec)})
 
 
-LOSSES: dict[str, LossEntry] = {
-    "infonce": LossEntry(InfoNCESpec, infonce.build, infonce.columns, infonce.extract),
-    "simcse_unsup": LossEntry(simcse_unsup.SimCSEUnsupSpec, simcse_unsup.build, simcse_unsup.columns,
-                              simcse_unsup.extract),
-    "claif": LossEntry(scored.ClaifSpec, scored.build, scored.columns, scored.extract),
-    "cosent": LossEntry(scored.CoSENTSpec, scored.build, scored.columns, scored.extract),
-    "angle": LossEntry(scored.AnglESpec, scored.build, scored.columns, scored.extract),
-    "clhaif": LossEntry(clhaif.ClhaifSpec, clhaif.build, clhaif.columns, clhaif.extract),
-    "gcse": LossEntry(gcse.GcseSpec, gcse.build, gcse.columns, gcse.extract),
-    "multicsr": LossEntry(multicsr.MultiCsrSpec, multicsr.build, multicsr.columns, multicsr.extract),
-    "listmle": LossEntry(listmle.ListMLESpec, listmle.build, listmle.columns, listmle.extract),
-    "distill_mse": LossEntry(distill.DistillMSESpec, distill.build, distill.columns, distill.extract),
-    "distill_kl": LossEntry(distill.DistillKLSpec, distill.build, distill.columns, distill.extract),
-}
+LOSSES = Registry("loss")
 
 
 def register_loss(name: str, entry: LossEntry) -> None:
-    LOSSES[name] = entry
+    LOSSES.register(name, entry.spec, entry)
+
+
+for _name, _spec, _module in [
+    ("infonce", InfoNCESpec, infonce),
+    ("simcse_unsup", simcse_unsup.SimCSEUnsupSpec, simcse_unsup),
+    ("claif", scored.ClaifSpec, scored),
+    ("cosent", scored.CoSENTSpec, scored),
+    ("angle", scored.AnglESpec, scored),
+    ("clhaif", clhaif.ClhaifSpec, clhaif),
+    ("gcse", gcse.GcseSpec, gcse),
+    ("multicsr", multicsr.MultiCsrSpec, multicsr),
+    ("listmle", listmle.ListMLESpec, listmle),
+    ("distill_mse", distill.DistillMSESpec, distill),
+    ("distill_kl", distill.DistillKLSpec, distill),
+]:
+    register_loss(_name, LossEntry(_spec, _module.build, _module.columns, _module.extract))
 
 
 def build_loss(model: Any, spec: LossSpec) -> Any:
     """The registered loss module, scaled by the objective's weight when it is not 1."""
     from trainers.losses.base import ScaledLoss
 
-    loss = LOSSES[spec.name].build(model, spec)
+    loss = LOSSES.impl(spec.name).build(model, spec)
     return loss if spec.weight == 1.0 else ScaledLoss(loss, spec.weight)
 
 
 def loss_spec_type() -> Any:
-    specs = tuple(e.spec for e in LOSSES.values())
-    if len(specs) == 1:
-        return specs[0]
-    return Annotated[Union[specs], Field(discriminator="name")]  # type: ignore[valid-type]
+    return LOSSES.spec_type()
