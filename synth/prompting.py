@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,14 +33,60 @@ class Exemplar:
     output: str
 
 
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PromptError(ValueError):
+    """A prompt file that cannot be rendered: names the file, the instruction and the variable."""
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}` variables an instruction uses."""
+    return set(PLACEHOLDER.findall(text))
+
+
+def check_instructions(path: str, provided: Sequence[str]) -> None:
+    """Every variable each instruction of the pool uses is one the task provides; raised at recipe time, so
+    a typo (`{sentense}`) stops the run before any request instead of reaching the model literally."""
+    for inst in load_instructions(path):
+        unknown = placeholders(inst.text) - set(provided)
+        if unknown:
+            raise PromptError(f"{path}: instruction {inst.id!r} uses {', '.join('{' + u + '}' for u in sorted(unknown))}"
+                              f", which this task does not fill (it fills: "
+                              f"{', '.join('{' + p + '}' for p in provided) or 'nothing'})")
+
+
+def render(inst: Instruction, **values: object) -> str:
+    """The instruction with its `{name}` variables filled; a variable without a value is a PromptError."""
+    unknown = placeholders(inst.text) - values.keys()
+    if unknown:
+        raise PromptError(f"instruction {inst.id!r} uses {', '.join(sorted(unknown))} without a value")
+    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), inst.text)
+
+
 def _resolve(path: str | Path) -> Path:
     p = Path(path)
     return p if p.is_absolute() or p.exists() else PROMPTS_DIR / p
 
 
-@lru_cache(maxsize=64)
+def _version(path: str) -> tuple[str, int, int]:
+    """Cache key of a prompt file's content: an edited file is read again (a served deployment lives long)."""
+    p = _resolve(path)
+    st = p.stat()
+    return str(p), st.st_mtime_ns, st.st_size
+
+
 def load_instructions(path: str) -> tuple[Instruction, ...]:
-    rows = json.loads(_resolve(path).read_text(encoding="utf-8"))
+    return _load_instructions(path, *_version(path))
+
+
+def load_exemplars(path: str) -> tuple[Exemplar, ...]:
+    return _load_exemplars(*_version(path))
+
+
+@lru_cache(maxsize=64)
+def _load_instructions(path: str, resolved: str, mtime_ns: int, size: int) -> tuple[Instruction, ...]:
+    rows = json.loads(Path(resolved).read_text(encoding="utf-8"))
     out = tuple(Instruction(id=r["id"], text=r["text"], kind=r.get("kind", "")) for r in rows)
     if not out:
         raise ValueError(f"{path}: empty instruction pool")
@@ -47,8 +94,8 @@ def load_instructions(path: str) -> tuple[Instruction, ...]:
 
 
 @lru_cache(maxsize=64)
-def load_exemplars(path: str) -> tuple[Exemplar, ...]:
-    rows = [json.loads(line) for line in _resolve(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+def _load_exemplars(resolved: str, mtime_ns: int, size: int) -> tuple[Exemplar, ...]:
+    rows = [json.loads(line) for line in Path(resolved).read_text(encoding="utf-8").splitlines() if line.strip()]
     return tuple(Exemplar(id=r["id"], input=r["input"], output=r["output"]) for r in rows)
 
 

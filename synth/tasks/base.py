@@ -6,11 +6,12 @@ unparsable output becomes a Record with `parse_error` set, never an exception.
 """
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synth.backends.base import Backend, Sampling
 from synth.records import Anchor, Record
@@ -27,8 +28,23 @@ class TaskSpec(BaseModel):
     # False for tasks that pass given rows through (existing data): no backend is built for their shards and
     # their rows' provenance names the source instead of a model.
     uses_llm: ClassVar[bool] = True
+    # The instruction-pool fields of the settings and the `{variables}` the task fills in them: every pool is
+    # checked when the recipe is read (synth/prompting.py::check_instructions).
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {}
     name: str
     max_tokens: int | None = Field(None, ge=1, description="overrides [sampling].max_tokens for this task")
+
+
+    @model_validator(mode="after")
+    def _prompt_files_render(self) -> "TaskSpec":
+        from synth.prompting import check_instructions
+
+        for field, provided in self.prompt_variables.items():
+            try:
+                check_instructions(getattr(self, field), provided)
+            except (OSError, KeyError, json.JSONDecodeError) as e:
+                raise ValueError(f"{field} = {getattr(self, field)!r}: cannot read the instruction pool ({e})") from e
+        return self
 
 
 @dataclass

@@ -22,7 +22,8 @@ from pydantic import Field, model_validator
 from synth.backends import backend_spec_type
 from synth.backends.base import Backend, Completion, Request, Structured
 from synth.parsing import first_number
-from synth.prompting import Exemplar, few_shot_chat, load_exemplars, load_instructions, request_seed, sample_prompt
+from synth.prompting import (Exemplar, few_shot_chat, load_exemplars, load_instructions, render, request_seed,
+                             sample_prompt)
 from synth.records import Anchor, Record, Score
 from synth.tasks.base import TaskContext, TaskSpec
 
@@ -47,6 +48,7 @@ class JudgeSpec(TaskSpec):
     random_pairs: int = Field(1, ge=0, le=8, description="CLAIF random pairs per anchor (anchor, another anchor)")
     on_unparsable: Literal["reject", "keep"] = Field(
         "reject", description="an unreadable judgement rejects the record (reason judge_<target>_unparsable)")
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"instructions": ("min", "max")}
     instructions: str = "judge/instructions.json"
     exemplar_pool: str = "judge/exemplars.jsonl"
 
@@ -120,7 +122,7 @@ def judge_request(a: str, b: str, spec: JudgeSpec, ctx: TaskContext) -> tuple[Re
     rng = ctx.rng("judge", a, b)
     inst, shots = sample_prompt(load_instructions(spec.instructions), load_exemplars(spec.exemplar_pool),
                                 spec.exemplars, rng)
-    text = inst.text.replace("{min}", str(spec.score_min)).replace("{max}", str(spec.score_max))
+    text = render(inst, min=spec.score_min, max=spec.score_max)
     seed = request_seed(ctx.seed, "judge", a, b)
     sampling = ctx.sampling_for(spec, seed=seed, temperature=spec.temperature, logprobs=spec.top_logprobs,
                                 n=1, stop=("\n",))

@@ -19,6 +19,8 @@ class PairsSpec(TaskSpec):
     name: Literal["pairs"] = "pairs"
     exemplars: int = Field(3, ge=0, le=10, description="few-shot demonstrations per call")
     samples: int = Field(1, ge=1, le=8, description="records per anchor (each with its own positive and negative)")
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"positive_instructions": (),
+                                                              "negative_instructions": ()}
     positive_instructions: str = "pairs/positive.json"
     negative_instructions: str = "pairs/negative.json"
     positive_exemplars: str = "pairs/positive_exemplars.jsonl"

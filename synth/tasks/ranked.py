@@ -22,7 +22,7 @@ from pydantic import Field
 
 from synth.backends.base import Backend, BackendError, Guidance, Message, Request, chat_messages
 from synth.parsing import clean_sentence
-from synth.prompting import load_instructions, request_seed
+from synth.prompting import load_instructions, render, request_seed
 from synth.records import Anchor, Record
 from synth.tasks.base import TaskContext, TaskSpec
 
@@ -40,6 +40,8 @@ class RankedSpec(TaskSpec):
     temperature: float | None = Field(None, ge=0, le=2, description="overrides [sampling].temperature")
     repeat_rule: Literal["any", "rankgen", "off"] = "any"
     reject_newlines: bool = Field(True, description="RankGen drops a list if any step contains a newline")
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"graded_instructions": (),
+                                                              "chain_instruction": ("sentence",)}
     graded_instructions: str = "ranked/graded.json"
     chain_instruction: str = "ranked/chain.json"
 
@@ -79,7 +81,7 @@ class RankedTask:
 
     def _chain_messages(self, sentence: str) -> tuple[Message, ...]:
         inst = load_instructions(self.spec.chain_instruction)[0]
-        return chat_messages(("user", inst.text.replace("{sentence}", sentence)))
+        return chat_messages(("user", render(inst, sentence=sentence)))
 
     def mode_for(self, llm: Backend) -> str:
         s = self.spec

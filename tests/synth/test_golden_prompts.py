@@ -108,3 +108,19 @@ def test_the_exact_requests_each_task_sends(name, tmp_path):
     assert len(got) == len(want), f"{name}: {len(got)} requests sent, {len(want)} pinned"
     for i, (g, w) in enumerate(zip(got, want)):
         assert g == w, f"{name}: request {i} differs from {path.name}"
+
+
+def test_an_instruction_variable_the_task_does_not_fill_is_a_recipe_error(tmp_path):
+    """A typo in a user's prompt file stops the recipe, naming the file, the instruction and the variable,
+    instead of sending `{sentense}` to the model literally."""
+    from flows.recipe import RecipeError, recipe_from_dict
+
+    pool = tmp_path / "chain.json"
+    pool.write_text(json.dumps([{"id": "mine", "text": "Rewrite this: {sentense}"}]), encoding="utf-8")
+    with pytest.raises(RecipeError) as e:
+        recipe_from_dict({"name": "t", "sampling": {"max_tokens": 8},
+                          "tasks": [{"name": "ranked", "mode": "chain", "chain_instruction": str(pool)}]}, "r.toml")
+    assert "tasks" in str(e.value) and "'mine' uses {sentense}" in str(e.value) and "{sentence}" in str(e.value)
+    pool.write_text(json.dumps([{"id": "mine", "text": "Rewrite this: {sentence}"}]), encoding="utf-8")
+    recipe_from_dict({"name": "t", "sampling": {"max_tokens": 8},
+                      "tasks": [{"name": "ranked", "mode": "chain", "chain_instruction": str(pool)}]}, "r.toml")
