@@ -26,6 +26,21 @@ def imports(path: Path) -> set[str]:
 # Reaches that the package direction allows but the layers do not (issue 16): training code does not drive LLM
 # tasks or backends (judge calibration is orchestration: flows/judge_calibration.py).
 FORBIDDEN_MODULES = {"trainers": ("synth.tasks", "synth.backends", "pipelines.filters")}
+# The modules every layer may share: model lookup and the registry import nothing of this project, so they are
+# the neutral ground between the LLM side (synth) and training (trainers).
+NEUTRAL = ("synth/embedded.py", "synth/registry.py")
+
+
+@pytest.mark.parametrize("module", NEUTRAL)
+def test_shared_modules_import_nothing_of_the_project(module):
+    assert imports(ROOT / module) & {"synth", "pipelines", "trainers", "flows"} == set()
+
+
+def test_trainers_use_only_the_neutral_modules_of_synth():
+    allowed = {m.removesuffix(".py").replace("/", ".") for m in NEUTRAL}
+    bad = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.startswith("synth") and m not in allowed)
+           for p in (ROOT / "trainers").rglob("*.py")}
+    assert {k: v for k, v in bad.items() if v} == {}
 
 
 def imported_modules(path: Path) -> set[str]:
