@@ -92,20 +92,6 @@ def arms(rows, recipe) -> dict[str, list | str]:
     return out
 
 
-def summarise(per_seed: list[dict[str, float | None]]) -> dict[str, dict[str, float | None]]:
-    """{set: {mean, sd}} over seeds; sd is None with one seed, and a set missing in any seed stays missing."""
-    import statistics
-
-    out: dict[str, dict[str, float | None]] = {}
-    for name in dict.fromkeys(k for s in per_seed for k in s):
-        vals = [s.get(name) for s in per_seed]
-        if any(v is None for v in vals):
-            out[name] = {"mean": None, "sd": None}
-            continue
-        out[name] = {"mean": statistics.fmean(vals), "sd": statistics.stdev(vals) if len(vals) > 1 else None}
-    return out
-
-
 def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
     """Markdown rows of the arms, and the sets that are missing everywhere (named once, not as columns)."""
     sets = list(dict.fromkeys(s for r in results.values() for s in r.get("summary", {})))
@@ -130,44 +116,6 @@ def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
     return lines, [s for s in sets if s not in shown]
 
 
-def run_key(ts, es, data: dict) -> dict:
-    """What a finished run's figures depend on: its training and evaluation specs and its data's sizes."""
-    return {"train": ts.model_dump(mode="json"), "evaluate": es.model_dump(mode="json"),
-            "rows": {k: len(next(iter(cols.values()))) for k, (_, cols) in data.items()}}
-
-
-def train_and_score(arm: str, data: dict, ts, seed: int, lr: float, es, out_root: Path) -> dict:
-    """One training run of an arm at (seed, lr), evaluated on every set; the run's figures.
-
-    A finished run leaves <model>/run.json with its figures and run_key; a rerun with the same key reads it
-    instead of training again (an interrupted comparison resumes at its first unfinished run, and finished
-    runs are never lost). A different key (changed recipe or data) trains again and replaces it.
-    """
-    from trainers.evaluate import evaluate_model
-    from trainers.model import build_model
-    from trainers.train import fit
-
-    ts = ts.model_copy(update={"seed": seed, "learning_rate": lr})
-    out_dir, key = out_root / f"{arm}-lr{lr:g}-seed{seed}", run_key(ts, es, data)
-    record = out_dir / "run.json"
-    if record.exists():
-        done = json.loads(record.read_text(encoding="utf-8"))
-        if done.get("key") == key:
-            print(f"{arm} seed {seed} lr {lr:g}: finished earlier ({record})", flush=True)
-            return done["run"]
-        print(f"{arm} seed {seed} lr {lr:g}: {record} is from another recipe or dataset; training again", flush=True)
-        record.unlink()
-    res = fit(data, ts, out_dir)
-    t1 = time.perf_counter()
-    scores = evaluate_model(build_model(str(res.model_dir), "keep", ts.max_seq_length), es)
-    run = {"seed": seed, "lr": lr, "train_s": round(res.seconds, 1), "steps": res.steps,
-           "rows": res.rows_per_objective, "dev_best_during_training": res.dev_best, "best_step": res.best_step,
-           "scores": scores, "eval_s": round(time.perf_counter() - t1, 1)}
-    record.write_text(json.dumps({"key": key, "run": run}, indent=2), encoding="utf-8")
-    print(f"{arm} seed {seed} lr {lr:g}: {json.dumps(run)}", flush=True)
-    return run
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipe", default=str(ROOT / "recipes" / "scratch-comparison.toml"))
@@ -186,6 +134,7 @@ def main() -> None:
     from pipelines.dataset import read_dataset_rows
     from trainers.evaluate import EvalSpec, evaluate_model, expand_sets
     from trainers.model import build_model
+    from trainers.sweep import summarise, sweep
 
     recipe = load_recipe(args.recipe, args.set)
     ts, es = recipe.train, recipe.evaluate or EvalSpec()
@@ -218,13 +167,7 @@ def main() -> None:
             results[arm] = {"skipped": todo or "unknown arm"}
             print(f"{arm}: skipped ({todo})", flush=True)
             continue
-        data = {spec.name: (spec, cols) for spec, cols in todo}
-        first = [train_and_score(arm, data, ts, seeds[0], lr, es, out_root) for lr in lrs]
-        best = max(first, key=lambda r: r["scores"]["stsb-dev"]) if len(first) > 1 else first[0]
-        runs = [best] + [train_and_score(arm, data, ts, s, best["lr"], es, out_root) for s in seeds[1:]]
-        per_seed = [r["scores"] for r in runs]
-        results[arm] = {"lr": best["lr"], "runs": runs, "per_seed": per_seed, "summary": summarise(per_seed),
-                        "lr_search": [{"lr": r["lr"], "stsb-dev": r["scores"]["stsb-dev"]} for r in first]}
+        results[arm] = sweep(arm, {spec.name: (spec, cols) for spec, cols in todo}, ts, es, seeds, lrs, out_root)
 
     lines, missing = table(results)
     anchors = len(anchor_sentences(recipe))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from trainers import sweep
+
 spec = importlib.util.spec_from_file_location(
     "scratch_comparison", Path(__file__).resolve().parent.parent / "bench" / "scratch_comparison.py")
 bench = importlib.util.module_from_spec(spec)
@@ -13,18 +15,18 @@ spec.loader.exec_module(bench)
 
 
 def test_summarise_mean_and_sample_sd_and_missing():
-    s = bench.summarise([{"stsb-dev": 40.0, "sts12": None}, {"stsb-dev": 44.0, "sts12": None}])
+    s = sweep.summarise([{"stsb-dev": 40.0, "sts12": None}, {"stsb-dev": 44.0, "sts12": None}])
     assert s["stsb-dev"]["mean"] == 42.0
     assert s["stsb-dev"]["sd"] == pytest.approx(2 ** 0.5 * 2)
     assert s["sts12"] == {"mean": None, "sd": None}
-    assert bench.summarise([{"stsb-dev": 40.0}])["stsb-dev"]["sd"] is None
+    assert sweep.summarise([{"stsb-dev": 40.0}])["stsb-dev"]["sd"] is None
 
 
 def test_table_hides_sets_missing_everywhere_and_keeps_skipped_arms():
     runs = [{"train_s": 10.0, "steps": 5, "rows": {"infonce": 80}}, {"train_s": 12.0, "steps": 5, "rows": {"infonce": 80}}]
     results = {
-        "base": {"runs": [], "summary": bench.summarise([{"stsb-dev": 36.0, "sickr": None}])},
-        "synth-pairs": {"lr": 4e-4, "runs": runs, "summary": bench.summarise([{"stsb-dev": 37.0, "sickr": None},
+        "base": {"runs": [], "summary": sweep.summarise([{"stsb-dev": 36.0, "sickr": None}])},
+        "synth-pairs": {"lr": 4e-4, "runs": runs, "summary": sweep.summarise([{"stsb-dev": 37.0, "sickr": None},
                                                                   {"stsb-dev": 39.0, "sickr": None}])},
         "synth-full": {"skipped": "dataset has no judge scores"},
     }
@@ -58,9 +60,9 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path, monkeypatch):
     monkeypatch.setattr(ev, "evaluate_model", lambda model, es: {"stsb-dev": 40.0})
     data = {"infonce": (InfoNCESpec(), {"anchor": ["a", "b"], "positive": ["c", "d"]})}
     ts, es = TrainSpec(epochs=1), EvalSpec()
-    first = bench.train_and_score("synth-pairs", data, ts, 42, 4e-4, es, tmp_path)
-    again = bench.train_and_score("synth-pairs", data, ts, 42, 4e-4, es, tmp_path)
+    first = sweep.train_and_score("synth-pairs", data, ts, 42, 4e-4, es, tmp_path)
+    again = sweep.train_and_score("synth-pairs", data, ts, 42, 4e-4, es, tmp_path)
     assert calls == [1] and again == first
     assert (tmp_path / "synth-pairs-lr0.0004-seed42" / "run.json").exists()
-    bench.train_and_score("synth-pairs", data, TrainSpec(epochs=2), 42, 4e-4, es, tmp_path)
+    sweep.train_and_score("synth-pairs", data, TrainSpec(epochs=2), 42, 4e-4, es, tmp_path)
     assert calls == [1, 2]
