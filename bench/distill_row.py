@@ -5,7 +5,8 @@ Sentences: the first N shipped SNLI premises (no generation). Arms, one seed eac
 - base: the raw model, untrained;
 - simcse_unsup: each premise is its own positive (dropout noise), in-batch negatives;
 - distill_mse / distill_kl: pairs (premise_i, premise_pi(i)) with pi a fixed random permutation; the student
-  matches all-MiniLM-L6-v2's cosines (mse) or in-batch similarity distributions (kl). The teacher was trained on
+  matches all-MiniLM-L6-v2's cosines (mse: each row's own pair; distill_mse_in_batch: every anchor-candidate
+  pair of the batch) or in-batch similarity distributions (kl). The teacher was trained on
   labelled pairs: a distilled result is "no new labels", not "no labels".
 The raw base reads plain text (trainers/model.py drops an instruct base's chat template); every arm runs in the
 same process with the same hyper-parameters, so the rows compare with each other, not with other sections.
@@ -46,7 +47,9 @@ def main() -> None:
     es = EvalSpec(sets=["stsb-dev", "stsb-test"], max_pairs=args.eval_max_pairs)
     data = {"simcse_unsup": {"simcse_unsup": (SimCSEUnsupSpec(), {"anchor": sents, "positive": list(sents)})},
             "distill_mse": {"distill_mse": (DistillMSESpec(), {"anchor": sents, "positive": other})},
-            "distill_kl": {"distill_kl": (DistillKLSpec(), {"anchor": sents, "positive": other})}}
+            "distill_kl": {"distill_kl": (DistillKLSpec(), {"anchor": sents, "positive": other})},
+            "distill_mse_in_batch": {"distill_mse": (DistillMSESpec(pairs="in_batch"),
+                                                     {"anchor": sents, "positive": other})}}
     results = {}
     for arm in args.arms.split(","):
         t0 = time.perf_counter()

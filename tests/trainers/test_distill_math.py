@@ -29,6 +29,18 @@ def test_distill_mse_is_the_mean_squared_cosine_gap(hard_negative):
     assert loss.item() == pytest.approx(sum(gaps) / len(gaps), rel=1e-5)
 
 
+def test_distill_mse_in_batch_matches_every_anchor_candidate_cosine():
+    """pairs = "in_batch": the gap over the whole N x N (anchor, candidate) cosine matrix, so unrelated pairs
+    (a spread of teacher targets) teach the student too, not only each row's own pair."""
+    a, p = torch.randn(N, D), torch.randn(N, D)
+    model, teacher = Lin(), Ref()
+    loss = DistillLoss(model, teacher, "mse", in_batch=True)(feats(a, p))
+    s = [x @ model.w.detach() for x in (a, p)]
+    t = [teacher.embed({"x": x}) for x in (a, p)]
+    gaps = [(cos(s[0][i], s[1][j]) - cos(t[0][i], t[1][j])) ** 2 for i in range(N) for j in range(N)]
+    assert loss.item() == pytest.approx(sum(gaps) / len(gaps), rel=1e-5)
+
+
 def test_distill_kl_is_the_mean_row_kl_of_in_batch_distributions():
     a, p, n = (torch.randn(N, D) for _ in range(3))
     model, teacher, ss, ts = Lin(), Ref(), 20.0, 10.0

@@ -6,6 +6,9 @@ teacher's pair scores):
     L = (1/M) sum_(a,b) ( cos(s_a, s_b) - cos(t_a, t_b) )^2
 
 over the M pairs of the batch: (anchor_i, positive_i), and (anchor_i, negative_i) when hard negatives are used.
+With `pairs = "in_batch"` the sum runs over every (anchor_i, candidate_j) of the batch (the N x N matrix per
+candidate column), so the student also learns the teacher's scores of unrelated pairs; with pairs that all mean
+the same or all differ, the diagonal alone gives nearly one target value.
 
 `distill_kl` (KL over in-batch similarity distributions; Hinton et al., 2015, soft targets with temperature,
 applied listwise over a batch's candidates as in RocketQAv2, Ren et al., EMNLP 2021):
@@ -50,6 +53,8 @@ class DistillSpec(LossSpec):
 
 class DistillMSESpec(DistillSpec):
     name: Literal["distill_mse"] = "distill_mse"
+    pairs: Literal["diagonal", "in_batch"] = Field(
+        "diagonal", description="diagonal: each row's own pair; in_batch: every anchor with every candidate")
 
 
 class DistillKLSpec(DistillSpec):
@@ -62,10 +67,15 @@ def pair_cos(a: Tensor, b: Tensor) -> Tensor:
     return nn.functional.cosine_similarity(a, b, dim=-1)
 
 
-def distill_mse(student: list[Tensor], teacher: list[Tensor]) -> Tensor:
-    """Mean squared difference of cos(anchor, other) between student and teacher over every pair column."""
-    s = torch.cat([pair_cos(student[0], x) for x in student[1:]])
-    t = torch.cat([pair_cos(teacher[0], x) for x in teacher[1:]])
+def distill_mse(student: list[Tensor], teacher: list[Tensor], in_batch: bool = False) -> Tensor:
+    """Mean squared difference of cos(anchor, other) between student and teacher over every pair column (every
+    anchor-candidate pair of the batch with `in_batch`)."""
+    if in_batch:
+        s = torch.cat([cos_logits(student[0], x, 1.0) for x in student[1:]], dim=1)
+        t = torch.cat([cos_logits(teacher[0], x, 1.0) for x in teacher[1:]], dim=1)
+    else:
+        s = torch.cat([pair_cos(student[0], x) for x in student[1:]])
+        t = torch.cat([pair_cos(teacher[0], x) for x in teacher[1:]])
     return ((s - t.to(s)) ** 2).mean()
 
 
@@ -79,9 +89,10 @@ def distill_kl(student: list[Tensor], teacher: list[Tensor], s_scale: float, t_s
 
 class DistillLoss(nn.Module):
     def __init__(self, model: Any, teacher: Any, kind: str = "mse", student_scale: float = 20.0,
-                 teacher_scale: float = 20.0) -> None:
+                 teacher_scale: float = 20.0, in_batch: bool = False) -> None:
         super().__init__()
         self.model, self.kind, self.student_scale, self.teacher_scale = model, kind, student_scale, teacher_scale
+        self.in_batch = in_batch
         self.__dict__["teacher"] = teacher  # plain attribute: not a submodule, not trained, not saved
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
@@ -89,11 +100,12 @@ class DistillLoss(nn.Module):
         student = embed(self.model, feats)
         teacher = [self.teacher.embed(f).to(student[0].device) for f in feats]
         if self.kind == "mse":
-            return distill_mse(student, teacher)
+            return distill_mse(student, teacher, self.in_batch)
         return distill_kl(student, teacher, self.student_scale, self.teacher_scale)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "student_scale": self.student_scale, "teacher_scale": self.teacher_scale}
+        return {"kind": self.kind, "student_scale": self.student_scale, "teacher_scale": self.teacher_scale,
+                "in_batch": self.in_batch}
 
     @property
     def citation(self) -> str:
@@ -103,7 +115,8 @@ class DistillLoss(nn.Module):
 def build(model: Any, spec: DistillSpec) -> nn.Module:
     scales = (spec.student_scale, spec.teacher_scale) if isinstance(spec, DistillKLSpec) else (20.0, 20.0)
     kind = "kl" if isinstance(spec, DistillKLSpec) else "mse"
-    return DistillLoss(model, FrozenEncoder(model, spec.teacher), kind, *scales)
+    in_batch = isinstance(spec, DistillMSESpec) and spec.pairs == "in_batch"
+    return DistillLoss(model, FrozenEncoder(model, spec.teacher), kind, *scales, in_batch=in_batch)
 
 
 def columns(spec: DistillSpec) -> list[str]:
