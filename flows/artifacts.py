@@ -25,7 +25,7 @@ def generation_progress(recipe_name: str, total: int) -> Iterator[Callable[[int,
     progress = GenerationProgress(total=total)
     artifact = create_progress_artifact(progress=progress.percent, key=artifact_key(recipe_name, "generation"),
                                         description=progress.summary())
-    with generation_bar(progress) as refresh:
+    with generation_bar(progress, label=f"generate {recipe_name}") as refresh:
         def done(records: int, tokens: int) -> GenerationProgress:
             progress.add(records, tokens)
             refresh()

@@ -6,6 +6,8 @@ figures feed the bar, the log and the Prefect progress artifact (`flows/progress
 """
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,11 +80,40 @@ def _bar(console: Console, unit: str) -> Progress:
 
 
 @contextmanager
+def logs_above(bar: Progress) -> Iterator[None]:
+    """Log lines print above a live bar instead of through it. rich redirects `sys.stderr` while the bar is live;
+    handlers that took the stream earlier (Prefect's console handler, a `StreamHandler`) are pointed at that
+    redirect for the duration and restored after."""
+    proxy = sys.stderr
+    target = getattr(proxy, "rich_proxied_file", None)
+    if bar.disable or target is None:
+        yield
+        return
+    loggers = [logging.getLogger(), *(v for v in logging.root.manager.loggerDict.values()
+                                      if isinstance(v, logging.Logger))]
+    swapped: list[tuple[logging.StreamHandler, Any]] = []
+    for lg in loggers:
+        for h in lg.handlers:
+            if isinstance(h, logging.StreamHandler) and h.stream is target and all(h is not s for s, _ in swapped):
+                swapped.append((h, getattr(h, "console", None)))
+                h.stream = proxy
+                if isinstance(swapped[-1][1], Console):
+                    swapped[-1][1].file = proxy
+    try:
+        yield
+    finally:
+        for h, console in swapped:
+            h.stream = target
+            if isinstance(console, Console):
+                console.file = target
+
+
+@contextmanager
 def generation_bar(progress: GenerationProgress, label: str = "generate",
                    console: Console | None = None) -> Iterator[Callable[[], None]]:
     """A bar over all shards of the run; yields `refresh()`, to call after `progress.add(...)`."""
     console = console or progress_console()
-    with _bar(console, "shards") as bar:
+    with _bar(console, "shards") as bar, logs_above(bar):
         task = bar.add_task(label, total=progress.total, extra="")
 
         def refresh() -> None:

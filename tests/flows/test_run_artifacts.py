@@ -29,7 +29,8 @@ def run(tmp_path_factory) -> Path:
     from flows.recipe import load_recipe
 
     tmp = tmp_path_factory.mktemp("artifacts")
-    recipe = load_recipe(write_tiny(tmp / "r.toml", tmp / "run", name=NAME, limit=3, shard_size=1), [])
+    recipe = load_recipe(write_tiny(tmp / "r.toml", tmp / "run", name=NAME, limit=3, shard_size=1),
+                         {"train": None, "evaluate": None})
     end_to_end(recipe)
     return tmp / "run"
 
@@ -82,11 +83,12 @@ def test_refilter_and_evaluate_write_their_log_to_the_run_dir(run, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     log = (run / "run.log").read_text(encoding="utf-8")
     assert f"synth refilter {run}" in log and f"Beginning flow run '{NAME}-refilter'" in log
-    res = synth("evaluate", str(run / "recipe.toml"), cwd=tmp_path)  # the tiny recipe has no [evaluate]: fails
-    assert res.returncode == 1
+    res = synth("evaluate", str(run / "recipe.toml"), "--set", 'evaluate.sets=["stsb-dev"]', "--set",
+                "evaluate.max_pairs=10", cwd=tmp_path)  # the base encoder on 10 STS-B dev pairs
+    assert res.returncode == 0, res.stdout + res.stderr
     log = (run / "run.log").read_text(encoding="utf-8")
-    assert "synth evaluate" in log and "the recipe has no [evaluate] section" in log
-    assert f"Beginning flow run '{NAME}-evaluate'" in log
+    assert "synth evaluate" in log and f"Beginning flow run '{NAME}-evaluate'" in log
+    assert "evaluation report:" in log
 
 
 CHROMIUM = Path("/usr/bin/chromium")

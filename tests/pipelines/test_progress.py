@@ -95,3 +95,24 @@ def test_evaluation_and_consistency_filter_encode_with_a_bar(minilm, monkeypatch
     f.compute(records)
     assert "consistency filter: encode" in out.getvalue()
     assert all("cos_pos" in r.checks for r in records)
+
+
+def test_log_lines_print_above_the_bar_not_through_it():
+    """A handler that took stderr before the bar started (Prefect's console handler does) prints through rich's
+    redirect while the bar is live, so the line lands above the bar; it gets its stream back afterwards."""
+    import logging
+    import sys
+
+    console, out = terminal()
+    handler = logging.StreamHandler(sys.stderr)
+    before = handler.stream
+    logger = logging.getLogger("synth.test_progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with generation_bar(GenerationProgress(total=2), console=console):
+            logger.info("shard-00000 finished")
+    finally:
+        logger.removeHandler(handler)
+    assert "shard-00000 finished" in out.getvalue()
+    assert handler.stream is before
