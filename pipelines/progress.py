@@ -82,8 +82,9 @@ def _bar(console: Console, unit: str) -> Progress:
 @contextmanager
 def logs_above(bar: Progress) -> Iterator[None]:
     """Log lines print above a live bar instead of through it. rich redirects `sys.stderr` while the bar is live;
-    handlers that took the stream earlier (Prefect's console handler, a `StreamHandler`) are pointed at that
-    redirect for the duration and restored after."""
+    a `StreamHandler` that took the stream earlier is pointed at that redirect, and a handler that prints through
+    its own rich console (Prefect's console handler; rich bypasses the redirect) prints through the bar's console;
+    both are restored after."""
     proxy = sys.stderr
     target = getattr(proxy, "rich_proxied_file", None)
     if bar.disable or target is None:
@@ -98,14 +99,14 @@ def logs_above(bar: Progress) -> Iterator[None]:
                 swapped.append((h, getattr(h, "console", None)))
                 h.stream = proxy
                 if isinstance(swapped[-1][1], Console):
-                    swapped[-1][1].file = proxy
+                    h.console = bar.console  # type: ignore[attr-defined]
     try:
         yield
     finally:
         for h, console in swapped:
             h.stream = target
             if isinstance(console, Console):
-                console.file = target
+                h.console = console  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -103,16 +103,20 @@ def test_log_lines_print_above_the_bar_not_through_it():
     import logging
     import sys
 
+    from prefect.logging.handlers import PrefectConsoleHandler
+
     console, out = terminal()
-    handler = logging.StreamHandler(sys.stderr)
-    before = handler.stream
+    plain, prefect = logging.StreamHandler(sys.stderr), PrefectConsoleHandler(stream=sys.stderr)
+    before = (plain.stream, prefect.stream, prefect.console)
     logger = logging.getLogger("synth.test_progress")
-    logger.addHandler(handler)
+    logger.addHandler(plain)
+    logger.addHandler(prefect)
     logger.setLevel(logging.INFO)
     try:
         with generation_bar(GenerationProgress(total=2), console=console):
             logger.info("shard-00000 finished")
     finally:
-        logger.removeHandler(handler)
-    assert "shard-00000 finished" in out.getvalue()
-    assert handler.stream is before
+        logger.removeHandler(plain)
+        logger.removeHandler(prefect)
+    assert out.getvalue().count("shard-00000 finished") == 2  # both handlers' lines, above the bar
+    assert (plain.stream, prefect.stream, prefect.console) == before
