@@ -1,7 +1,8 @@
 """What a run shows in the Prefect UI besides logs: generation progress and links to its outputs.
 
-Generation progress is the terminal bar and a Prefect progress artifact, from the same numbers: the artifact (key `<recipe>-generation`) is created at 0 when generation starts and updated after every shard,
-so the Prefect UI shows shards done/total, records, tokens/s and ETA while the flow runs; it ends at 100.
+Generation progress is the terminal bar and a Prefect progress artifact, from the same numbers: the artifact
+(key `<recipe>-generation`) is created at 0 when generation starts and updated after every shard, so the Prefect
+UI shows shards done/total, records, tokens/s and ETA while the flow runs; it ends at 100.
 """
 from __future__ import annotations
 
