@@ -181,10 +181,13 @@ def refilter(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>
     recipe = recipe or ds.parent / "recipe.toml"
     if not recipe.exists():
         _fail(FileNotFoundError(f"{recipe}: no recipe beside the dataset; pass --recipe FILE"))
+    from flows.runlog import run_log
+
     r = _recipe(recipe, set_, None)
     with _guard(r, "refilter", allow_existing=True, run_dir=ds.parent):  # a dataset copied out of its run too
         try:
-            out = refilter_flow(r, str(ds))
+            with run_log(ds.parent, "refilter"):
+                out = refilter_flow(r, str(ds))
         except Exception as e:  # noqa: BLE001
             _fail(e)
     print_filter_table(Path(out), console)
@@ -205,10 +208,13 @@ def evaluate(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only evaluation: base encoder and (if trained) the run's model on the recipe's STS sets."""
     from flows.train import evaluate as evaluate_flow
 
+    from flows.runlog import run_log
+
     r = _recipe(recipe, set_, None)
     with _guard(r, "evaluate"):
         try:
-            md = evaluate_flow(r)
+            with run_log(r.run_dir, "evaluate"):
+                md = _named(evaluate_flow, r)(r)
         except Exception as e:  # noqa: BLE001
             _fail(e)
     console.out(Path(md).read_text(encoding="utf-8"), highlight=False)  # no wrapping or markup: a table

@@ -10,11 +10,14 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.artifacts import artifact_key, publish_link
+from flows.env import recipe_run_name
 from flows.planning import guarded, read_plan
 from flows.recipe import Recipe, recipe_toml
 from pipelines import synthesis_card
 from pipelines.curate import apply_filters, load_rows
 from pipelines.filters import build_filter
+from pipelines.inline_images import inline_images
 from pipelines.knowledge_graph import add_to_card
 from pipelines.refilter import build_and_swap, find_dataset_dir, load_for_refilter, write_curated
 from pipelines.report import Report
@@ -23,15 +26,18 @@ from pipelines.swap import MANIFEST
 
 
 def _artifact_key(recipe: Recipe, what: str) -> str:
-    return f"{recipe.name.lower().replace('_', '-').replace('.', '-')}-{what}"
+    return artifact_key(recipe.name, what)
 
 
-def publish_report(recipe: Recipe, report: Report) -> None:
-    """The filter table and the whole report as Prefect artifacts (plots stay files in the dataset dir)."""
+def publish_report(recipe: Recipe, report: Report, dataset_dir: Path) -> None:
+    """The filter table, the whole report and a link to the dataset as Prefect artifacts. The report's plots
+    are inlined (data: URIs): the UI cannot reach files relative to the dataset dir."""
     create_table_artifact(key=_artifact_key(recipe, "filters"), table=report.table,
                           description="records in / kept / rejected per filter, with reasons")
-    create_markdown_artifact(key=_artifact_key(recipe, "data-quality"), markdown=report.markdown,
-                             description="data-quality report (plots: dataset/plots/*.png)")
+    create_markdown_artifact(key=_artifact_key(recipe, "data-quality"),
+                             markdown=inline_images(report.markdown, dataset_dir),
+                             description=f"data-quality report (also {dataset_dir / 'report.md'})")
+    publish_link(recipe.name, "dataset", dataset_dir)
 
 
 def plan_section(plan: RunPlan) -> str:
@@ -58,7 +64,7 @@ def _write(recipe: Recipe, rows: list[dict], target: Path, plan: RunPlan | None)
         return summary, report
 
     summary, report = build_and_swap(target, build)
-    publish_report(recipe, report)
+    publish_report(recipe, report, target)
     return summary
 
 
@@ -87,7 +93,7 @@ def refilter_dataset(recipe: Recipe, dataset: str) -> dict:
     return _write(recipe, load_for_refilter(dataset_dir, shards), dataset_dir, plan)
 
 
-@flow(name="curate")
+@flow(name="curate", flow_run_name=recipe_run_name("curate"))
 def curate(recipe: Recipe) -> str:
     with guarded(recipe, "curate"):
         summary = filter_and_write(recipe)
@@ -96,7 +102,7 @@ def curate(recipe: Recipe) -> str:
     return str(recipe.run_dir / "dataset")
 
 
-@flow(name="refilter")
+@flow(name="refilter", flow_run_name=recipe_run_name("refilter"))
 def refilter(recipe: Recipe, dataset: str) -> str:
     """Re-filter an existing dataset (no generation); stored cosines and verdicts make this cheap."""
     summary = refilter_dataset(recipe, dataset)

@@ -7,6 +7,7 @@ import time
 from prefect import flow, get_run_logger
 
 from flows.curate import curate
+from flows.env import recipe_run_name
 from flows.planning import guarded
 from flows.recipe import Recipe
 from flows.synthesize import synthesize
@@ -15,7 +16,7 @@ from pipelines.runplan import RunPlan
 from pipelines.runstats import generation_stats
 
 
-@flow(name="end-to-end")
+@flow(name="end-to-end", flow_run_name=recipe_run_name("end-to-end"))
 def end_to_end(recipe: Recipe) -> dict[str, str]:
     with guarded(recipe, "end-to-end"):
         return _end_to_end(recipe)

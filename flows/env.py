@@ -9,6 +9,7 @@ import logging
 import os
 import tomllib
 from pathlib import Path
+from typing import Any, Callable
 
 PROJECT_LOGGERS = ("synth", "pipelines", "trainers")
 DEFAULTS = {  # applied only where neither the environment nor the user's active profile sets them
@@ -55,3 +56,16 @@ def configure_prefect(home: str | Path | None = None) -> None:
 def flow_run_name(recipe_name: str, stage: str) -> str:
     """Flow runs are named after the recipe (`quickstart-curate`), not Prefect's random two words."""
     return f"{recipe_name}-{stage}"
+
+
+def recipe_run_name(stage: str) -> Callable[[], str]:
+    """A flow's `flow_run_name`: `<recipe>-<stage>` for every run of it, subflows of `synth run` and deployment
+    runs included (the recipe parameter is a Recipe, or its dict form when a deployment passes it)."""
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        recipe: Any = flow_run.parameters.get("recipe")
+        recipe_name = recipe.get("name") if isinstance(recipe, dict) else getattr(recipe, "name", None)
+        return flow_run_name(str(recipe_name), stage) if recipe_name else stage
+
+    return name

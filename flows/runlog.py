@@ -26,7 +26,9 @@ def run_log(run_dir: Path, command: str) -> Iterator[Path]:
     for lg in loggers:
         lg.addHandler(handler)
     start = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    logging.getLogger("flows").info("=== %s: synth %s", start, " ".join([command, *sys.argv[2:]]))
+    # the header goes to the file whatever the `flows` logger's level (unset: WARNING, which dropped it)
+    handler.handle(logging.LogRecord("flows", logging.INFO, __file__, 0, "=== %s: synth %s",
+                                     (start, " ".join([command, *sys.argv[2:]])), None))
     try:
         yield path
     except BaseException as e:

@@ -7,6 +7,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 import flows.ray_executor  # noqa: F401  (registers the `ray` executor)
+from flows.artifacts import generation_progress
+from flows.env import recipe_run_name
 from flows.knowledge import knowledge_graph
 from flows.planning import guarded, make_plan
 from flows.recipe import Recipe, recipe_toml
@@ -77,7 +79,7 @@ def set_aside_stale(plan: RunPlan) -> int:
     return len(moved)
 
 
-@flow(name="synthesize")
+@flow(name="synthesize", flow_run_name=recipe_run_name("synthesize"))
 def synthesize(recipe: Recipe) -> str:
     """Plan the run, then generate every planned shard that is missing or broken; finished ones are kept."""
     with guarded(recipe, "synthesize"):
@@ -105,15 +107,14 @@ def _synthesize(recipe: Recipe) -> str:
     total = len(pending) + len(later_pending)
     planned = len(generate) + len(annotate)
     logger.info("%d shards planned, %d already finished, %d to generate", planned, planned - total, total)
-    done = {"n": 0}
+    with generation_progress(recipe.name, total) as shard_done:  # terminal bar + Prefect progress artifact
+        def progress(res: ShardResult) -> None:
+            p = shard_done(res.records, res.tokens)
+            logger.info("[%d/%d] %s: %d records, %d tokens, %.1fs; %s", p.done, total, Path(res.path).name,
+                        res.records, res.tokens, res.seconds, p.summary())
 
-    def progress(res: ShardResult) -> None:
-        done["n"] += 1
-        logger.info("[%d/%d] %s: %d records, %d tokens, %.1fs", done["n"], total, Path(res.path).name,
-                    res.records, res.tokens, res.seconds)
-
-    run_shards = EXECUTORS.impl(recipe.executor.kind)
-    run_shards(pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
-    if later_pending:  # annotators run after the shards they score
-        run_shards(later_pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
+        run_shards = EXECUTORS.impl(recipe.executor.kind)
+        run_shards(pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
+        if later_pending:  # annotators run after the shards they score
+            run_shards(later_pending, runner=generate_shard, on_done=progress, spec=recipe.executor)
     return str(run / "generated")

@@ -7,6 +7,8 @@ import shutil
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import publish_link
+from flows.env import recipe_run_name
 from flows.planning import guarded
 from flows.recipe import Recipe
 from pipelines.rundir import launcher_rank
@@ -66,13 +68,14 @@ def release_generation_gpu() -> list[str]:
     return released
 
 
-@flow(name="train")
+@flow(name="train", flow_run_name=recipe_run_name("train"))
 def train(recipe: Recipe) -> str:
     if recipe.train is None:
         raise ValueError("the recipe has no [train] section")
     with guarded(recipe, "train"):
         release_generation_gpu()
         info = train_encoder(recipe)
+    publish_link(recipe.name, "model", info["model_dir"])
     get_run_logger().info("trained on %d rows, %d steps, %.1fs -> %s", info["train_rows"], info["steps"],
                           info["seconds"], info["model_dir"])
     if recipe.train.baseline == "simcse_unsup":
@@ -104,7 +107,7 @@ def model_card(recipe: Recipe) -> dict:
                             objectives=[o.name for o in t.objectives] if t else [])
 
 
-@flow(name="evaluate")
+@flow(name="evaluate", flow_run_name=recipe_run_name("evaluate"))
 def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     if recipe.evaluate is None:
         raise ValueError("the recipe has no [evaluate] section")

@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.stats import spearmanr
 
+from pipelines.progress import encode
 from trainers.domain_data import load_biosses, load_retrieval
 from trainers.sts_data import YEARS, EvalDataError, MissingEvalSet, Pair, load_sickr, load_sts_year, load_stsb, spread
 
@@ -101,8 +102,10 @@ def mteb_spearman(model: Any, task: str) -> float:
 
 def spearman_cosine(model: Any, pairs: Sequence[Pair], batch_size: int = 64) -> float:
     """Spearman x100 of cos(u, v) against gold, the SentEval/SimCSE convention."""
-    s1 = model.encode([p.s1 for p in pairs], batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
-    s2 = model.encode([p.s2 for p in pairs], batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
+    s1 = encode(model, [p.s1 for p in pairs], label="evaluate: sentence 1", batch_size=batch_size,
+                normalize_embeddings=True)
+    s2 = encode(model, [p.s2 for p in pairs], label="evaluate: sentence 2", batch_size=batch_size,
+                normalize_embeddings=True)
     cos = np.sum(s1 * s2, axis=1)
     return float(spearmanr(cos, [p.score for p in pairs]).statistic * 100)
 

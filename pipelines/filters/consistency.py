@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from pipelines.filters.base import FilterSpec
+from pipelines.progress import encode
 from synth.records import Record
 
 
@@ -71,8 +72,8 @@ class ConsistencyFilter:
             return
         texts = sorted({t for r, _, t in todo} | {r.anchor for r, _, _ in todo})
         model = self._encoder or load_encoder(self.spec.encoder)
-        emb = model.encode(texts, batch_size=self.spec.batch_size, convert_to_numpy=True,
-                           normalize_embeddings=True, show_progress_bar=False)
+        emb = encode(model, texts, label="consistency filter: encode", batch_size=self.spec.batch_size,
+                     normalize_embeddings=True)
         row = {t: i for i, t in enumerate(texts)}
         a = emb[[row[r.anchor] for r, _, _ in todo]]
         b = emb[[row[t] for _, _, t in todo]]

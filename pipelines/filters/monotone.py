@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from pipelines.filters.base import FilterSpec
+from pipelines.progress import encode
 from synth.records import Record
 
 
@@ -57,8 +58,8 @@ class MonotoneFilter:
 
             self._encoder = load_encoder(self.spec.encoder)
         texts = sorted({t for r in lists for t in [r.anchor, *r.ranked]})
-        emb = self._encoder.encode(texts, batch_size=self.spec.batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
+        emb = encode(self._encoder, texts, label="monotone filter: encode", batch_size=self.spec.batch_size,
+                     normalize_embeddings=True)
         index = {t: i for i, t in enumerate(texts)}
         out = []
         for r in lists:
