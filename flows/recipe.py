@@ -57,6 +57,9 @@ class SamplingSpec(Strict):
     seed: int | None = Field(None, description="defaults to the recipe seed")
 
 
+OPTIONAL_SECTIONS = ("train", "evaluate")  # on by default: a run without them says `= false`
+
+
 class Recipe(Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     output_dir: str | None = Field(None, description="defaults to data/<name>")
@@ -71,6 +74,14 @@ class Recipe(Strict):
     knowledge_graph: KnowledgeGraphSpec | None = None  # built before generation when set or a task needs it
     train: TrainSpec | None = TrainSpec()
     evaluate: EvalSpec | None = EvalSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_off(cls, data: Any) -> Any:
+        """`train = false` (TOML has no null) switches an optional section off; recipe.toml writes it that way."""
+        if isinstance(data, dict) and any(data.get(k) is False for k in OPTIONAL_SECTIONS):
+            data = {k: (None if k in OPTIONAL_SECTIONS and v is False else v) for k, v in data.items()}
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -241,7 +252,9 @@ def recipe_toml(recipe: Recipe) -> str:
     """The validated recipe, every default filled in, for the run dir and the dataset card.
 
     Written by tomli-w, so `tomllib` reads it back exactly (emoji, quotes, newlines, NaN included)."""
-    return to_toml(recipe.model_dump(mode="json", exclude_none=True))
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    data.update({k: False for k in OPTIONAL_SECTIONS if getattr(recipe, k) is None})
+    return to_toml(data)
 
 
 def to_toml(data: dict[str, Any]) -> str:

@@ -78,6 +78,17 @@ def test_recipe_toml_round_trips(tmp_path):
     assert again == r
 
 
+def test_a_switched_off_section_stays_off_in_recipe_toml(tmp_path):
+    """A run without training (train = None) writes a recipe.toml that loads back without training, not with the
+    default [train] and [evaluate] (so `synth evaluate run/recipe.toml` does not find a model section it never had);
+    `train = false` is also how a recipe file switches a section off."""
+    r = load_recipe("recipes/quickstart.toml", {"train": None, "evaluate": None})
+    again = load_recipe(write(tmp_path, recipe_toml(r)))
+    assert again.train is None and again.evaluate is None and again == r
+    off = load_recipe(write(tmp_path, GOOD.replace('name = "t"', 'name = "t"\ntrain = false\nevaluate = false')))
+    assert off.train is None and off.evaluate is None
+
+
 def test_recipe_toml_round_trips_emoji_quotes_newlines_nan(tmp_path):
     """recipe.toml must read back: characters outside the basic plane, quotes, backslashes, newlines, NaN."""
     import math
