@@ -48,6 +48,10 @@ class KGVariantsSpec(TaskSpec):
                     "graph neighbour and rewritten (GCSE: 0.7 / 0.3; needs [knowledge_graph] graph = 'embedding')")
     rewrite_negatives: bool = Field(True, description="let the LLM rewrite an edited sentence fluently")
     fallback_to_edit: bool = Field(True, description="use the edited sentence when the rewrite lost a fact")
+    style_rate: float = Field(0.0, ge=0, le=1, description="share of paraphrase / refutation requests given a style "
+                              "drawn from the style pools (GCSE: every one; its 0.7 is the kinds' mix)")
+    positive_styles: str = "kg/positive_styles.json"
+    negative_styles: str = "kg/negative_styles.json"
     positive_instructions: str = "kg/positive.json"
     positive_exemplars: str = "kg/positive_exemplars.jsonl"
     refute_instructions: str = "kg/refute.json"
@@ -144,12 +148,21 @@ class KGVariantsTask:
         return None, None, 0.0  # no entity with a neighbour: a paraphrase
 
     def _request(self, role: str, query: str, anchor: Anchor, sample: int, ctx: TaskContext,
-                 inst_path: str, shots_path: str) -> Request:
+                 inst_path: str, shots_path: str, styles_path: str | None = None) -> Request:
         rng = ctx.rng(self.name, anchor.id, role, sample)
         inst, chosen = sample_prompt(load_instructions(inst_path), load_exemplars(shots_path), self.spec.exemplars, rng)
         seed = request_seed(ctx.seed, self.name, anchor.id, role, sample)
-        return Request(messages=few_shot_chat(inst.text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed),
-                       meta={"prompt_id": inst.id, "exemplar_ids": [e.id for e in chosen], "seed": seed})
+        style = self._draw_style(styles_path, ctx.rng(self.name, anchor.id, role, sample, "style"))
+        text = f"{inst.text} {style.text}" if style else inst.text
+        return Request(messages=few_shot_chat(text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed),
+                       meta={"prompt_id": inst.id, "exemplar_ids": [e.id for e in chosen], "seed": seed,
+                             "style_id": style.id if style else None})
+
+    def _draw_style(self, styles_path: str | None, rng):
+        """A style from the pool for `style_rate` of the requests (GCSE's styled rewrites and refutations)."""
+        if not styles_path or not self.spec.style_rate or rng.random() >= self.spec.style_rate:
+            return None
+        return rng.choice(load_instructions(styles_path))
 
     def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
         s = self.spec
@@ -162,11 +175,12 @@ class KGVariantsTask:
                 pos_plan = self._plan_positive(a, ex, graph, ctx.rng(self.name, a.id, "pos", k))
                 pos_query = facts_query(a.text, ex.entities, ex.quantities) if pos_plan[0] is None else \
                     facts_query(pos_plan[0], self._edited_entities(ex, pos_plan[1]), find_quantities(pos_plan[0]))
-                pos = self._request("positive", pos_query, a, k, ctx, s.positive_instructions, s.positive_exemplars)
+                pos = self._request("positive", pos_query, a, k, ctx, s.positive_instructions, s.positive_exemplars,
+                                    s.positive_styles if pos_plan[0] is None else None)
                 neg = None
                 if kind == "refute":
                     neg = self._request("negative", facts_query(a.text, ex.entities, ex.quantities), a, k, ctx,
-                                        s.refute_instructions, s.refute_exemplars)
+                                        s.refute_instructions, s.refute_exemplars, s.negative_styles)
                 elif s.rewrite_negatives:
                     neg = self._request("negative", facts_query(edited, self._edited_entities(ex, changed),
                                                                 find_quantities(edited)),
@@ -221,7 +235,8 @@ class KGVariantsTask:
         return Record(
             task=self.name, anchor_id=a.id, anchor=a.text, positive=pos, negative=neg, negative_kind=kind,
             entities=list(ex.entities), quantities=list(ex.quantities), changed_fact=changed, checks=checks,
-            prompt_ids=[pos_req.meta["prompt_id"], neg_req.meta["prompt_id"] if neg_req else f"edit:{kind}"],
+            prompt_ids=[pos_req.meta["prompt_id"], neg_req.meta["prompt_id"] if neg_req else f"edit:{kind}"]
+            + [r.meta["style_id"] for r in (pos_req, neg_req) if r is not None and r.meta.get("style_id")],
             exemplar_ids=pos_req.meta["exemplar_ids"] + (neg_req.meta["exemplar_ids"] if neg_req else []),
             seed=pos_req.meta["seed"], sample_index=k, raw=raw, parse_error=err,
         )

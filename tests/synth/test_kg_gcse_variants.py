@@ -48,3 +48,42 @@ def test_neighbour_positive_and_random_negative(tmp_path, minilm):
     assert positive_reason(r) is None  # the knowledge filter checks the neighbour in place of the swapped entity
     assert r.changed_fact.before == "Telephone counseling" and r.changed_fact.after in {"tax returns", "income taxes"}
     assert r.checks["kg_replacement_hops"] == 0.0 and negative_reason(r) is None
+
+
+class Recording:
+    """Delegates to a real backend and keeps the requests it was sent (to read the exact prompts)."""
+
+    def __init__(self, backend):
+        self.backend, self.requests = backend, []
+
+    def generate(self, requests):
+        self.requests += list(requests)
+        return self.backend.generate(requests)
+
+
+def test_style_pool_draw_is_recorded_and_in_the_prompt(tmp_path, smollm):
+    from synth.prompting import load_instructions
+
+    pos_pool = {s.id: s.text for s in load_instructions("kg/positive_styles.json")}
+    neg_pool = {s.id: s.text for s in load_instructions("kg/negative_styles.json")}
+    llm = Recording(smollm)
+    spec = KGVariantsSpec(style_rate=1.0, negative_weights={"refute": 1.0}, exemplars=1)
+    ctx = TaskContext(seed=3, sampling=Sampling(max_tokens=8), shard="0", extras={})
+    (r,) = build_task(spec).run([A], llm, ctx)
+    pos_style, neg_style = r.prompt_ids[2:]
+    assert pos_style in pos_pool and neg_style in neg_pool and r.prompt_ids[0].startswith("kg-pos-")
+    pos_req, neg_req = llm.requests
+    assert pos_req.messages[0]["content"].split(" Please do not")[0].endswith(" " + pos_pool[pos_style])
+    assert neg_req.messages[0]["content"].split(" Please do not")[0].endswith(" " + neg_pool[neg_style])
+    assert r.positive and r.raw["positive"]  # the embedded model answered the styled prompt
+
+
+def test_style_rate_decides_the_share_of_styled_requests(tmp_path):
+    llm = ScriptedBackend(echo_sentence)
+    anchors = [Anchor(f"Telephone counseling raised screening by {i}% in Ohio.") for i in range(1, 41)]
+    ctx = TaskContext(seed=3, sampling=Sampling(max_tokens=8), shard="0", extras={})
+    plain = build_task(KGVariantsSpec(negative_weights={"refute": 1.0})).run(anchors, llm, ctx)
+    assert all(len(r.prompt_ids) == 2 for r in plain)  # style_rate 0: today's prompts
+    half = build_task(KGVariantsSpec(style_rate=0.5, negative_weights={"refute": 1.0})).run(anchors, llm, ctx)
+    styled = sum(len(r.prompt_ids) - 2 for r in half)
+    assert 25 <= styled <= 55  # of 80 requests, about half
