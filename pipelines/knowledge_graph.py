@@ -22,7 +22,7 @@ from pipelines.anchors import read_anchor_shard
 from pipelines.shards import shard_key, write_text_atomic
 from synth.backends import BackendSpec, get_backend
 from synth.embedded import model_hash
-from synth.kg.extract import GRAPH_FIELDS, Extraction, KnowledgeGraphSpec, build_extractor
+from synth.kg.extract import EXTENSION_FIELDS, GRAPH_FIELDS, Extraction, KnowledgeGraphSpec, build_extractor
 from synth.kg.graph import build_graph, save_graph, summary, summary_markdown
 from synth.kg.neighbours import build_neighbour_graph
 
@@ -42,7 +42,7 @@ class GraphArtifacts:
 
 
 def extraction_key(spec: KnowledgeGraphSpec, backend: BackendSpec | None, anchor_ids: Sequence[str], seed: int) -> str:
-    parts: list[Any] = [spec.model_dump(mode="json", exclude=set(GRAPH_FIELDS)), list(anchor_ids)]
+    parts: list[Any] = [spec.model_dump(mode="json", exclude=set(GRAPH_FIELDS | EXTENSION_FIELDS)), list(anchor_ids)]
     if spec.extractor == "llm" and backend is not None:
         parts += [backend.model_dump(mode="json"), model_hash(backend.model), seed]
     return shard_key("kg-extract", *parts)

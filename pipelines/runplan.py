@@ -84,17 +84,20 @@ class RunPlan:
 
 
 def plan_stages(tasks: Sequence[TaskSpec], *, scratch: bool, knowledge_graph: bool, train: bool,
-                evaluate: bool) -> list[StagePlan]:
+                evaluate: bool, extension: bool = False) -> list[StagePlan]:
     """The ordered stages of a run from what the recipe asks for and what each task consumes."""
     anchors = StagePlan("anchors", "scratch_anchors" if scratch else "anchors", [])
     stages = [anchors]
     if knowledge_graph or any("graph" in t.consumes for t in tasks):
         stages.append(StagePlan("knowledge_graph", "knowledge_graph", ["anchors"]))
+        if extension:  # GCSE extension sentences: new anchors from graph fragments, generated from like the corpus
+            stages.append(StagePlan("extend", "extend", ["anchors", "knowledge_graph"]))
     annotators = [t for t in tasks if "records" in t.consumes]
     generators = [t for t in tasks if "records" not in t.consumes]
     for t in generators:
         stages.append(StagePlan(f"generate:{t.name}", "generate",
-                                [{"anchors": "anchors", "graph": "knowledge_graph"}[c] for c in t.consumes]))
+                                [{"anchors": "anchors", "graph": "knowledge_graph"}[c] for c in t.consumes]
+                                + (["extend"] if any(s.kind == "extend" for s in stages) else [])))
     names = [t.name for t in generators]
     for t in annotators:
         wanted = getattr(t, "score_tasks", None)

@@ -69,7 +69,17 @@ class KnowledgeGraphSpec(BaseModel):
     min_similarity: float = Field(0.0, ge=-1, le=1, description="embedding graph: no edge below this cosine")
 
 
+    extension_rounds: int = Field(0, ge=0, le=5, description="rounds of GCSE extension sentences (new anchors "
+                                  "rebuilt from graph fragments, re-extracted, generated from like corpus anchors)")
+    extension_swap_rate: float = Field(0.3, ge=0, le=1, description="extension: share of sources whose entities "
+                                       "are first swapped for random same-type ones (GCSE: 0.3)")
+    extension_max_swaps: int = Field(4, ge=1, le=10)
+    extension_exemplars: int = Field(2, ge=0, le=3, description="extension: demonstrations per request")
+
+
 GRAPH_FIELDS = frozenset({"graph", "neighbours", "encoder", "min_similarity"})  # not part of the extraction key
+EXTENSION_FIELDS = frozenset({"extension_rounds", "extension_swap_rate", "extension_max_swaps",
+                              "extension_exemplars"})
 
 
 class Extractor(Protocol):
