@@ -45,6 +45,7 @@ class ExtensionPlan:
     raw: str | None = None
     text: str | None = None  # the new anchor, or None with `reason`
     reason: str | None = None
+    fragments_kept: int = 0  # how many fragments the new sentence contains (case-insensitive)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,17 +103,23 @@ def extension_request(plan: ExtensionPlan, sampling: Sampling, run_seed: int, rn
                    meta={"prompt_id": inst.id, "seed": seed})
 
 
-def finish_extension(plan: ExtensionPlan, raw: str, seen: set[str]) -> ExtensionPlan:
-    """Read the LLM's sentence; a copy of the source, an unparsable answer or a repeat gets a reason."""
+def finish_extension(plan: ExtensionPlan, raw: str, seen: set[str],
+                     exemplars: str = "kg/extension_exemplars.jsonl") -> ExtensionPlan:
+    """Read the LLM's sentence; a copy of the source or of a demonstration, an unparsable answer or a repeat
+    gets a reason instead of becoming an anchor."""
     plan.raw = raw
     text, err = clean_sentence(raw)
     key = " ".join((text or "").casefold().split())
+    shots = {" ".join(e.output.casefold().split()) for e in load_exemplars(exemplars)}
+    plan.fragments_kept = sum(has_entity(text or "", f) for f in plan.fragments)
     if err or not text:
         plan.reason = f"parse:{err or 'empty'}"
     elif BLANK in text:
         plan.reason = "blanks_left"
     elif key == " ".join(plan.source.casefold().split()):
         plan.reason = "copy_of_source"
+    elif key in shots:
+        plan.reason = "copy_of_exemplar"
     elif key in seen:
         plan.reason = "duplicate"
     else:

@@ -11,7 +11,7 @@ from pipelines.knowledge_graph import build_knowledge_graph
 from pipelines.runplan import plan_stages
 from synth.backends import TransformersSpec
 from synth.backends.base import Sampling
-from synth.kg.extension import blank_out
+from synth.kg.extension import ExtensionPlan, blank_out, finish_extension
 from synth.kg.extract import KnowledgeGraphSpec
 from synth.records import Anchor
 from synth.tasks.kg_variants import KGVariantsSpec
@@ -24,6 +24,19 @@ def test_blank_out_keeps_fragments_and_blanks_every_other_word():
     text = "Telephone counseling raised mammography rates by 10% in North Carolina."
     got = blank_out(text, ["Telephone counseling", "North Carolina", "10%"], random.Random(0), extra_rate=0)
     assert got == "Telephone counseling [] [] [] [] 10% [] North Carolina"
+
+
+def test_answers_that_are_not_new_sentences_get_a_reason():
+    def plan():
+        return ExtensionPlan("s", TEXTS[0], TEXTS[0], ["telephone counseling", "North Carolina"])
+    demo = "Free telephone counseling was offered to women across North Carolina last year."
+    assert finish_extension(plan(), demo, set()).reason == "copy_of_exemplar"
+    assert finish_extension(plan(), TEXTS[0], set()).reason == "copy_of_source"
+    assert finish_extension(plan(), "Telephone counseling [] women.", set()).reason == "blanks_left"
+    seen: set[str] = set()
+    new = finish_extension(plan(), "Telephone counseling reached women in North Carolina.", seen)
+    assert new.text and new.reason is None and new.fragments_kept == 2
+    assert finish_extension(plan(), new.text, seen).reason == "duplicate"
 
 
 def test_plan_puts_extend_between_the_graph_and_generation():
