@@ -19,10 +19,12 @@ from pipelines.knowledge_graph import fact_stats  # noqa: E402
 from pipelines.runplan import RunPlan  # noqa: E402
 
 
-def _facts(label: str, rows: list[dict]) -> None:
+def _facts(label: str, rows: list[dict], sides: str = "pn") -> None:
     st = fact_stats(rows)
-    print(f"  {label}: positives kept all facts {st['positives_kept_all_facts']}/{st['records']}, "
-          f"negatives changed exactly the target {st['negatives_changed_exactly_one']}/{st['records']}")
+    parts = ([f"positives kept all facts {st['positives_kept_all_facts']}/{st['records']}"] if "p" in sides else []) \
+        + ([f"negatives changed exactly the target {st['negatives_changed_exactly_one']}/{st['records']}"]
+           if "n" in sides else [])
+    print(f"  {label}: {', '.join(parts)}")
 
 
 def _styles(rows: list[dict]) -> dict[str, str]:
@@ -74,16 +76,16 @@ def gcse(run: Path, generated: list[dict], checks: list[dict]) -> None:
         neg_styled = [r for r in generated if "kg-style-neg-" in styles[r["id"]]]
         neg_plain = [r for r in generated if r["negative_kind"] == "refute" and "kg-style-neg-" not in styles[r["id"]]]
         print("style pools (positives: styled vs plain paraphrases; negatives: styled vs plain refutations):")
-        _facts(f"styled positives ({len(pos_styled)})", pos_styled)
-        _facts(f"plain paraphrase positives ({len(plain_para)})", plain_para)
-        _facts(f"styled refutations ({len(neg_styled)})", neg_styled)
-        _facts(f"plain refutations ({len(neg_plain)})", neg_plain)
+        _facts("styled paraphrase positives", pos_styled, "p")
+        _facts("plain paraphrase positives", plain_para, "p")
+        _facts("styled refutations", neg_styled, "n")
+        _facts("plain refutations", neg_plain, "n")
         print(f"  styles drawn: {dict(Counter(p for s in styles.values() for p in s.split(',') if p).most_common())}")
     nb = [r for r, c in zip(generated, checks) if "kg_positive_neighbour_sim" in c]
     if nb:
         sims = [c["kg_positive_neighbour_sim"] for c in checks if "kg_positive_neighbour_sim" in c]
-        _facts(f"neighbour-swap positives ({len(nb)}, mean neighbour cos {sum(sims) / len(sims):.2f}, "
-               f"{sum('kg_positive_from_edit' in c for c in checks)} from the edit)", nb)
+        _facts(f"neighbour-swap positives (mean neighbour cos {sum(sims) / len(sims):.2f}, "
+               f"{sum('kg_positive_from_edit' in c for c in checks)} taken from the edit)", nb, "p")
 
 
 if __name__ == "__main__":
