@@ -40,6 +40,9 @@ def test_reselect_marks_reformed_and_reemitted_rows(minilm):
     neg = new["reselect_reemitted_negative"]
     assert neg["anchor"] == NEAR == neg["positive"] and neg["negative"] == A3 and neg["anchor_id"] == "a2~negative1"
     assert neg["provenance"]["backend"] == "transformers" and neg["entities"] == []
+    from pipelines.knowledge_graph import fact_stats
+
+    assert fact_stats(data)["records"] == 3  # re-emitted self pairs carry no facts to count
 
 
 def test_reject_stays_the_default(minilm):
