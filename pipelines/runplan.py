@@ -1,7 +1,7 @@
 """The run plan: the one place where a run's stages are decided, in order, with what each reads and writes.
 
-`plan_stages` turns the recipe's choices into ordered stages (anchors or scratch anchors -> knowledge graph ->
-generation tasks -> annotating tasks -> curate -> train -> evaluate). Tasks declare what they consume
+`plan_stages` turns the recipe's choices into ordered stages (anchors or scratch anchors -> knowledge graph
+[-> extend] -> generation tasks -> annotating tasks -> curate -> train -> evaluate). Tasks declare what they consume
 (`TaskSpec.consumes`: anchors, graph, records); nothing is detected. The plan is written to `<run>/plan.json`
 atomically before work starts; each stage's output files (content-keyed shard paths) are filled in as soon as
 they are known, and every later stage reads its inputs from the plan, never by globbing a directory.
@@ -26,7 +26,7 @@ class PlanError(ValueError):
 
 @dataclass
 class StagePlan:
-    name: str  # anchors | knowledge_graph | generate:<task> | annotate:<task> | curate | train | evaluate
+    name: str  # anchors | knowledge_graph | extend | generate:<task> | annotate:<task> | curate | train | evaluate
     kind: str
     inputs: list[str]  # names of the stages whose outputs it reads
     outputs: list[str] = field(default_factory=list)  # files relative to the run dir, once planned
