@@ -15,10 +15,12 @@ from synth.kg.extract import KnowledgeGraphSpec
 
 
 @task(name="build-knowledge-graph")
-def knowledge_graph(recipe: Recipe, anchor_shards: list[str]) -> dict[str, str]:
+def knowledge_graph(recipe: Recipe, anchor_shards: list[str], final: bool = True) -> dict[str, str]:
+    """The graph over these anchor shards; `final=False` (before extension rounds) keeps the extension anchors'
+    extraction shards, so that a rerun does not extract them again."""
     spec = recipe.knowledge_graph or KnowledgeGraphSpec()
     art = build_knowledge_graph([Path(p) for p in anchor_shards], spec, recipe.generator, recipe.seed,
-                                recipe.run_dir / "kg")
+                                recipe.run_dir / "kg", prune=final)
     s = art.summary
     get_run_logger().info("knowledge graph (%s, %s): %d nodes, %d edges, %d anchors -> %s", spec.extractor,
                           spec.graph, s["nodes"], s["edges"], s["anchors"], art.graph_path)

@@ -93,7 +93,7 @@ def _synthesize(recipe: Recipe) -> str:
     plan.resolve("anchors", anchor_shards)
     extras: dict[str, str] = {}
     if plan.has("knowledge_graph"):
-        extras = knowledge_graph(recipe, [str(p) for p in anchor_shards])
+        extras = knowledge_graph(recipe, [str(p) for p in anchor_shards], final=not plan.has("extend"))
         if plan.has("extend"):  # GCSE extension sentences join the anchors (and the graph) before generation
             shards, extras, files = extend_anchors(recipe, [str(p) for p in anchor_shards], extras, sampling_of(recipe))
             anchor_shards = [Path(p) for p in shards]

@@ -68,12 +68,13 @@ def read_extractions(paths: Sequence[Path]) -> list[Extraction]:
 
 
 def build_knowledge_graph(anchor_shards: Sequence[Path], spec: KnowledgeGraphSpec, backend: BackendSpec | None,
-                          seed: int, kg_dir: Path) -> GraphArtifacts:
-    """Extract every anchor shard (finished ones skipped), then build and save the graph over all of them."""
+                          seed: int, kg_dir: Path, prune: bool = True) -> GraphArtifacts:
+    """Extract every anchor shard (finished ones skipped), then build and save the graph over all of them.
+    `prune=False` keeps extraction shards of anchors not listed (the extension anchors a later call adds)."""
     out_dir = kg_dir / "extractions"
     done = [extract_shard(p, i, spec, backend, seed, out_dir) for i, p in enumerate(anchor_shards)]
     paths = [p for p, _ in done]
-    for stale in sorted(out_dir.glob("shard-*.jsonl")):
+    for stale in sorted(out_dir.glob("shard-*.jsonl")) if prune else []:
         if stale not in paths:
             stale.unlink()  # a changed corpus or extractor: old extractions no longer belong to this run
     graph_settings = spec.model_dump(mode="json", include=set(GRAPH_FIELDS)) if spec.graph != "cooccurrence" else None
