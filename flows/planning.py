@@ -22,6 +22,7 @@ def make_plan(recipe: Recipe) -> RunPlan:
     """The run's ordered stages from the recipe; written to <run>/plan.json before any work."""
     stages = plan_stages(recipe.tasks, scratch=recipe.scratch is not None,
                          knowledge_graph=recipe.knowledge_graph is not None, train=recipe.train is not None,
+                         extension=bool(recipe.knowledge_graph and recipe.knowledge_graph.extension_rounds),
                          evaluate=recipe.evaluate is not None)
     plan = RunPlan(recipe.run_dir, stages, generation_hash(recipe))
     plan.write()

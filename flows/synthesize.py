@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 import flows.ray_executor  # noqa: F401  (registers the `ray` executor)
 from flows.artifacts import generation_progress
 from flows.env import recipe_run_name
-from flows.knowledge import knowledge_graph
+from flows.knowledge import extend_anchors, knowledge_graph
 from flows.planning import guarded, make_plan
 from flows.recipe import Recipe, recipe_toml
 from pipelines.anchors import write_anchor_shards, write_corpus_rejects
@@ -95,7 +95,11 @@ def _synthesize(recipe: Recipe) -> str:
     plan.resolve("anchors", anchor_shards)
     extras: dict[str, str] = {}
     if plan.has("knowledge_graph"):
-        extras = knowledge_graph(recipe, [str(p) for p in anchor_shards])
+        extras = knowledge_graph(recipe, [str(p) for p in anchor_shards], final=not plan.has("extend"))
+        if plan.has("extend"):  # GCSE extension sentences join the anchors (and the graph) before generation
+            shards, extras, files = extend_anchors(recipe, [str(p) for p in anchor_shards], extras, sampling_of(recipe))
+            anchor_shards = [Path(p) for p in shards]
+            plan.resolve("extend", files)
         plan.resolve("knowledge_graph", [extras["graph_path"], extras["extractions_path"]], key=extras["graph_key"])
     jobs = plan_generation(recipe, plan, anchor_shards, extras)
     stale = set_aside_stale(plan)

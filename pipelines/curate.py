@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import pyarrow.parquet as pq
 
 from pipelines.filters import Filter
-from pipelines.schema import row_to_record
+from pipelines.filters.reselect import add_emitted_rows
+from pipelines.schema import record_to_row, row_to_record
 from pipelines.shards import shard_problem
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: l
             if why is not None:
                 row["kept"] = False
                 row["reason"] = f"{flt.name}:{why}"
+        add_emitted_rows(flt, rows, checked, records, record_to_row)  # e.g. GCSE's re-emitted candidates
         _add(st, len(live), sum(r["kept"] for r in live), time.perf_counter() - t0 + convert,
              (reason_class(w) for w in reasons if w))
         convert = 0.0

@@ -22,8 +22,9 @@ from pipelines.anchors import read_anchor_shard
 from pipelines.shards import shard_key, write_text_atomic
 from synth.backends import BackendSpec, get_backend
 from synth.embedded import model_hash
-from synth.kg.extract import Extraction, KnowledgeGraphSpec, build_extractor
+from synth.kg.extract import EXTENSION_FIELDS, GRAPH_FIELDS, Extraction, KnowledgeGraphSpec, build_extractor
 from synth.kg.graph import build_graph, save_graph, summary, summary_markdown
+from synth.kg.neighbours import build_neighbour_graph
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class GraphArtifacts:
 
 
 def extraction_key(spec: KnowledgeGraphSpec, backend: BackendSpec | None, anchor_ids: Sequence[str], seed: int) -> str:
-    parts: list[Any] = [spec.model_dump(mode="json"), list(anchor_ids)]
+    parts: list[Any] = [spec.model_dump(mode="json", exclude=set(GRAPH_FIELDS | EXTENSION_FIELDS)), list(anchor_ids)]
     if spec.extractor == "llm" and backend is not None:
         parts += [backend.model_dump(mode="json"), model_hash(backend.model), seed]
     return shard_key("kg-extract", *parts)
@@ -67,30 +68,44 @@ def read_extractions(paths: Sequence[Path]) -> list[Extraction]:
 
 
 def build_knowledge_graph(anchor_shards: Sequence[Path], spec: KnowledgeGraphSpec, backend: BackendSpec | None,
-                          seed: int, kg_dir: Path) -> GraphArtifacts:
-    """Extract every anchor shard (finished ones skipped), then build and save the graph over all of them."""
+                          seed: int, kg_dir: Path, prune: bool = True) -> GraphArtifacts:
+    """Extract every anchor shard (finished ones skipped), then build and save the graph over all of them.
+    `prune=False` keeps extraction shards of anchors not listed (the extension anchors a later call adds)."""
     out_dir = kg_dir / "extractions"
     done = [extract_shard(p, i, spec, backend, seed, out_dir) for i, p in enumerate(anchor_shards)]
     paths = [p for p, _ in done]
-    for stale in sorted(out_dir.glob("shard-*.jsonl")):
+    for stale in sorted(out_dir.glob("shard-*.jsonl")) if prune else []:
         if stale not in paths:
             stale.unlink()  # a changed corpus or extractor: old extractions no longer belong to this run
-    key = shard_key("kg-graph", [p.name for p in paths])
+    graph_settings = spec.model_dump(mode="json", include=set(GRAPH_FIELDS)) if spec.graph != "cooccurrence" else None
+    key = shard_key("kg-graph", [p.name for p in paths], *([graph_settings] if graph_settings else []))
     graph_path, ex_path, sum_path = kg_dir / "graph.graphml", kg_dir / "extractions.jsonl", kg_dir / "summary.json"
     if sum_path.exists() and graph_path.exists() and ex_path.exists():
         old = json.loads(sum_path.read_text(encoding="utf-8"))
         if old.get("key") == key:
             return GraphArtifacts(str(graph_path), str(ex_path), key, old)
     exs = read_extractions(paths)
-    g = build_graph(exs)
+    g = make_graph(exs, spec)
     save_graph(g, graph_path)
     write_text_atomic("".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in exs), ex_path)
-    s = {"key": key, "anchors": len(exs), "extractor": spec.extractor,
+    s = {"key": key, "anchors": len(exs), "extractor": spec.extractor, "graph": spec.graph,
          "extraction_errors": sum(1 for e in exs if e.error), **summary(g)}
     write_text_atomic(json.dumps(s, indent=2, ensure_ascii=False), sum_path)
     log.info("knowledge graph: %d nodes, %d edges from %d anchors (%d shards extracted, %d reused)", s["nodes"],
              s["edges"], len(exs), sum(not skipped for _, skipped in done), sum(skipped for _, skipped in done))
     return GraphArtifacts(str(graph_path), str(ex_path), key, s)
+
+
+def make_graph(exs: Sequence[Extraction], spec: KnowledgeGraphSpec):
+    """The graph the recipe asks for: co-occurrence, or GCSE's same-type neighbours under the reference encoder."""
+    if spec.graph == "cooccurrence":
+        return build_graph(exs)
+    from pipelines.filters.consistency import load_encoder
+
+    model = load_encoder(spec.encoder)
+    return build_neighbour_graph(exs, lambda texts: model.encode(texts, convert_to_numpy=True, normalize_embeddings=True,
+                                                                 show_progress_bar=False),
+                                 spec.neighbours, spec.min_similarity, spec.encoder)
 
 
 def fact_stats(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -99,7 +114,8 @@ def fact_stats(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     from pipelines.schema import row_to_record
 
     recs = [row_to_record(r) for r in rows if r["task"] == "kg_variants"
-            and not any(v["stage"] == "parse" and not v["kept"] for v in r.get("verdicts") or [])]
+            and not any(v["stage"] == "parse" and not v["kept"] for v in r.get("verdicts") or [])
+            and not any(c["name"].startswith("reselect_reemitted") for c in r.get("checks") or [])]  # no facts
     out = {"records": len(recs), "positives_kept_all_facts": 0, "negatives_changed_exactly_one": 0}
     for r in recs:
         out["positives_kept_all_facts"] += positive_reason(r) is None

@@ -1,7 +1,7 @@
 """The run plan: the one place where a run's stages are decided, in order, with what each reads and writes.
 
-`plan_stages` turns the recipe's choices into ordered stages (anchors or scratch anchors -> knowledge graph ->
-generation tasks -> annotating tasks -> curate -> train -> evaluate). Tasks declare what they consume
+`plan_stages` turns the recipe's choices into ordered stages (anchors or scratch anchors -> knowledge graph
+[-> extend] -> generation tasks -> annotating tasks -> curate -> train -> evaluate). Tasks declare what they consume
 (`TaskSpec.consumes`: anchors, graph, records); nothing is detected. The plan is written to `<run>/plan.json`
 atomically before work starts; each stage's output files (content-keyed shard paths) are filled in as soon as
 they are known, and every later stage reads its inputs from the plan, never by globbing a directory.
@@ -26,7 +26,7 @@ class PlanError(ValueError):
 
 @dataclass
 class StagePlan:
-    name: str  # anchors | knowledge_graph | generate:<task> | annotate:<task> | curate | train | evaluate
+    name: str  # anchors | knowledge_graph | extend | generate:<task> | annotate:<task> | curate | train | evaluate
     kind: str
     inputs: list[str]  # names of the stages whose outputs it reads
     outputs: list[str] = field(default_factory=list)  # files relative to the run dir, once planned
@@ -84,17 +84,20 @@ class RunPlan:
 
 
 def plan_stages(tasks: Sequence[TaskSpec], *, scratch: bool, knowledge_graph: bool, train: bool,
-                evaluate: bool) -> list[StagePlan]:
+                evaluate: bool, extension: bool = False) -> list[StagePlan]:
     """The ordered stages of a run from what the recipe asks for and what each task consumes."""
     anchors = StagePlan("anchors", "scratch_anchors" if scratch else "anchors", [])
     stages = [anchors]
     if knowledge_graph or any("graph" in t.consumes for t in tasks):
         stages.append(StagePlan("knowledge_graph", "knowledge_graph", ["anchors"]))
+        if extension:  # GCSE extension sentences: new anchors from graph fragments, generated from like the corpus
+            stages.append(StagePlan("extend", "extend", ["anchors", "knowledge_graph"]))
     annotators = [t for t in tasks if "records" in t.consumes]
     generators = [t for t in tasks if "records" not in t.consumes]
     for t in generators:
         stages.append(StagePlan(f"generate:{t.name}", "generate",
-                                [{"anchors": "anchors", "graph": "knowledge_graph"}[c] for c in t.consumes]))
+                                [{"anchors": "anchors", "graph": "knowledge_graph"}[c] for c in t.consumes]
+                                + (["extend"] if any(s.kind == "extend" for s in stages) else [])))
     names = [t.name for t in generators]
     for t in annotators:
         wanted = getattr(t, "score_tasks", None)

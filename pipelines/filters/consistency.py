@@ -29,6 +29,11 @@ class ConsistencySpec(FilterSpec):
     margin: float | None = Field(0.0, ge=-2, le=2, description="keep when cos(a,p) > cos(a,n) + margin")
     batch_size: int = Field(64, ge=1)
     reuse_stored: bool = Field(True, description="reuse cosines stored by an earlier run for the same texts")
+    on_fail: Literal["reject", "reselect"] = Field(
+        "reject", description="reselect: GCSE's denoising (pipelines.filters.reselect) re-forms a failing pair "
+                              "(positive = anchor, negative = the anchor `reselect_shift` rows on) instead")
+    reselect_shift: int = Field(6, ge=1, description="reselect: rows to the fallback negative's anchor (GCSE: 6)")
+    reemit_unused: bool = Field(True, description="reselect: unused candidates become (c, c, negative) pairs")
 
 
 def cos_key(encoder: str, anchor: str, text: str) -> float:
@@ -96,4 +101,16 @@ class ConsistencyFilter:
 
     def verdicts(self, records: Sequence[Record]) -> list[str | None]:
         self.compute(records)
+        if self.spec.on_fail == "reselect":  # GCSE: re-form instead of reject, then judge the re-formed pairs
+            from pipelines.filters.reselect import reselect
+
+            s = self.spec
+            self._emitted = reselect(records, s.min_positive_cos, s.max_negative_cos, s.reselect_shift,
+                                     s.reemit_unused)
+            self.compute(list(records) + [r for _, r in self._emitted])
         return [self.verdict(r) for r in records]
+
+    def take_emitted(self) -> list[tuple[Record, Record]]:
+        """(parent, new record) pairs re-emitted by the last `verdicts` call (curate adds them as rows)."""
+        out, self._emitted = getattr(self, "_emitted", []), []
+        return out

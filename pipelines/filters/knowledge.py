@@ -14,7 +14,7 @@ from typing import ClassVar, Literal, Sequence
 from pydantic import Field
 
 from pipelines.filters.base import FilterSpec
-from synth.kg.facts import diff_facts, has_entity, has_quantity, norm_entity
+from synth.kg.facts import diff_facts, has_entity, has_quantity, norm_entity, positive_entities
 from synth.kg.quantities import find_quantities
 from synth.records import Quantity, Record
 
@@ -31,7 +31,7 @@ def _count(qs: Sequence[Quantity], q: Quantity) -> int:
 
 
 def positive_reason(rec: Record, allow_added: bool = False) -> str | None:
-    d = diff_facts(rec.entities, rec.quantities, rec.positive or "")
+    d = diff_facts(positive_entities(rec.entities, rec.raw), rec.quantities, rec.positive or "")
     if d.lost_entities:
         return "lost_entity"
     if d.lost_quantities:

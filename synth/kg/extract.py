@@ -62,6 +62,24 @@ class KnowledgeGraphSpec(BaseModel):
     max_entities: int = Field(8, ge=1, le=50, description="entities kept per anchor (first ones in the text)")
     llm_max_tokens: int = Field(192, ge=16, description="LLM extractor: token budget of the JSON answer")
     min_entity_chars: int = Field(2, ge=1)
+    graph: Literal["cooccurrence", "embedding"] = Field(
+        "cooccurrence", description="edges: same-sentence co-occurrence, or GCSE's top-k same-type encoder neighbours")
+    neighbours: int = Field(10, ge=1, le=100, description="embedding graph: neighbours per entity (GCSE: 10)")
+    encoder: str = Field("embedded:all-minilm-l6-v2", description="embedding graph: the frozen reference encoder")
+    min_similarity: float = Field(0.0, ge=-1, le=1, description="embedding graph: no edge below this cosine")
+
+
+    extension_rounds: int = Field(0, ge=0, le=5, description="rounds of GCSE extension sentences (new anchors "
+                                  "rebuilt from graph fragments, re-extracted, generated from like corpus anchors)")
+    extension_swap_rate: float = Field(0.3, ge=0, le=1, description="extension: share of sources whose entities "
+                                       "are first swapped for random same-type ones (GCSE: 0.3)")
+    extension_max_swaps: int = Field(4, ge=1, le=10)
+    extension_exemplars: int = Field(2, ge=0, le=3, description="extension: demonstrations per request")
+
+
+GRAPH_FIELDS = frozenset({"graph", "neighbours", "encoder", "min_similarity"})  # not part of the extraction key
+EXTENSION_FIELDS = frozenset({"extension_rounds", "extension_swap_rate", "extension_max_swaps",
+                              "extension_exemplars"})
 
 
 class Extractor(Protocol):

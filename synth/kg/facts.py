@@ -79,3 +79,12 @@ def dedupe_entities(entities: Sequence[Entity]) -> list[Entity]:
         if key and key not in seen:
             seen[key] = Entity(text=e.text.strip(), type=e.type)
     return list(seen.values())
+
+
+def positive_entities(entities: Sequence[Entity], raw: dict[str, str]) -> list[Entity]:
+    """The entities a positive must keep: the anchor's, except that a neighbour-swap positive (GCSE: a phrase
+    replaced by a close graph neighbour, recorded in `raw`) keeps the neighbour in place of the swapped one."""
+    before, after = raw.get("positive_swap_before"), raw.get("positive_swap_after")
+    if not before or not after:
+        return list(entities)
+    return [Entity(after, e.type) if e.text == before else e for e in entities]

@@ -19,19 +19,38 @@ from synth.kg.extract import Extraction
 from synth.kg.facts import has_entity, norm_entity
 
 
-def build_graph(extractions: Iterable[Extraction]) -> nx.Graph:
-    g = nx.Graph()
+def add_entity_nodes(g: nx.Graph, extractions: Iterable[Extraction]) -> None:
+    """One node per normalised entity with its most frequent surface form and type, and its frequency."""
     surface: dict[str, Counter] = {}
     types: dict[str, Counter] = {}
     for ex in extractions:
-        keys = []
-        for e in ex.entities:
-            k = norm_entity(e.text)
-            if not k or k in keys:
-                continue
-            keys.append(k)
-            surface.setdefault(k, Counter())[e.text] += 1
-            types.setdefault(k, Counter())[e.type] += 1
+        for k, text, etype in _keyed(ex):
+            surface.setdefault(k, Counter())[text] += 1
+            types.setdefault(k, Counter())[etype] += 1
+    for k in surface:
+        if k not in g:
+            g.add_node(k)
+        g.nodes[k].update(text=surface[k].most_common(1)[0][0], type=types[k].most_common(1)[0][0],
+                          freq=sum(surface[k].values()))
+
+
+def _keyed(ex: Extraction) -> list[tuple[str, str, str]]:
+    seen, out = set(), []
+    for e in ex.entities:
+        k = norm_entity(e.text)
+        if k and k not in seen:
+            seen.add(k)
+            out.append((k, e.text, e.type))
+    return out
+
+
+def build_graph(extractions: Iterable[Extraction]) -> nx.Graph:
+    extractions = list(extractions)
+    g = nx.Graph()
+    add_entity_nodes(g, extractions)
+    surface = set(g.nodes)
+    for ex in extractions:
+        keys = [k for k, _, _ in _keyed(ex)]
         sentences = ex.sentences or [ex.text]
         for sent in sentences:
             inside = [k for k, e in zip(keys, _first_per_key(ex)) if has_entity(sent, e)]
@@ -48,11 +67,6 @@ def build_graph(extractions: Iterable[Extraction]) -> nx.Graph:
                 names = [x for x in g.edges[a, b]["relations"].split("; ") if x]
                 if r.relation not in names:
                     g.edges[a, b]["relations"] = "; ".join(names + [r.relation])
-    for k in surface:
-        if k not in g:
-            g.add_node(k)
-        g.nodes[k].update(text=surface[k].most_common(1)[0][0], type=types[k].most_common(1)[0][0],
-                          freq=sum(surface[k].values()))
     return g
 
 
@@ -82,6 +96,8 @@ def load_graph(path: Path | str) -> nx.Graph:
     for _, _, d in g.edges(data=True):
         d["weight"] = int(d.get("weight", 0))
         d.setdefault("relations", "")
+        if "similarity" in d:  # an embedding-neighbour edge (synth.kg.neighbours)
+            d["similarity"] = float(d["similarity"])
     return g
 
 

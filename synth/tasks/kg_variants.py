@@ -22,6 +22,7 @@ from synth.kg.edits import change_quantity, swap_entity
 from synth.kg.extract import Extraction
 from synth.kg.facts import diff_facts
 from synth.kg.graph import build_graph, load_graph, same_type_replacement
+from synth.kg.neighbours import is_neighbour_graph, nearest_neighbour, random_same_type
 from synth.kg.quantities import find_quantities, find_quantity_spans
 from synth.parsing import clean_sentence
 from synth.prompting import few_shot_chat, load_exemplars, load_instructions, request_seed, sample_prompt
@@ -29,6 +30,7 @@ from synth.records import Anchor, ChangedFact, Entity, Record
 from synth.tasks.base import TaskContext, TaskSpec
 
 NEGATIVE_KINDS = ("entity_swap", "quantity_change", "refute")
+POSITIVE_KINDS = ("paraphrase", "neighbour_swap")  # neighbour_swap: GCSE's close-neighbour replacement
 HOPS = {"neighbour": 1, "two_hop": 2, "same_type": 0}  # check `kg_replacement_hops`: where the swap came from
 
 
@@ -40,19 +42,28 @@ class KGVariantsSpec(TaskSpec):
     negative_weights: dict[str, float] = Field(
         default_factory=lambda: {"entity_swap": 0.35, "quantity_change": 0.35, "refute": 0.3},
         description="relative frequency of each hard-negative kind among those an anchor allows")
+    positive_weights: dict[str, float] = Field(
+        default_factory=lambda: {"paraphrase": 1.0, "neighbour_swap": 0.0},
+        description="positive kinds: paraphrase keeping every fact, or one entity replaced by a close embedding-"
+                    "graph neighbour and rewritten (GCSE: 0.7 / 0.3; needs [knowledge_graph] graph = 'embedding')")
     rewrite_negatives: bool = Field(True, description="let the LLM rewrite an edited sentence fluently")
     fallback_to_edit: bool = Field(True, description="use the edited sentence when the rewrite lost a fact")
+    style_rate: float = Field(0.0, ge=0, le=1, description="share of paraphrase / refutation requests given a style "
+                              "drawn from the style pools (GCSE: every one; its 0.7 is the kinds' mix)")
+    positive_styles: str = "kg/positive_styles.json"
+    negative_styles: str = "kg/negative_styles.json"
     positive_instructions: str = "kg/positive.json"
     positive_exemplars: str = "kg/positive_exemplars.jsonl"
     refute_instructions: str = "kg/refute.json"
     refute_exemplars: str = "kg/refute_exemplars.jsonl"
 
-    @field_validator("negative_weights")
+    @field_validator("negative_weights", "positive_weights")
     @classmethod
-    def _known_kinds(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = sorted(set(v) - set(NEGATIVE_KINDS))
+    def _known_kinds(cls, v: dict[str, float], info) -> dict[str, float]:
+        known = NEGATIVE_KINDS if info.field_name == "negative_weights" else POSITIVE_KINDS
+        bad = sorted(set(v) - set(known))
         if bad:
-            raise ValueError(f"unknown negative kinds {bad}; allowed: {list(NEGATIVE_KINDS)}")
+            raise ValueError(f"unknown {info.field_name.split('_')[0]} kinds {bad}; allowed: {list(known)}")
         if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
             raise ValueError("weights must be >= 0 with at least one > 0")
         return v
@@ -99,7 +110,7 @@ class KGVariantsTask:
             kind = rng.choices(list(weights), weights=list(weights.values()))[0]
             if kind == "entity_swap":
                 for ent in rng.sample(ex.entities, len(ex.entities)):
-                    rep = same_type_replacement(graph, ent.text, ent.type, rng, exclude=[e.text for e in ex.entities])
+                    rep = self._negative_replacement(graph, ent, ex, rng)
                     edited = swap_entity(anchor.text, ent, rep[0]) if rep else None
                     if rep and edited:
                         return kind, edited, ChangedFact(kind, ent.text, rep[0]), float(HOPS[rep[1]])
@@ -113,13 +124,45 @@ class KGVariantsTask:
             weights[kind] = 0.0  # this anchor does not allow that kind: choose among the others
         return "refute", None, ChangedFact("refute", anchor.text, ""), 0.0
 
+    @staticmethod
+    def _negative_replacement(graph: nx.Graph, ent: Entity, ex: Extraction, rng) -> tuple[str, str] | None:
+        """Co-occurrence graph: a neighbour (then two-hop, then any same type); embedding-neighbour graph: a
+        random same-type entity that is not a close neighbour, as GCSE does (a neighbour would paraphrase)."""
+        exclude = [e.text for e in ex.entities]
+        if is_neighbour_graph(graph):
+            text = random_same_type(graph, ent.text, ent.type, rng, exclude=exclude)
+            return (text, "same_type") if text else None
+        return same_type_replacement(graph, ent.text, ent.type, rng, exclude=exclude)
+
+    def _plan_positive(self, anchor: Anchor, ex: Extraction, graph: nx.Graph,
+                       rng) -> tuple[str | None, ChangedFact | None, float]:
+        """(edited text, swap, similarity) for a neighbour-swap positive; (None, None, 0) for a paraphrase."""
+        w = {k: self.spec.positive_weights.get(k, 0.0) for k in POSITIVE_KINDS}
+        if not w["neighbour_swap"] or rng.random() >= w["neighbour_swap"] / sum(w.values()):
+            return None, None, 0.0
+        for ent in rng.sample(ex.entities, len(ex.entities)):
+            near = nearest_neighbour(graph, ent.text, rng, exclude=[e.text for e in ex.entities])
+            edited = swap_entity(anchor.text, ent, near[0]) if near else None
+            if near and edited:
+                return edited, ChangedFact("neighbour_swap", ent.text, near[0]), near[1]
+        return None, None, 0.0  # no entity with a neighbour: a paraphrase
+
     def _request(self, role: str, query: str, anchor: Anchor, sample: int, ctx: TaskContext,
-                 inst_path: str, shots_path: str) -> Request:
+                 inst_path: str, shots_path: str, styles_path: str | None = None) -> Request:
         rng = ctx.rng(self.name, anchor.id, role, sample)
         inst, chosen = sample_prompt(load_instructions(inst_path), load_exemplars(shots_path), self.spec.exemplars, rng)
         seed = request_seed(ctx.seed, self.name, anchor.id, role, sample)
-        return Request(messages=few_shot_chat(inst.text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed),
-                       meta={"prompt_id": inst.id, "exemplar_ids": [e.id for e in chosen], "seed": seed})
+        style = self._draw_style(styles_path, ctx.rng(self.name, anchor.id, role, sample, "style"))
+        text = f"{inst.text} {style.text}" if style else inst.text
+        return Request(messages=few_shot_chat(text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed),
+                       meta={"prompt_id": inst.id, "exemplar_ids": [e.id for e in chosen], "seed": seed,
+                             "style_id": style.id if style else None})
+
+    def _draw_style(self, styles_path: str | None, rng):
+        """A style from the pool for `style_rate` of the requests (GCSE's styled rewrites and refutations)."""
+        if not styles_path or not self.spec.style_rate or rng.random() >= self.spec.style_rate:
+            return None
+        return rng.choice(load_instructions(styles_path))
 
     def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
         s = self.spec
@@ -129,17 +172,20 @@ class KGVariantsTask:
             ex = exs[a.id]
             for k in range(s.samples):
                 kind, edited, changed, hops = self._plan_negative(a, ex, graph, ctx.rng(self.name, a.id, "neg", k))
-                pos = self._request("positive", facts_query(a.text, ex.entities, ex.quantities), a, k, ctx,
-                                    s.positive_instructions, s.positive_exemplars)
+                pos_plan = self._plan_positive(a, ex, graph, ctx.rng(self.name, a.id, "pos", k))
+                pos_query = facts_query(a.text, ex.entities, ex.quantities) if pos_plan[0] is None else \
+                    facts_query(pos_plan[0], self._edited_entities(ex, pos_plan[1]), find_quantities(pos_plan[0]))
+                pos = self._request("positive", pos_query, a, k, ctx, s.positive_instructions, s.positive_exemplars,
+                                    s.positive_styles if pos_plan[0] is None else None)
                 neg = None
                 if kind == "refute":
                     neg = self._request("negative", facts_query(a.text, ex.entities, ex.quantities), a, k, ctx,
-                                        s.refute_instructions, s.refute_exemplars)
+                                        s.refute_instructions, s.refute_exemplars, s.negative_styles)
                 elif s.rewrite_negatives:
                     neg = self._request("negative", facts_query(edited, self._edited_entities(ex, changed),
                                                                 find_quantities(edited)),
                                         a, k, ctx, s.positive_instructions, s.positive_exemplars)
-                plans.append((a, ex, k, kind, edited, changed, hops, pos, neg))
+                plans.append((a, ex, k, kind, edited, changed, hops, pos_plan, pos, neg))
                 requests += [pos] + ([neg] if neg else [])
         completions = iter(llm.generate(requests))
         return [self._record(*plan, next(completions).text, next(completions).text if plan[-1] else None)
@@ -147,15 +193,25 @@ class KGVariantsTask:
 
     @staticmethod
     def _edited_entities(ex: Extraction, changed: ChangedFact) -> list[Entity]:
-        if changed.kind != "entity_swap":
+        if changed.kind not in ("entity_swap", "neighbour_swap"):
             return list(ex.entities)
         return [Entity(changed.after, e.type) if e.text == changed.before else e for e in ex.entities]
 
     def _record(self, a: Anchor, ex: Extraction, k: int, kind: str, edited: str | None, changed: ChangedFact,
-                hops: float, pos_req: Request, neg_req: Request | None, pos_raw: str,
+                hops: float, pos_plan: tuple, pos_req: Request, neg_req: Request | None, pos_raw: str,
                 neg_raw: str | None) -> Record:
         pos, pos_err = clean_sentence(pos_raw)
         checks: dict[str, float] = {}
+        raw = {"positive": pos_raw}
+        pos_edited, swap, sim = pos_plan
+        if swap is not None:  # a neighbour-swap positive: kept facts are the anchor's with the neighbour in
+            raw.update(positive_edited=pos_edited, positive_swap_before=swap.before, positive_swap_after=swap.after)
+            checks["kg_positive_neighbour_sim"] = sim
+            if pos is None or not diff_facts(self._edited_entities(ex, swap), find_quantities(pos_edited),
+                                             pos).kept_all:
+                if self.spec.fallback_to_edit:
+                    pos, pos_err = pos_edited, None
+                    checks["kg_positive_from_edit"] = 1.0
         neg, neg_err = (clean_sentence(neg_raw) if neg_req else (edited, None))
         if kind == "refute":
             changed = ChangedFact("refute", a.text, neg or "")
@@ -172,7 +228,6 @@ class KGVariantsTask:
         err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
         if ex.error:
             checks["kg_extraction_failed"] = 1.0
-        raw = {"positive": pos_raw}
         if neg_raw is not None:
             raw["negative"] = neg_raw
         if edited is not None:
@@ -180,7 +235,8 @@ class KGVariantsTask:
         return Record(
             task=self.name, anchor_id=a.id, anchor=a.text, positive=pos, negative=neg, negative_kind=kind,
             entities=list(ex.entities), quantities=list(ex.quantities), changed_fact=changed, checks=checks,
-            prompt_ids=[pos_req.meta["prompt_id"], neg_req.meta["prompt_id"] if neg_req else f"edit:{kind}"],
+            prompt_ids=[pos_req.meta["prompt_id"], neg_req.meta["prompt_id"] if neg_req else f"edit:{kind}"]
+            + [r.meta["style_id"] for r in (pos_req, neg_req) if r is not None and r.meta.get("style_id")],
             exemplar_ids=pos_req.meta["exemplar_ids"] + (neg_req.meta["exemplar_ids"] if neg_req else []),
             seed=pos_req.meta["seed"], sample_index=k, raw=raw, parse_error=err,
         )

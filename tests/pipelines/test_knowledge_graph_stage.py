@@ -106,3 +106,26 @@ def test_llm_extractor_stage_records_relations_and_failures(tmp_path, monkeypatc
     assert g.nodes["telephone counseling"]["type"] == "METHOD"
     rows = [json.loads(x) for x in open(art.extractions_path)]
     assert rows[1]["error"] == "llm:not_json" and rows[1]["quantities"][0]["value"] == 1099
+
+
+def test_embedding_graph_stage_reuses_extractions_and_keys_the_graph(tmp_path):
+    co = build_knowledge_graph(shards(tmp_path), KnowledgeGraphSpec(), None, 13, tmp_path / "kg")
+    ex_files = sorted((tmp_path / "kg" / "extractions").glob("shard-*.jsonl"))
+    spec = KnowledgeGraphSpec(graph="embedding", neighbours=1)
+    art = build_knowledge_graph(shards(tmp_path), spec, None, 13, tmp_path / "kg")
+    assert sorted((tmp_path / "kg" / "extractions").glob("shard-*.jsonl")) == ex_files  # same extraction shards
+    assert art.key != co.key and art.summary["graph"] == "embedding"
+    g = load_graph(art.graph_path)
+    assert g.graph["kind"] == "embedding" and g.graph["encoder"] == "embedded:all-minilm-l6-v2"
+    assert all(0 < d["similarity"] <= 1 for *_, d in g.edges(data=True)) and g.number_of_edges() > 0
+    assert all(g.nodes[a]["type"] == g.nodes[b]["type"] for a, b in g.edges)
+
+
+def test_graph_before_extension_keeps_the_extension_anchors_extractions(tmp_path):
+    all_shards = shards(tmp_path)
+    build_knowledge_graph(all_shards, KnowledgeGraphSpec(), None, 13, tmp_path / "kg")
+    files = sorted((tmp_path / "kg" / "extractions").glob("shard-*.jsonl"))
+    build_knowledge_graph(all_shards[:1], KnowledgeGraphSpec(), None, 13, tmp_path / "kg", prune=False)
+    assert sorted((tmp_path / "kg" / "extractions").glob("shard-*.jsonl")) == files  # a rerun extracts nothing
+    build_knowledge_graph(all_shards[:1], KnowledgeGraphSpec(), None, 13, tmp_path / "kg")
+    assert len(list((tmp_path / "kg" / "extractions").glob("shard-*.jsonl"))) == 1
