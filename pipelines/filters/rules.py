@@ -21,6 +21,7 @@ _META = re.compile(
     r"(?:sentence|text|phrase|statement|input)\b|\bsentence\s*\d*\s*:|\bparaphras|\brewrit|\bhere (?:is|are)\b|"
     r"\bin this sentence\b|\bthe sentence (?:is|means|says|describes)\b|\bexplanation\b|\bnote:)", re.IGNORECASE)
 _NON_SENTENCE = re.compile(r"(https?://|www\.|```|\{|\}|<[^>]+>|\|\s*\w+\s*\|)")
+_ANY_TEXT_RULE = re.compile(f"(?i:{_REFUSAL.pattern})|(?i:{_META.pattern})|{_NON_SENTENCE.pattern}")  # one scan
 _WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
 _PUNCT = re.compile(r"[^\w\s]")
 
@@ -29,6 +30,11 @@ _PUNCT = re.compile(r"[^\w\s]")
 def norm(text: str) -> str:
     """Lower-case, punctuation-free, whitespace-collapsed: the form used for copy checks."""
     return " ".join(_PUNCT.sub(" ", text.lower()).split())
+
+
+@lru_cache(maxsize=4096)  # an anchor's word count is needed for each of its fields and records
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(text))
 
 
 @lru_cache(maxsize=1)
@@ -69,18 +75,18 @@ class RulesFilter:
         words = _WORD.findall(text)
         if len(words) < s.min_words:
             return "too_short"
-        if len(words) > s.max_words or len(words) > s.max_length_ratio * max(len(_WORD.findall(anchor)), 4):
+        if len(words) > s.max_words or len(words) > s.max_length_ratio * max(_word_count(anchor), 4):
             return "too_long"
         if norm(text) == norm(anchor):
             return "copy_of_anchor"
         if s.reject_exemplar_copies and norm(text) in exemplar_outputs():
             return "copy_of_exemplar"
-        if _REFUSAL.search(text):
+        suspect = _ANY_TEXT_RULE.search(text) is not None  # clean text (most rows) skips the three scans below
+        if suspect and _REFUSAL.search(text):
             return "refusal"
-        if _META.search(text):
+        if suspect and _META.search(text):
             return "meta_commentary"
-        letters = sum(map(str.isalpha, text))
-        if _NON_SENTENCE.search(text) or letters < 0.5 * len(text):
+        if (suspect and _NON_SENTENCE.search(text)) or sum(map(str.isalpha, text)) < 0.5 * len(text):
             return "not_a_sentence"
         loop = repetition_problem(text, s.max_top_ngram_share, s.max_dup_ngram_frac)
         return f"repetition_{loop}" if loop else None
