@@ -1,8 +1,9 @@
 """Compact state for near-duplicate search over a stream: shingles of many rows at once, MinHash signatures
 from a compiled implementation (`rensa`), and an LSH index of band keys in sorted numpy runs.
 
-The index holds 8 bytes per band and row plus the kept row's id; the text of kept rows goes to a temporary
-spill file, read back only for the few LSH candidates, whose exact Jaccard of shingle sets decides.
+The index holds 8 bytes per band and kept row (a 32-bit key and its slot) and a 64-byte sketch; the kept rows'
+ids and sorted distinct shingles go to temporary files, read back only for the LSH candidates that pass the
+sketch, whose exact Jaccard of shingle sets decides.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from array import array
 
 import numpy as np
 
-from pipelines.filters.dedup_state import SortedRuns
+from pipelines.filters.dedup_state import IdStore, SortedRuns
 
 FIELD_TAG = {"anchor": 1, "positive": 2, "negative": 3, "text_b": 4, "ranked": 5}
 _SHORT = np.uint64(1 << 59)  # grams of a field shorter than k bytes: flag, with the length in bits 56-58
@@ -118,9 +119,9 @@ class NearIndex:
     >= threshold (the row is then not inserted) or None (inserted).
 
     Per kept row the index holds 18 band keys of 4 bytes with a 4-byte slot (`SortedRuns`), a 64-byte sketch
-    and 8 bytes of spill offset; its id and text go to a temporary spill file. Candidates from the bands are
-    first screened by the sketch (vectorised over the batch), then confirmed with the exact Jaccard of the
-    shingle sets; the candidates' texts are read back and shingled in one vectorised pass per batch."""
+    and 16 bytes of offsets; its id and its sorted distinct shingles go to temporary files. Candidates from the
+    bands are first screened by the sketch (vectorised over the batch), then confirmed with the exact Jaccard of
+    the shingle sets, read back as arrays (no re-shingling, no Python sets)."""
 
     def __init__(self, threshold: float, num_perm: int, k: int):
         self.threshold, self.num_perm, self.k = threshold, num_perm, k
@@ -129,8 +130,9 @@ class NearIndex:
         self._mult = rng.integers(1, 2**63, size=(self.b, self.r), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self._bands = SortedRuns()  # 32-bit band key -> slot (a false key match only adds a screened candidate)
         self.size = 0
-        self._spill = tempfile.TemporaryFile(prefix="csynth-dedup-")
+        self._spill = tempfile.TemporaryFile(prefix="csynth-dedup-")  # kept rows' sorted distinct shingles
         self._starts = array("q", [0])
+        self._ids = IdStore()  # slot -> the kept row's id
         # a 64-byte sketch per kept row (low bytes of its first MinHash values) skips most false LSH candidates;
         # reserved large and grown rarely: pages not yet written take no memory
         self._n_sketch = min(64, num_perm)
@@ -183,26 +185,22 @@ class NearIndex:
             out[row] = {c for c, good in zip(cand, ok) if good}
         return out
 
-    def _read_spilled(self, slots: list[int]) -> dict[int, tuple[str, set[int]]]:
-        """slot -> (kept id, shingle set) for these stored rows: one read each, one vectorised shingling."""
-        fd = self._spill.fileno()
-        ids, parts = [], []
-        for slot in slots:
-            start, end = self._starts[slot], self._starts[slot + 1]
-            rid, blob = os.pread(fd, end - start, start).decode("utf-8", "surrogatepass").split("\x1d", 1)
-            ids.append(rid)
-            parts.append([tuple(p.split("\x1e", 1)) for p in blob.split("\x1f")])
-        flat, offsets = gram_arrays(parts, self.k)  # type: ignore[arg-type]
-        return {slot: (rid, self._row_set(flat, offsets, i)) for i, (slot, rid) in enumerate(zip(slots, ids))}
+    def _spilled(self, slot: int) -> np.ndarray:
+        """A stored row's sorted, distinct shingles, read back from the spill file."""
+        start, end = self._starts[slot], self._starts[slot + 1]
+        return np.frombuffer(os.pread(self._spill.fileno(), end - start, start), dtype=np.uint64)
 
-    @staticmethod
-    def _row_set(flat: np.ndarray, offsets: np.ndarray, j: int) -> set[int]:
-        return set(flat[offsets[j]:offsets[j + 1]].tolist())
-
-    def _jaccard_at_least(self, a: set[int], b: set[int]) -> bool:
-        inter = len(a & b) if len(a) <= len(b) else len(b & a)
-        union = len(a) + len(b) - inter
-        return (inter / union if union else 1.0) >= self.threshold
+    def _first_match(self, mine: np.ndarray, others: list[np.ndarray]) -> int | None:
+        """Index of the first of `others` (sorted, distinct shingles) whose exact Jaccard with `mine` reaches
+        the threshold: |A & B| / (|A| + |B| - |A & B|), intersections counted by one search of all of them."""
+        both = np.concatenate(others)
+        at = np.searchsorted(mine, both)
+        at[at == len(mine)] = 0
+        lens = np.fromiter((len(o) for o in others), dtype=np.int64, count=len(others))
+        inter = np.add.reduceat((mine[at] == both).astype(np.int64), np.cumsum(lens) - lens)
+        jac = inter / (len(mine) + lens - inter)
+        hit = np.flatnonzero(jac >= self.threshold)
+        return int(hit[0]) if hit.size else None
 
     def check(self, rows: list[Parts], ids: list[str]) -> list[str | None]:
         if not rows:
@@ -215,34 +213,42 @@ class NearIndex:
             self._sketch = grown
         stored = self._stored(keys, sketch)
         earlier = self._in_batch(keys, sketch)
-        spilled = self._read_spilled(sorted({s for slots in stored.values() for s in slots}))
-        mine: dict[int, set[int]] = {}
+        mine: dict[int, np.ndarray] = {}
+        read: dict[int, np.ndarray] = {}
 
-        def grams(j: int) -> set[int]:
+        def grams(j: int) -> np.ndarray:
             if j not in mine:
-                mine[j] = self._row_set(flat, offsets, j)
+                g = np.sort(flat[offsets[j]:offsets[j + 1]])
+                mine[j] = g[np.concatenate(([True], g[1:] != g[:-1]))]  # np.unique, without its overhead
             return mine[j]
+
+        def spilled(slot: int) -> np.ndarray:
+            if slot not in read:
+                read[slot] = self._spilled(slot)
+            return read[slot]
 
         slot_of: dict[int, int] = {}  # row of this batch -> its slot, once inserted
         spill: list[bytes] = []
         inserted: list[int] = []
         out: list[str | None] = [None] * len(rows)
-        for j, parts in enumerate(rows):
-            match = next((spilled[c][0] for c in stored.get(j, ()) if self._jaccard_at_least(grams(j), spilled[c][1])),
-                         None)
-            if match is None:
-                match = next((ids[p] for p in sorted(earlier.get(j, ()), key=lambda p: slot_of.get(p, -1))
-                              if p in slot_of and self._jaccard_at_least(grams(j), grams(p))), None)
-            if match is not None:
-                out[j] = match
+        for j in range(len(rows)):
+            cands = stored.get(j, [])
+            m = self._first_match(grams(j), [spilled(c) for c in cands]) if cands else None
+            if m is not None:
+                out[j] = self._ids.get(cands[m])
                 continue
-            slot = self.size
+            local = sorted((p for p in earlier.get(j, ()) if p in slot_of), key=slot_of.__getitem__)
+            m = self._first_match(grams(j), [grams(p) for p in local]) if local else None
+            if m is not None:
+                out[j] = ids[local[m]]
+                continue
+            slot_of[j] = self.size
             self.size += 1
-            blob = (ids[j] + "\x1d" + "\x1f".join(f"{f}\x1e{t}" for f, t in parts)).encode("utf-8", "surrogatepass")
-            spill.append(blob)  # norm()ed text holds no \x1d/\x1e/\x1f
+            blob = grams(j).tobytes()
+            spill.append(blob)
             self._starts.append(self._starts[-1] + len(blob))
-            slot_of[j] = slot
             inserted.append(j)
+        self._ids.extend([ids[j] for j in inserted])
         self._spill.seek(0, os.SEEK_END)
         self._spill.write(b"".join(spill))
         self._spill.flush()
@@ -255,3 +261,4 @@ class NearIndex:
 
     def close(self) -> None:
         self._spill.close()
+        self._ids.close()
