@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -16,6 +17,7 @@ FILTERS = [{"name": "rules"}, {"name": "dedup"}, {"name": "decontam"}]
 ROWS = 1500
 
 
+@pytest.mark.slow  # a real Prefect flow, as test_filter_flow: the temporary server's start is most of its time
 def test_curate_flow_streams_a_planned_run_in_bounded_batches(tmp_path, monkeypatch):
     from scale import write_generated
 
