@@ -89,17 +89,23 @@ class MergedShards:
 
     def __init__(self, paths: Sequence[Path]):
         self.paths = [Path(p) for p in paths]
-        cols = [pq.read_table(p, columns=["id"]).column("id") for p in self.paths]
-        ids = pa.chunked_array([c for col in cols for c in col.chunks], type=pa.string())
-        counts = pa.table({"id": ids}).group_by("id").aggregate([("id", "count")])
-        repeated = counts.filter(pc.greater(counts["id_count"], 1)).column("id")
-        self.last: dict[str, tuple[int, int]] = {}
-        if len(repeated):
-            for fi, col in enumerate(cols):
-                hit = np.flatnonzero(pc.is_in(col, value_set=repeated.combine_chunks()).to_numpy(zero_copy_only=False))
-                for ri, rid in zip(hit.tolist(), col.take(pa.array(hit)).to_pylist()):
-                    self.last[rid] = (fi, ri)  # a later occurrence overwrites: the last one wins
+        # one pass over the id columns keeps an 8-byte hash per row; only ids whose hash repeats are looked at
+        hashes = [np.fromiter((hash(i) for i in self._ids(fi)), dtype=np.int64) for fi in range(len(self.paths))]
+        every = np.sort(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.int64)
+        repeated = np.unique(every[1:][every[1:] == every[:-1]])
+        del every
+        seen: dict[str, list[tuple[int, int]]] = {}
+        for fi, h in enumerate(hashes):
+            hit = np.flatnonzero(np.isin(h, repeated)) if repeated.size else ()
+            if len(hit):
+                ids = self._ids(fi)
+                for ri in hit.tolist():
+                    seen.setdefault(ids[ri], []).append((fi, ri))
+        self.last = {rid: where[-1] for rid, where in seen.items() if len(where) > 1}  # the last one wins
         self._cached: tuple[int, pa.Table] | None = None
+
+    def _ids(self, fi: int) -> list[str]:
+        return pq.read_table(self.paths[fi], columns=["id"]).column("id").to_pylist()
 
     def _row(self, fi: int, ri: int) -> dict[str, Any]:
         if self._cached is None or self._cached[0] != fi:
