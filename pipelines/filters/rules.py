@@ -21,7 +21,6 @@ _META = re.compile(
     r"(?:sentence|text|phrase|statement|input)\b|\bsentence\s*\d*\s*:|\bparaphras|\brewrit|\bhere (?:is|are)\b|"
     r"\bin this sentence\b|\bthe sentence (?:is|means|says|describes)\b|\bexplanation\b|\bnote:)", re.IGNORECASE)
 _NON_SENTENCE = re.compile(r"(https?://|www\.|```|\{|\}|<[^>]+>|\|\s*\w+\s*\|)")
-_ANY_TEXT_RULE = re.compile(f"(?i:{_REFUSAL.pattern})|(?i:{_META.pattern})|{_NON_SENTENCE.pattern}")  # one scan
 _WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
 _PUNCT = re.compile(r"[^\w\s]")
 
@@ -81,12 +80,12 @@ class RulesFilter:
             return "copy_of_anchor"
         if s.reject_exemplar_copies and norm(text) in exemplar_outputs():
             return "copy_of_exemplar"
-        suspect = _ANY_TEXT_RULE.search(text) is not None  # clean text (most rows) skips the three scans below
-        if suspect and _REFUSAL.search(text):
+        if _REFUSAL.search(text):
             return "refusal"
-        if suspect and _META.search(text):
+        if _META.search(text):
             return "meta_commentary"
-        if (suspect and _NON_SENTENCE.search(text)) or sum(map(str.isalpha, text)) < 0.5 * len(text):
+        letters = sum(map(str.isalpha, text))
+        if _NON_SENTENCE.search(text) or letters < 0.5 * len(text):
             return "not_a_sentence"
         loop = repetition_problem(text, s.max_top_ngram_share, s.max_dup_ngram_frac)
         return f"repetition_{loop}" if loop else None
