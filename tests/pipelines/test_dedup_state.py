@@ -31,3 +31,19 @@ def test_id_store_reads_back_what_it_was_given():
     store = IdStore()
     assert store.extend(["a1", "é漢", ""]) == 0 and store.extend(["z"]) == 3
     assert [store.get(i) for i in range(4)] == ["a1", "é漢", "", "z"]
+
+
+def test_configs_skip_a_writers_unfinished_dot_file(tmp_path):
+    """A killed streamed curate leaves `data/.tmp-*.parquet` (no footer); the configs read only finished files."""
+    from filtering_helpers import rec
+
+    from pipelines.configs import write_configs
+    from pipelines.schema import record_to_row, rows_to_table
+    from pipelines.shards import write_table_atomic
+
+    (tmp_path / "data").mkdir()
+    row = record_to_row(rec("A man sits.", "A man is sitting.", "A dog runs."), {})
+    write_table_atomic(rows_to_table([row]), tmp_path / "data" / "train-00000-of-00001.parquet")
+    (tmp_path / "data" / ".tmp-killed.parquet").write_bytes(b"PAR1 unfinished")
+    written = write_configs(tmp_path)
+    assert written["triplet"][1] == 1 and written["pair"][1] == 1
