@@ -1,4 +1,5 @@
-"""@flow curate: the planned shards -> filters with per-row verdicts -> Parquet dataset + card + report.
+"""@flow curate: the planned shards -> filters with per-row verdicts -> Parquet dataset + card + report, streamed:
+Arrow batches through the filters, size-bounded Parquet files, report histograms and card figures summed per batch.
 
 @flow refilter: an existing dataset re-filtered with the recipe's (changed) filters, no generation.
 Both build the dataset in a staging directory and swap it in (only files the project wrote are replaced).
@@ -15,12 +16,14 @@ from flows.env import recipe_run_name
 from flows.planning import guarded, read_plan
 from flows.recipe import Recipe, recipe_toml
 from pipelines import synthesis_card
-from pipelines.curate import apply_filters, load_rows
+from pipelines.curate import apply_filters, check_shards
+from pipelines.curate_stream import curate_stream
 from pipelines.filters import build_filter
 from pipelines.inline_images import inline_images
-from pipelines.knowledge_graph import add_to_card
+from pipelines.knowledge_graph import add_fact_stats, add_to_card
 from pipelines.refilter import build_and_swap, find_dataset_dir, load_for_refilter, write_curated
-from pipelines.report import Report
+from pipelines.report import Report, ReportStats, card_section
+from pipelines.synthesis_card import SynthesisTally
 from pipelines.runplan import PlanError, RunPlan, plan_markdown, set_aside_counts
 from pipelines.swap import MANIFEST
 
@@ -68,6 +71,42 @@ def _write(recipe: Recipe, rows: list[dict], target: Path, plan: RunPlan | None)
     return summary
 
 
+def _stream(recipe: Recipe, shards: list[Path], target: Path, plan: RunPlan) -> dict:
+    """The planned shards through the filters batch by batch into a staged dataset (size-bounded Parquet files),
+    the report's histograms and the card's figures summed per batch: memory does not grow with the rows."""
+    filters = [build_filter(f) for f in recipe.filters]
+    run = target.parent
+
+    def build(staged: Path) -> tuple[dict, Report]:
+        report_stats, synthesis, facts = ReportStats(), SynthesisTally(), FactTally()
+        made: list[Report] = []
+
+        def report_section(stats: list) -> list[str]:
+            made.append(report_stats.write(stats, staged, title=recipe.name, filters=recipe.filters))
+            return [card_section(made[0])]
+
+        summary, _ = curate_stream(shards, filters, staged, recipe_text=recipe_toml(recipe), recipe_name=recipe.name,
+                                   observers=[report_stats, synthesis, facts], before_card=report_section,
+                                   extra_sections=[plan_section(plan)])
+        add_to_card(run, staged, facts.total)  # knowledge-graph summary + graph file, when the run built one
+        synthesis_card.add_to_card(staged, synthesis, run / "anchors")  # ranked lists, judge scores, scratch
+        return summary, made[0]
+
+    summary, report = build_and_swap(target, build)
+    publish_report(recipe, report)
+    return summary
+
+
+class FactTally:
+    """The knowledge-graph card's fact checks, summed per batch."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, int] = {}
+
+    def add(self, rows: list[dict]) -> None:
+        add_fact_stats(self.total, rows)
+
+
 @task(name="filter-and-write")
 def filter_and_write(recipe: Recipe) -> dict:
     plan = read_plan(recipe)
@@ -77,7 +116,8 @@ def filter_and_write(recipe: Recipe) -> dict:
     aside = set_aside_counts(plan.run_dir)
     if aside:
         get_run_logger().warning("not read (set aside): %s", {f"{w} ({d})": n for (w, d), n in aside.items()})
-    summary = _write(recipe, load_rows(shards), recipe.run_dir / "dataset", plan)
+    check_shards(shards)
+    summary = _stream(recipe, shards, recipe.run_dir / "dataset", plan)
     plan.resolve("curate", [recipe.run_dir / "dataset" / MANIFEST])  # the manifest lists every file written
     return summary
 

@@ -112,8 +112,8 @@ def config_path(dataset_dir: Path, name: str) -> Path:
 
 def iter_kept_rows(dataset_dir: Path, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
     """The kept rows of data/*.parquet as lists of dicts, one Arrow record batch at a time."""
-    for f in sorted((Path(dataset_dir) / "data").glob("*.parquet")):
-        pf = pq.ParquetFile(f)
+    for f in sorted(p for p in (Path(dataset_dir) / "data").glob("*.parquet") if not p.name.startswith(".")):
+        pf = pq.ParquetFile(f)  # not `.tmp-*`: a writer's unfinished file (pathlib's glob matches dot-files)
         cols = [c for c in SOURCE_COLUMNS if c in pf.schema_arrow.names]
         for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
             rows = batch.to_pylist()

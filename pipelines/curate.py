@@ -38,14 +38,20 @@ def load_rows(shards: Sequence[Path]) -> list[dict[str, Any]]:
     """All rows of exactly these shards (the run plan's list, in its order), merged by id: an annotator's rows
     (same ids, scores filled) come later and win. A listed shard that is missing or unreadable is an error
     naming it; nothing else on disk is ever read."""
+    check_shards(shards)
     merged: dict[str, dict[str, Any]] = {}
+    for shard in shards:
+        for row in pq.read_table(shard).to_pylist():
+            merged[row["id"]] = row
+    return list(merged.values())
+
+
+def check_shards(shards: Sequence[Path]) -> None:
+    """Every planned shard is there and readable, or an error naming the first that is not."""
     for shard in shards:
         problem = "not generated yet" if not Path(shard).exists() else shard_problem(Path(shard), ("id",))
         if problem:
             raise FileNotFoundError(f"{shard}: planned shard {problem}; run `synth generate` with this recipe")
-        for row in pq.read_table(shard).to_pylist():
-            merged[row["id"]] = row
-    return list(merged.values())
 
 
 def reset_verdicts(rows: list[dict[str, Any]]) -> None:

@@ -4,8 +4,8 @@ and the dataset is written as it goes (size-bounded Parquet files, card statisti
 Inputs are explicit, ordered shard paths (the run plan's), never a globbed directory: `generated` shards in
 curate order (their order decides which duplicate is "first"), and `annotations`, shards of annotating tasks
 (the judge) whose rows have the ids of the rows they score and replace them: a join by id, later wins, as
-`load_rows` merges. Memory holds one batch, the annotations' id index, and the filters' compact state
-(dedup: hashes and band keys), so it does not grow with the rows' text.
+`load_rows` merges. Memory holds one batch, the ids that occur more than once, and the filters' compact state
+(dedup: hashes and band keys in numpy arrays), so it does not grow with the rows' text.
 """
 from __future__ import annotations
 
@@ -13,18 +13,26 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.curate import StageStats, filter_batch, new_stats, reason_class, reset_verdicts
+from pipelines import dataset
 from pipelines.dataset import ROWS_PER_FILE, finish_dataset
 from pipelines.filters import Filter
 from pipelines.schema import SCHEMA, SCHEMA_VERSION
 
 BATCH_ROWS = 4096
+
+
+class Observer(Protocol):
+    """Sees every filtered batch (rows with their final verdicts) once: report and card figures."""
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
 
 class SplitWriter:
@@ -74,35 +82,56 @@ class SplitWriter:
                 os.unlink(tmp)
 
 
-class AnnotationJoin:
-    """Rows of annotating shards by id: only the ids and their (file, row) are held; a batch's hits are read
-    from their shard when needed (one shard cached, as judge shard i annotates generated shard i)."""
+class MergedShards:
+    """The rows of shards in order, merged by id exactly as `load_rows` merges them (an id's row sits where the
+    id first occurs and carries its last occurrence's content: a judge's row replaces the row it scores), read
+    batch by batch. Only ids that occur more than once are held, with where their last occurrence is."""
 
     def __init__(self, paths: Sequence[Path]):
         self.paths = [Path(p) for p in paths]
-        self.where: dict[str, tuple[int, int]] = {}
-        for fi, p in enumerate(self.paths):
-            ids = pq.read_table(p, columns=["id"]).column("id").to_pylist()
-            for ri, rid in enumerate(ids):
-                self.where[rid] = (fi, ri)  # a later annotation of the same id wins
-        self._cached: tuple[int, list[dict[str, Any]]] | None = None
+        # one pass over the id columns keeps an 8-byte hash per row; only ids whose hash repeats are looked at
+        hashes = [np.fromiter((hash(i) for i in self._ids(fi)), dtype=np.int64) for fi in range(len(self.paths))]
+        every = np.sort(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.int64)
+        repeated = np.unique(every[1:][every[1:] == every[:-1]])
+        del every
+        seen: dict[str, list[tuple[int, int]]] = {}
+        for fi, h in enumerate(hashes):
+            hit = np.flatnonzero(np.isin(h, repeated)) if repeated.size else ()
+            if len(hit):
+                ids = self._ids(fi)
+                for ri in hit.tolist():
+                    seen.setdefault(ids[ri], []).append((fi, ri))
+        self.last = {rid: where[-1] for rid, where in seen.items() if len(where) > 1}  # the last one wins
+        self._cached: tuple[int, pa.Table] | None = None
+
+    def _ids(self, fi: int) -> list[str]:
+        return pq.read_table(self.paths[fi], columns=["id"]).column("id").to_pylist()
 
     def _row(self, fi: int, ri: int) -> dict[str, Any]:
         if self._cached is None or self._cached[0] != fi:
-            self._cached = (fi, pq.read_table(self.paths[fi]).to_pylist())
-        return self._cached[1][ri]
+            self._cached = (fi, pq.read_table(self.paths[fi]))
+        return self._cached[1].slice(ri, 1).to_pylist()[0]
 
-    def apply(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [self._row(*self.where.pop(r["id"])) if r["id"] in self.where else r for r in rows]
-
-    def leftovers(self) -> Iterator[list[dict[str, Any]]]:
-        """Annotated rows whose id no generated shard had, in annotation order (as `load_rows` appends them)."""
-        by_file: dict[int, list[int]] = {}
-        for fi, ri in sorted(self.where.values()):
-            by_file.setdefault(fi, []).append(ri)
-        self.where.clear()
-        for fi, ris in by_file.items():
-            yield [self._row(fi, ri) for ri in ris]
+    def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+        done: set[str] = set()
+        for fi, path in enumerate(self.paths):
+            first = 0
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+                rows = batch.to_pylist()
+                if self.last:
+                    merged = []
+                    for i, r in enumerate(rows):
+                        where = self.last.get(r["id"])
+                        if where is not None:
+                            if r["id"] in done:
+                                continue
+                            done.add(r["id"])
+                            r = r if where == (fi, first + i) else self._row(*where)
+                        merged.append(r)
+                    rows = merged
+                first += batch.num_rows
+                if rows:
+                    yield rows
 
 
 @dataclass
@@ -129,23 +158,23 @@ class Tally:
         self.kept += sum(r["kept"] for r in rows)
 
 
-def iter_batches(paths: Sequence[Path], batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
-    for p in paths:
-        for batch in pq.ParquetFile(p).iter_batches(batch_size=batch_rows):
-            yield batch.to_pylist()
-
-
 def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir: Path, *,
                   annotations: Sequence[Path] = (), recipe_text: str = "", recipe_name: str = "",
-                  batch_rows: int = BATCH_ROWS, rows_per_file: int = ROWS_PER_FILE,
-                  extra_sections: Sequence[str] = ()) -> tuple[dict[str, Any], list[StageStats]]:
+                  batch_rows: int | None = None, rows_per_file: int | None = None,
+                  extra_sections: Sequence[str] = (), observers: Sequence[Observer] = (),
+                  before_card: Callable[[list[StageStats]], Sequence[str]] | None = None,
+                  ) -> tuple[dict[str, Any], list[StageStats]]:
     """Filter the shards' rows in batches and write `data/`, `rejects/`, `stats.json` and the card into
-    `out_dir`, a fresh (staging) directory: swap it in with `pipelines.swap` as the curate flow does."""
+    `out_dir`, a fresh (staging) directory: swap it in with `pipelines.swap` as the curate flow does.
+
+    The rows of `generated` then `annotations` are merged by id as `load_rows` merges them. Each filtered batch
+    goes to every observer's `add` (report histograms, card figures); `before_card(stats)`, called when every
+    batch is written, returns more card sections (e.g. the report's, once its plots exist)."""
     for flt in filters:
         if hasattr(flt, "start"):
             flt.start()  # type: ignore[attr-defined]
     stats = new_stats(filters)
-    join = AnnotationJoin(annotations)
+    rows_per_file = rows_per_file or dataset.ROWS_PER_FILE  # read at call time: one setting for both writers
     kept_w = SplitWriter(Path(out_dir) / "data", "train", rows_per_file)
     rej_w = SplitWriter(Path(out_dir) / "rejects", "rejects", rows_per_file)
     tally = Tally()
@@ -158,11 +187,11 @@ def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir:
         kept_w.write(table.filter(mask))
         rej_w.write(table.filter(pc.invert(mask)))
         tally.add(rows)
+        for obs in observers:
+            obs.add(rows)
 
     try:
-        for rows in iter_batches(generated, batch_rows):
-            run(join.apply(rows))
-        for rows in join.leftovers():
+        for rows in MergedShards([*generated, *annotations]).batches(batch_rows or BATCH_ROWS):
             run(rows)
     except BaseException:
         kept_w.abort()
@@ -178,6 +207,7 @@ def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir:
         "generator": {k: prov.get(k) for k in ("backend", "model", "model_hash", "temperature", "top_p",
                                                "max_tokens", "recipe_hash")},
     }
+    more = list(before_card(stats)) if before_card is not None else []
     finish_dataset(summary, stats, Path(out_dir), recipe_text=recipe_text, recipe_name=recipe_name,
-                   extra_sections=extra_sections)
+                   extra_sections=[*more, *extra_sections])
     return summary, stats

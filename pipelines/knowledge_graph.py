@@ -127,8 +127,17 @@ def fact_stats(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def card_sections(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Copy the run's graph next to the dataset and describe it (and the fact checks) for the card."""
+def add_fact_stats(total: dict[str, int], rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """`total` plus fact_stats(rows): the curate stage sums them batch by batch."""
+    for k, v in fact_stats(rows).items():
+        total[k] = total.get(k, 0) + v
+    return total
+
+
+def card_sections(run_dir: Path, dataset_dir: Path,
+                  rows: Sequence[dict[str, Any]] | dict[str, int]) -> list[str]:
+    """Copy the run's graph next to the dataset and describe it (and the fact checks: from the rows, or as
+    summed by `add_fact_stats`) for the card."""
     kg = run_dir / "kg"
     if not (kg / "graph.graphml").exists():
         return []
@@ -136,15 +145,15 @@ def card_sections(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any
     shutil.copyfile(kg / "graph.graphml", dataset_dir / "knowledge_graph.graphml")
     s = json.loads((kg / "summary.json").read_text(encoding="utf-8"))
     text = summary_markdown(s)
-    st = fact_stats(rows)
-    if st["records"]:
+    st = rows if isinstance(rows, dict) else fact_stats(rows)
+    if st.get("records"):
         text += (f"\n\nOf {st['records']} parsed kg_variants records, {st['positives_kept_all_facts']} positives kept "
                  f"every extracted entity and quantity and {st['negatives_changed_exactly_one']} hard negatives "
                  "changed exactly their targeted fact (before any filter).")
     return [text]
 
 
-def add_to_card(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any]]) -> bool:
+def add_to_card(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any]] | dict[str, int]) -> bool:
     """Insert the knowledge-graph section into the dataset card (before its recipe); False when no graph."""
     sections = card_sections(run_dir, dataset_dir, rows)
     card = dataset_dir / "README.md"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from pipelines.curate import StageStats, reason_class
-from pipelines.plots import NEG, POS, plot_cosines, plot_lengths, plot_scores
+from pipelines.plots import NEG, POS, plot_cosines, plot_lengths, plot_scores, word_count
 from pipelines.shards import write_text_atomic
 
 TABLE_COLUMNS = ("stage", "in", "kept", "rejected", "kept %", "rows/s", "reasons")
@@ -55,6 +55,75 @@ def _cell(value: Any, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+SAMPLE_FIELDS = ("id", "anchor", "positive", "negative", "reason")
+
+
+@dataclass
+class ReportStats:
+    """What the report needs, summed batch by batch (`add`), so a streamed dataset never holds its rows: counts,
+    the first rejects of each reason, and histograms as counts per value (judge scores at 1e-3, cosines at
+    1e-4: bounded whatever the rows; word counts exactly)."""
+
+    rows: int = 0
+    kept: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[dict]] = field(default_factory=dict)
+    scores: dict[str, dict[float, int]] = field(default_factory=lambda: {"positive": {}, "negative": {}})
+    cosines: dict[str, dict[float, int]] = field(default_factory=lambda: {"positive": {}, "negative": {}})
+    lengths: dict[str, dict[float, int]] = field(
+        default_factory=lambda: {"anchor": {}, "positive": {}, "negative": {}})
+
+    @classmethod
+    def of(cls, rows: Sequence[dict]) -> "ReportStats":
+        out = cls()
+        out.add(rows)
+        return out
+
+    def add(self, rows: Sequence[dict]) -> None:
+        for r in rows:
+            self.rows += 1
+            self.kept += bool(r["kept"])
+            if not r["kept"]:
+                c = reason_class(r["reason"])
+                self.reasons[c] = self.reasons.get(c, 0) + 1
+                bucket = self.samples.setdefault(c, [])
+                if len(bucket) < SAMPLES_PER_REASON:
+                    bucket.append({k: r.get(k) for k in SAMPLE_FIELDS})
+            for side in ("positive", "negative"):
+                if r.get(f"{side}_score") is not None:
+                    _bump(self.scores[side], round(r[f"{side}_score"], 3))
+            for c in r.get("checks") or []:
+                if c["name"] in ("cos_pos", "cos_neg"):
+                    _bump(self.cosines["positive" if c["name"] == "cos_pos" else "negative"], round(c["value"], 4))
+            for f in ("anchor", "positive", "negative"):
+                if r.get(f):
+                    _bump(self.lengths[f], word_count(r[f]))
+
+    def write(self, stats: Sequence[StageStats], out_dir: Path, *, title: str = "",
+              filters: Sequence[Any] = ()) -> Report:
+        """report.md + plots/{scores,cosines,lengths}.png in out_dir; returns the report's parts."""
+        out_dir = Path(out_dir)
+        score_lines, cos_lines = _threshold_lines(filters)
+        made = {
+            "scores": plot_scores(self.scores, out_dir / "plots" / "scores.png", score_lines),
+            "cosines": plot_cosines(self.cosines, out_dir / "plots" / "cosines.png", cos_lines),
+            "lengths": plot_lengths(self.lengths, self.rows, out_dir / "plots" / "lengths.png"),
+        }
+        for name, path in made.items():
+            stale = out_dir / "plots" / f"{name}.png"
+            if path is None and stale.exists():
+                stale.unlink()  # a re-filter without that data must not show an old plot
+        plots = {k: str(p.relative_to(out_dir)) for k, p in made.items() if p is not None}
+        table = filter_table_rows(stats)
+        markdown = _markdown(self, table, plots, title)
+        write_text_atomic(markdown, out_dir / "report.md")
+        return Report(markdown=markdown, table=table, plots=plots)
+
+
+def _bump(counts: dict[float, int], value: float) -> None:
+    counts[value] = counts.get(value, 0) + 1
+
+
 def samples_by_reason(rows: Sequence[dict], k: int = SAMPLES_PER_REASON) -> dict[str, list[dict]]:
     """Up to k rejected rows per reason class, in dataset order."""
     out: dict[str, list[dict]] = {}
@@ -82,23 +151,8 @@ def _threshold_lines(filters: Sequence[Any]) -> tuple[list, list]:
 
 def write_report(rows: Sequence[dict], stats: Sequence[StageStats], out_dir: Path, *, title: str = "",
                  filters: Sequence[Any] = ()) -> Report:
-    """report.md + plots/{scores,cosines,lengths}.png in out_dir; returns the report's parts."""
-    out_dir = Path(out_dir)
-    score_lines, cos_lines = _threshold_lines(filters)
-    made = {
-        "scores": plot_scores(rows, out_dir / "plots" / "scores.png", score_lines),
-        "cosines": plot_cosines(rows, out_dir / "plots" / "cosines.png", cos_lines),
-        "lengths": plot_lengths(rows, out_dir / "plots" / "lengths.png"),
-    }
-    for name, path in made.items():
-        stale = out_dir / "plots" / f"{name}.png"
-        if path is None and stale.exists():
-            stale.unlink()  # a re-filter without that data must not show an old plot
-    plots = {k: str(p.relative_to(out_dir)) for k, p in made.items() if p is not None}
-    table = filter_table_rows(stats)
-    markdown = _markdown(rows, table, plots, title)
-    write_text_atomic(markdown, out_dir / "report.md")
-    return Report(markdown=markdown, table=table, plots=plots)
+    """report.md + plots/{scores,cosines,lengths}.png in out_dir from a list of rows."""
+    return ReportStats.of(rows).write(stats, out_dir, title=title, filters=filters)
 
 
 _MISSING = {
@@ -108,12 +162,8 @@ _MISSING = {
 }
 
 
-def _markdown(rows: Sequence[dict], table: list[dict], plots: dict[str, str], title: str) -> str:
-    n, kept = len(rows), sum(r["kept"] for r in rows)
-    reasons: dict[str, int] = {}
-    for r in rows:
-        if not r["kept"]:
-            reasons[reason_class(r["reason"])] = reasons.get(reason_class(r["reason"]), 0) + 1
+def _markdown(st: ReportStats, table: list[dict], plots: dict[str, str], title: str) -> str:
+    n, kept, reasons = st.rows, st.kept, st.reasons
     reason_rows = [{"reason": k, "rows": v, "share of generated %": f"{100 * v / n:.1f}"}
                    for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])]
     parts = [f"# Data-quality report{': ' + title if title else ''}", "",
@@ -129,7 +179,7 @@ def _markdown(rows: Sequence[dict], table: list[dict], plots: dict[str, str], ti
     for name, caption in captions.items():
         parts += [f"### {caption}", "", f"![{caption}]({plots[name]})" if name in plots else _MISSING[name], ""]
     parts += [f"## Sample rejects (up to {SAMPLES_PER_REASON} per reason)", ""]
-    for reason, sample in samples_by_reason(rows).items():
+    for reason, sample in st.samples.items():
         parts += [f"### {reason} ({reasons[reason]})", "",
                   markdown_table([{**r, "id": r["id"][:10]} for r in sample],
                                  ("id", "anchor", "positive", "negative", "reason")), ""]

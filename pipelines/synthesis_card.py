@@ -3,13 +3,16 @@ judge scored, score means, the fraction of monotone ranked lists, and what the s
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import mean
 from typing import Any, Sequence
 
 from pipelines.shards import write_text_atomic
 
 HEADING = "## Ranked lists, judge scores and scratch anchors"
+
+
+CHECKS = (("ranked_monotone_encoder", "reference-encoder cosine"), ("ranked_monotone_judge", "judge score"))
 
 
 def monotone_fraction(rows: Sequence[dict[str, Any]], check: str) -> tuple[int, int]:
@@ -18,37 +21,74 @@ def monotone_fraction(rows: Sequence[dict[str, Any]], check: str) -> tuple[int, 
     return int(sum(v == 1.0 for v in vals)), len(vals)
 
 
-def _fmt(xs: list[float]) -> str:
-    return f"{mean(xs):.2f} (n={len(xs)})" if xs else "–"
+@dataclass
+class SynthesisTally:
+    """The section's figures, summed batch by batch (`add`), so a streamed dataset never holds its rows."""
+
+    tasks: dict[str, list[int]] = field(default_factory=dict)  # task -> [records, judge-scored, kept]
+    scored: int = 0
+    judge_fail: int = 0
+    means: dict[str, list[float]] = field(default_factory=lambda: {k: [0.0, 0] for k in ("pos", "neg", "pair")})
+    ranked: int = 0
+    ranked_kept: int = 0
+    modes: set[str] = field(default_factory=set)
+    monotone: dict[str, list[int]] = field(default_factory=dict)  # check -> [m, n, m kept, n kept]
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        for r in rows:
+            t = self.tasks.setdefault(r["task"], [0, 0, 0])
+            t[0] += 1
+            t[1] += bool(r.get("scores"))
+            t[2] += bool(r["kept"])
+            self.scored += bool(r.get("scores"))
+            self.judge_fail += (r.get("reason") or "").startswith("parse:judge_")
+            if r["kept"]:
+                for key, col, ok in (("pos", "positive_score", True), ("neg", "negative_score", True),
+                                     ("pair", "pair_score", r["task"] == "judge")):
+                    if ok and r.get(col) is not None:
+                        self.means[key][0] += r[col]
+                        self.means[key][1] += 1
+            if r.get("ranked") is not None:
+                self.ranked += 1
+                self.ranked_kept += bool(r["kept"])
+                self.modes.add(r.get("ranked_mode") or "")
+                for check, _ in CHECKS:
+                    m, n = monotone_fraction([r], check)
+                    acc = self.monotone.setdefault(check, [0, 0, 0, 0])
+                    acc[0] += m
+                    acc[1] += n
+                    if r["kept"]:
+                        acc[2] += m
+                        acc[3] += n
 
 
-def section(rows: Sequence[dict[str, Any]], anchors_dir: Path | None = None) -> str | None:
+def _fmt(acc: list[float]) -> str:
+    return f"{acc[0] / acc[1]:.2f} (n={int(acc[1])})" if acc[1] else "–"
+
+
+def section(rows: "Sequence[dict[str, Any]] | SynthesisTally", anchors_dir: Path | None = None) -> str | None:
     """The markdown section, or None when the run has no ranked lists, scores or scratch anchors."""
-    kept = [r for r in rows if r["kept"]]
-    scored = [r for r in rows if r.get("scores")]
-    ranked = [r for r in rows if r.get("ranked") is not None]
+    if isinstance(rows, SynthesisTally):
+        st = rows
+    else:
+        st = SynthesisTally()
+        st.add(rows)
     manifest = sorted(anchors_dir.glob("scratch-*.json")) if anchors_dir and anchors_dir.exists() else []
-    if not (scored or ranked or manifest):
+    if not (st.scored or st.ranked or manifest):
         return None
     out = [HEADING, ""]
-    if scored or any(r["task"] == "judge" for r in rows):
+    if st.scored or "judge" in st.tasks:
         out += ["| task | records | judge-scored | kept |", "|---|---|---|---|"]
-        for task in sorted({r["task"] for r in rows}):
-            rs = [r for r in rows if r["task"] == task]
-            out.append(f"| {task} | {len(rs)} | {sum(bool(r.get('scores')) for r in rs)} | "
-                       f"{sum(r['kept'] for r in rs)} |")
-        judge_fail = sum(1 for r in rows if (r.get("reason") or "").startswith("parse:judge_"))
-        out += ["", f"Judge scores over kept rows (mean): positive {_fmt([r['positive_score'] for r in kept if r.get('positive_score') is not None])}, "
-                    f"negative {_fmt([r['negative_score'] for r in kept if r.get('negative_score') is not None])}, "
-                    f"random pairs {_fmt([r['pair_score'] for r in kept if r['task'] == 'judge' and r.get('pair_score') is not None])}; "
-                    f"unparsable judgements (rejected): {judge_fail}.", ""]
-    if ranked:
-        modes = sorted({r.get("ranked_mode") or "" for r in ranked})
-        out.append(f"Ranked lists: {len(ranked)} generated ({', '.join(modes)}), {sum(r['kept'] for r in ranked)} kept.")
-        for check, label in (("ranked_monotone_encoder", "reference-encoder cosine"),
-                             ("ranked_monotone_judge", "judge score")):
-            m, n = monotone_fraction(ranked, check)  # every list the monotone filter saw, kept or not
-            mk, nk = monotone_fraction([r for r in ranked if r["kept"]], check)
+        for task in sorted(st.tasks):
+            n, scored, kept = st.tasks[task]
+            out.append(f"| {task} | {n} | {scored} | {kept} |")
+        out += ["", f"Judge scores over kept rows (mean): positive {_fmt(st.means['pos'])}, "
+                    f"negative {_fmt(st.means['neg'])}, random pairs {_fmt(st.means['pair'])}; "
+                    f"unparsable judgements (rejected): {st.judge_fail}.", ""]
+    if st.ranked:
+        out.append(f"Ranked lists: {st.ranked} generated ({', '.join(sorted(st.modes))}), {st.ranked_kept} kept.")
+        for check, label in CHECKS:
+            m, n, mk, nk = st.monotone.get(check, [0, 0, 0, 0])  # every list the monotone filter saw, kept or not
             out.append(f"- monotone by {label}: {m}/{n}" + (f" = {m / n:.2f} of the lists checked; kept lists "
                                                              f"{mk}/{nk}" if n else " (no `monotone` filter, or no "
                                                              "list reached it / had scores)"))
@@ -62,7 +102,8 @@ def section(rows: Sequence[dict[str, Any]], anchors_dir: Path | None = None) -> 
     return "\n".join(out).rstrip() + "\n"
 
 
-def add_to_card(dataset_dir: Path, rows: Sequence[dict[str, Any]], anchors_dir: Path | None = None) -> bool:
+def add_to_card(dataset_dir: Path, rows: "Sequence[dict[str, Any]] | SynthesisTally",
+                anchors_dir: Path | None = None) -> bool:
     """Insert the section before the card's recipe; False when there is nothing to say."""
     card = dataset_dir / "README.md"
     text_section = section(rows, anchors_dir)

@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 from typing import ClassVar, Literal, Sequence
 
+import numpy as np
 from pydantic import Field, field_validator
 
 from pipelines.filters.base import FilterSpec
+from pipelines.filters.dedup_state import ExactIndex, IdStore
 from pipelines.filters.neardup import NearIndex, gram_set, jaccard
 from pipelines.filters.rules import norm
 from synth.records import Record
@@ -69,9 +71,9 @@ def shingles(parts: list[tuple[str, str]], k: int) -> set[int]:
 __all__ = ["DedupFilter", "DedupSpec", "jaccard", "key_parts", "shingles"]
 
 
-def _exact_hash(parts: list[tuple[str, str]]) -> bytes:
+def _exact_hash(parts: list[tuple[str, str]]) -> int:
     blob = "\x1f".join(f"{f}\x1e{t}" for f, t in parts).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(blob, digest_size=8).digest()
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "little")
 
 
 class DedupFilter:
@@ -84,7 +86,8 @@ class DedupFilter:
     def start(self) -> None:
         """Forget every earlier row: the next batch is the start of a dataset."""
         s = self.spec
-        self._seen: dict[str, dict[bytes, str]] = {key: {} for key in s.by}
+        self._ids = IdStore()  # every row's id, on disk: read back only to name a kept row in a reason
+        self._seen: dict[str, ExactIndex] = {key: ExactIndex() for key in s.by}
         self._near: dict[str, NearIndex] = {}
         if s.near:
             self._near = {key: NearIndex(s.near_threshold, s.num_perm, s.shingle_chars) for key in s.by}
@@ -97,19 +100,18 @@ class DedupFilter:
     def batch_verdicts(self, records: Sequence[Record]) -> list[str | None]:
         """The next rows of the dataset, checked against every earlier kept row and each other."""
         out: list[str | None] = [None] * len(records)
-        ids = [r.id for r in records]  # computed once: one string per row, shared by the exact and near state
+        ids = [r.id for r in records]
+        base = self._ids.extend(ids)
         for key in self.spec.by:
             live = [i for i, why in enumerate(out) if why is None]
             parts = {i: key_parts(records[i], key) for i in live}
             live = [i for i in live if parts[i] is not None]
-            if self.spec.exact:
-                seen = self._seen[key]
-                for i in live:
-                    h = _exact_hash(parts[i])
-                    if h in seen:
-                        out[i] = f"exact_duplicate:{key}@{seen[h]}"
-                    else:
-                        seen[h] = ids[i]
+            if self.spec.exact and live:
+                hashes = np.fromiter((_exact_hash(parts[i]) for i in live), dtype=np.uint64, count=len(live))
+                earlier = self._seen[key].check(hashes, np.asarray(live, dtype=np.int64) + base)
+                for i, e in zip(live, earlier.tolist()):
+                    if e >= 0:
+                        out[i] = f"exact_duplicate:{key}@{self._ids.get(e)}"
                 live = [i for i in live if out[i] is None]
             if self.spec.near and live:
                 hits = self._near[key].check([parts[i] for i in live], [ids[i] for i in live])

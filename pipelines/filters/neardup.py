@@ -1,8 +1,9 @@
 """Compact state for near-duplicate search over a stream: shingles of many rows at once, MinHash signatures
 from a compiled implementation (`rensa`), and an LSH index of band keys in sorted numpy runs.
 
-The index holds 8 bytes per band and row plus the kept row's id; the text of kept rows goes to a temporary
-spill file, read back only for the few LSH candidates, whose exact Jaccard of shingle sets decides.
+The index holds 8 bytes per band and kept row (a 32-bit key and its slot) and a 64-byte sketch; the kept rows'
+ids and sorted distinct shingles go to temporary files, read back only for the LSH candidates that pass the
+sketch, whose exact Jaccard of shingle sets decides.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import zlib
 from array import array
 
 import numpy as np
+
+from pipelines.filters.dedup_state import IdStore, SortedRuns
 
 FIELD_TAG = {"anchor": 1, "positive": 2, "negative": 3, "text_b": 4, "ranked": 5}
 _SHORT = np.uint64(1 << 59)  # grams of a field shorter than k bytes: flag, with the length in bits 56-58
@@ -113,21 +116,28 @@ def min_matches(threshold: float, n: int, miss: float = 1e-6) -> int:
 
 class NearIndex:
     """Rows inserted in order; `check` returns, per row, the id of the first earlier kept row with Jaccard
-    >= threshold (the row is then not inserted) or None (inserted). LSH at threshold - 0.1 proposes."""
+    >= threshold (the row is then not inserted) or None (inserted).
+
+    Per kept row the index holds 18 band keys of 4 bytes with a 4-byte slot (`SortedRuns`), a 64-byte sketch
+    and 16 bytes of offsets; its id and its sorted distinct shingles go to temporary files. Candidates from the
+    bands are first screened by the sketch (vectorised over the batch), then confirmed with the exact Jaccard of
+    the shingle sets, read back as arrays (no re-shingling, no Python sets)."""
 
     def __init__(self, threshold: float, num_perm: int, k: int):
         self.threshold, self.num_perm, self.k = threshold, num_perm, k
         self.b, self.r = bands(threshold, num_perm)
         rng = np.random.default_rng(1)
         self._mult = rng.integers(1, 2**63, size=(self.b, self.r), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted band keys, slots)
-        self.ids: list[str] = []
-        self._spill = tempfile.TemporaryFile(prefix="csynth-dedup-")
+        self._bands = SortedRuns()  # 32-bit band key -> slot (a false key match only adds a screened candidate)
+        self.size = 0
+        self._spill = tempfile.TemporaryFile(prefix="csynth-dedup-")  # kept rows' sorted distinct shingles
         self._starts = array("q", [0])
-        # a 64-byte sketch per kept row (low bytes of its first MinHash values) skips most false LSH candidates
+        self._ids = IdStore()  # slot -> the kept row's id
+        # a 64-byte sketch per kept row (low bytes of its first MinHash values) skips most false LSH candidates;
+        # reserved large and grown rarely: pages not yet written take no memory
         self._n_sketch = min(64, num_perm)
         self._min_matches = min_matches(threshold, self._n_sketch)
-        self._sketch = np.empty((1024, self._n_sketch), dtype=np.uint8)
+        self._sketch = np.empty((1 << 20, self._n_sketch), dtype=np.uint8)
 
     def _band_keys(self, flat: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from rensa import RMinHash
@@ -139,21 +149,23 @@ class NearIndex:
         for i in range(self.b):
             band = d[:, i * self.r:(i + 1) * self.r] * self._mult[i]
             keys[:, i] = band.sum(axis=1, dtype=np.uint64) ^ np.uint64((i + 1) * 0x9E3779B97F4A7C15 % 2**64)
-        return keys, (d[:, :self._n_sketch] & np.uint64(0xFF)).astype(np.uint8)
+        return (keys >> np.uint64(32)).astype(np.uint32), (d[:, :self._n_sketch] & np.uint64(0xFF)).astype(np.uint8)
 
-    def _stored(self, keys: np.ndarray) -> dict[int, set[int]]:
-        """Row -> slots of earlier batches sharing a band key (only rows with any)."""
-        out: dict[int, set[int]] = {}
-        q = keys.ravel()
-        for run_keys, slots in self._runs:
-            lo = np.searchsorted(run_keys, q, "left")
-            hi = np.searchsorted(run_keys, q, "right")
-            for flat_i in np.flatnonzero(hi > lo).tolist():
-                out.setdefault(flat_i // self.b, set()).update(slots[lo[flat_i]:hi[flat_i]].tolist())
+    def _stored(self, keys: np.ndarray, sketch: np.ndarray) -> dict[int, list[int]]:
+        """Row -> slots of earlier batches sharing a band key and passing the sketch screen, ascending."""
+        qi, slots = self._bands.lookup(keys.ravel())
+        if not qi.size:
+            return {}
+        pair = np.unique((qi // self.b) * (1 << 32) + slots)
+        rows, slots = pair >> 32, pair & 0xFFFFFFFF
+        ok = (self._sketch[slots] == sketch[rows]).sum(axis=1) >= self._min_matches
+        out: dict[int, list[int]] = {}
+        for row, slot in zip(rows[ok].tolist(), slots[ok].tolist()):
+            out.setdefault(row, []).append(slot)
         return out
 
-    def _in_batch(self, keys: np.ndarray) -> dict[int, set[int]]:
-        """Row -> earlier rows of this batch sharing a band key (only rows with any), found by one sort."""
+    def _in_batch(self, keys: np.ndarray, sketch: np.ndarray) -> dict[int, set[int]]:
+        """Row -> earlier rows of this batch sharing a band key and passing the sketch screen."""
         flat = keys.ravel()
         order = np.argsort(flat, kind="stable")  # equal keys stay in row order
         s = flat[order]
@@ -167,77 +179,86 @@ class NearIndex:
                 group_start = i
             row = int(order[i + 1]) // self.b
             out.setdefault(row, set()).update(int(order[t]) // self.b for t in range(group_start, i + 1))
+        for row, earlier in list(out.items()):
+            cand = sorted(earlier - {row})
+            ok = (sketch[cand] == sketch[row]).sum(axis=1) >= self._min_matches if cand else []
+            out[row] = {c for c, good in zip(cand, ok) if good}
         return out
 
-    @staticmethod
-    def _row_set(flat: np.ndarray, offsets: np.ndarray, j: int) -> set[int]:
-        return set(flat[offsets[j]:offsets[j + 1]].tolist())
-
-    def _spilled(self, slot: int) -> set[int]:
+    def _spilled(self, slot: int) -> np.ndarray:
+        """A stored row's sorted, distinct shingles, read back from the spill file."""
         start, end = self._starts[slot], self._starts[slot + 1]
-        blob = os.pread(self._spill.fileno(), end - start, start).decode("utf-8", "surrogatepass")
-        return gram_set([tuple(p.split("\x1e", 1)) for p in blob.split("\x1f")], self.k)  # type: ignore[misc]
+        return np.frombuffer(os.pread(self._spill.fileno(), end - start, start), dtype=np.uint64)
+
+    def _first_match(self, mine: np.ndarray, others: list[np.ndarray]) -> int | None:
+        """Index of the first of `others` (sorted, distinct shingles) whose exact Jaccard with `mine` reaches
+        the threshold: |A & B| / (|A| + |B| - |A & B|), intersections counted by one search of all of them."""
+        both = np.concatenate(others)
+        at = np.searchsorted(mine, both)
+        at[at == len(mine)] = 0
+        lens = np.fromiter((len(o) for o in others), dtype=np.int64, count=len(others))
+        inter = np.add.reduceat((mine[at] == both).astype(np.int64), np.cumsum(lens) - lens)
+        jac = inter / (len(mine) + lens - inter)
+        hit = np.flatnonzero(jac >= self.threshold)
+        return int(hit[0]) if hit.size else None
 
     def check(self, rows: list[Parts], ids: list[str]) -> list[str | None]:
         if not rows:
             return []
         flat, offsets = gram_arrays(rows, self.k)
         keys, sketch = self._band_keys(flat, offsets)
-        if len(self.ids) + len(rows) > len(self._sketch):
-            grown = np.empty((2 * (len(self.ids) + len(rows)), self._n_sketch), dtype=np.uint8)
-            grown[:len(self.ids)] = self._sketch[:len(self.ids)]
+        if self.size + len(rows) > len(self._sketch):
+            grown = np.empty((2 * (self.size + len(rows)), self._n_sketch), dtype=np.uint8)
+            grown[:self.size] = self._sketch[:self.size]
             self._sketch = grown
-        stored = self._stored(keys)
-        earlier = self._in_batch(keys)
+        stored = self._stored(keys, sketch)
+        earlier = self._in_batch(keys, sketch)
+        mine: dict[int, np.ndarray] = {}
+        read: dict[int, np.ndarray] = {}
+
+        def grams(j: int) -> np.ndarray:
+            if j not in mine:
+                g = np.sort(flat[offsets[j]:offsets[j + 1]])
+                mine[j] = g[np.concatenate(([True], g[1:] != g[:-1]))]  # np.unique, without its overhead
+            return mine[j]
+
+        def spilled(slot: int) -> np.ndarray:
+            if slot not in read:
+                read[slot] = self._spilled(slot)
+            return read[slot]
+
         slot_of: dict[int, int] = {}  # row of this batch -> its slot, once inserted
-        local: dict[int, int] = {}  # slot -> row of this batch
         spill: list[bytes] = []
         inserted: list[int] = []
         out: list[str | None] = [None] * len(rows)
-        for j, parts in enumerate(rows):
-            cands = stored.get(j, set())
-            cands.update(slot_of[p] for p in earlier.get(j, ()) if p in slot_of)
-            match = None
-            if cands:
-                ordered = sorted(cands)
-                likely = (self._sketch[ordered] == sketch[j]).sum(axis=1) >= self._min_matches
-                cands = [c for c, ok in zip(ordered, likely.tolist()) if ok]
-            if cands:
-                mine = self._row_set(flat, offsets, j)
-                for c in cands:
-                    other = self._row_set(flat, offsets, local[c]) if c in local else self._spilled(c)
-                    if jaccard(mine, other) >= self.threshold:
-                        match = c
-                        break
-            if match is not None:
-                out[j] = self.ids[match]
+        for j in range(len(rows)):
+            cands = stored.get(j, [])
+            m = self._first_match(grams(j), [spilled(c) for c in cands]) if cands else None
+            if m is not None:
+                out[j] = self._ids.get(cands[m])
                 continue
-            slot = len(self.ids)
-            self.ids.append(ids[j])
-            blob = "\x1f".join(f"{f}\x1e{t}" for f, t in parts).encode("utf-8", "surrogatepass")  # norm()ed: no \x1e/\x1f
+            local = sorted((p for p in earlier.get(j, ()) if p in slot_of), key=slot_of.__getitem__)
+            m = self._first_match(grams(j), [grams(p) for p in local]) if local else None
+            if m is not None:
+                out[j] = ids[local[m]]
+                continue
+            slot_of[j] = self.size
+            self.size += 1
+            blob = grams(j).tobytes()
             spill.append(blob)
             self._starts.append(self._starts[-1] + len(blob))
-            local[slot] = j
-            slot_of[j] = slot
-            self._sketch[slot] = sketch[j]
             inserted.append(j)
+        self._ids.extend([ids[j] for j in inserted])
         self._spill.seek(0, os.SEEK_END)
         self._spill.write(b"".join(spill))
         self._spill.flush()
         if inserted:
             rows_in = np.asarray(inserted, dtype=np.int64)
-            slots = np.repeat(np.asarray([slot_of[j] for j in inserted], dtype=np.int32), self.b)
-            self._add_run(keys[rows_in].ravel(), slots)
+            slots = np.arange(self.size - len(inserted), self.size, dtype=np.int64)
+            self._sketch[slots] = sketch[rows_in]
+            self._bands.add(keys[rows_in].ravel(), np.repeat(slots.astype(np.uint32), self.b))
         return out
-
-    def _add_run(self, keys: np.ndarray, slots: np.ndarray) -> None:
-        order = np.argsort(keys, kind="stable")
-        self._runs.append((keys[order], slots[order]))
-        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
-            (k2, s2), (k1, s1) = self._runs.pop(), self._runs.pop()
-            k, s = np.concatenate([k1, k2]), np.concatenate([s1, s2])
-            order = np.argsort(k, kind="stable")
-            self._runs.append((k[order], s[order]))
 
     def close(self) -> None:
         self._spill.close()
+        self._ids.close()

@@ -51,6 +51,9 @@ def duplicated_ngram_fraction(ws: list[str], n: int) -> float:
 def repetition_problem(text: str, top: dict[int, float], dup: dict[int, float]) -> str | None:
     """The first threshold `text` exceeds, as a reason (`top_2gram_share`, `dup_5gram_frac`), or None."""
     ws = words(text)
+    if len(set(zip(ws, ws[1:]))) == len(ws) - 1 and min((*top, *dup), default=2) >= 2 \
+            and min((*top.values(), *dup.values()), default=0.0) >= 0:
+        return None  # no 2-gram occurs twice, so no n-gram (n >= 2) does: every statistic is 0 (the common case)
     for n, limit in sorted(top.items()):
         if top_ngram_share(ws, n) > limit:
             return f"top_{n}gram_share"

@@ -31,6 +31,11 @@ def norm(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
+@lru_cache(maxsize=4096)  # an anchor's word count is needed for each of its fields and records
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
 @lru_cache(maxsize=1)
 def exemplar_outputs() -> frozenset[str]:
     """Normalised outputs of every shipped few-shot pool: a small model often parrots them."""
@@ -69,7 +74,7 @@ class RulesFilter:
         words = _WORD.findall(text)
         if len(words) < s.min_words:
             return "too_short"
-        if len(words) > s.max_words or len(words) > s.max_length_ratio * max(len(_WORD.findall(anchor)), 4):
+        if len(words) > s.max_words or len(words) > s.max_length_ratio * max(_word_count(anchor), 4):
             return "too_long"
         if norm(text) == norm(anchor):
             return "copy_of_anchor"

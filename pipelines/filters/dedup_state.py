@@ -1,0 +1,111 @@
+"""Compact, append-only state for dedup over a stream of batches: what grows with the rows is numpy arrays and
+a temporary file, never Python objects per row.
+
+- `SortedRuns`: integer keys with an int64 value each, in sorted numpy runs searched with `searchsorted`.
+  Runs merge while they are of similar size, but never beyond `cap` entries, so there is no late merge of the
+  whole index (a sort of every key with its temporary copies was the 1M-row benchmark's memory peak).
+- `IdStore`: row ids in a temporary file, 8 bytes of offset per row in memory; an id is read back only when a
+  duplicate names it in its reason.
+- `ExactIndex`: first occurrence of each 8-byte hash, over every batch.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from array import array
+from typing import Sequence
+
+import numpy as np
+
+RUN_CAP = 1 << 21  # entries per merged run: merges stay a few tens of MB
+
+
+class SortedRuns:
+    def __init__(self, cap: int = RUN_CAP):
+        self.cap = cap
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(k) for k, _ in self.runs)
+
+    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        if not len(keys):
+            return
+        order = np.argsort(keys, kind="stable")
+        self.runs.append((keys[order], values[order]))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]) \
+                and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.cap:
+            (k2, v2), (k1, v1) = self.runs.pop(), self.runs.pop()
+            k, v = np.concatenate([k1, k2]), np.concatenate([v1, v2])
+            order = np.argsort(k, kind="stable")  # k1's entries stay before k2's: insertion order within a key
+            self.runs.append((k[order], v[order]))
+
+    def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (query index, value) whose key equals the query, over all runs."""
+        qs, vs = [], []
+        for keys, values in self.runs:
+            lo = np.searchsorted(keys, queries, "left")
+            hi = np.searchsorted(keys, queries, "right")
+            hit = np.flatnonzero(hi > lo)
+            if not hit.size:
+                continue
+            counts = (hi - lo)[hit]
+            starts = np.repeat(lo[hit] - np.cumsum(counts) + counts, counts)
+            qs.append(np.repeat(hit, counts))
+            vs.append(values[starts + np.arange(int(counts.sum()))])
+        if not qs:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(qs).astype(np.int64), np.concatenate(vs).astype(np.int64)
+
+
+class IdStore:
+    """Append-only ids on disk; `get(i)` reads one back."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="csynth-ids-")
+        self._starts = array("q", [0])
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def extend(self, ids: Sequence[str]) -> int:
+        """Append ids; returns the index of the first."""
+        base = len(self)
+        blobs = [i.encode("utf-8", "surrogatepass") for i in ids]
+        end = self._starts[-1]
+        for b in blobs:
+            end += len(b)
+            self._starts.append(end)
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(b"".join(blobs))
+        self._file.flush()
+        return base
+
+    def get(self, i: int) -> str:
+        start, end = self._starts[i], self._starts[i + 1]
+        return os.pread(self._file.fileno(), end - start, start).decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class ExactIndex:
+    """The first row (its IdStore index) of each hash seen so far."""
+
+    def __init__(self) -> None:
+        self._runs = SortedRuns()
+
+    def check(self, hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """For each hash, the index of the earlier row with it (-1: first occurrence, now inserted); a hash
+        repeated within the call points at its first occurrence there."""
+        out = np.full(len(hashes), -1, dtype=np.int64)
+        qi, vals = self._runs.lookup(hashes)
+        out[qi] = vals
+        fresh = np.flatnonzero(out < 0)
+        if fresh.size:
+            uniq, first, inverse = np.unique(hashes[fresh], return_index=True, return_inverse=True)
+            owner = fresh[first][inverse]  # position of each fresh hash's first occurrence in this call
+            repeat = owner != fresh
+            out[fresh[repeat]] = rows[owner[repeat]]
+            self._runs.add(uniq, rows[fresh[first]])
+        return out

@@ -1,0 +1,49 @@
+"""Dedup's compact state: sorted runs never merge past their cap (a late sort of the whole index was the 1M
+benchmark's memory peak), lookups see every run, and the exact index keeps the first row of each hash."""
+from __future__ import annotations
+
+import numpy as np
+
+from pipelines.filters.dedup_state import ExactIndex, IdStore, SortedRuns
+
+
+def test_runs_stay_under_the_cap_and_find_every_key():
+    runs = SortedRuns(cap=1000)
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 5000, size=20_000).astype(np.uint32)
+    for start in range(0, len(keys), 100):
+        runs.add(keys[start:start + 100], np.arange(start, start + 100, dtype=np.uint32))
+    assert len(runs) == 20_000 and max(len(k) for k, _ in runs.runs) <= 1000 and len(runs.runs) < 60
+    q = np.array([keys[7], keys[19_999], 6000], dtype=np.uint32)
+    qi, vals = runs.lookup(q)
+    for i, key in enumerate(q.tolist()):
+        assert sorted(vals[qi == i].tolist()) == np.flatnonzero(keys == key).tolist()
+
+
+def test_exact_index_keeps_the_first_row_of_each_hash_across_calls():
+    idx = ExactIndex()
+    first = idx.check(np.array([5, 6, 5], dtype=np.uint64), np.array([0, 1, 2]))
+    second = idx.check(np.array([6, 7, 7, 5], dtype=np.uint64), np.array([3, 4, 5, 6]))
+    assert first.tolist() == [-1, -1, 0] and second.tolist() == [1, -1, 4, 0]
+
+
+def test_id_store_reads_back_what_it_was_given():
+    store = IdStore()
+    assert store.extend(["a1", "é漢", ""]) == 0 and store.extend(["z"]) == 3
+    assert [store.get(i) for i in range(4)] == ["a1", "é漢", "", "z"]
+
+
+def test_configs_skip_a_writers_unfinished_dot_file(tmp_path):
+    """A killed streamed curate leaves `data/.tmp-*.parquet` (no footer); the configs read only finished files."""
+    from filtering_helpers import rec
+
+    from pipelines.configs import write_configs
+    from pipelines.schema import record_to_row, rows_to_table
+    from pipelines.shards import write_table_atomic
+
+    (tmp_path / "data").mkdir()
+    row = record_to_row(rec("A man sits.", "A man is sitting.", "A dog runs."), {})
+    write_table_atomic(rows_to_table([row]), tmp_path / "data" / "train-00000-of-00001.parquet")
+    (tmp_path / "data" / ".tmp-killed.parquet").write_bytes(b"PAR1 unfinished")
+    written = write_configs(tmp_path)
+    assert written["triplet"][1] == 1 and written["pair"][1] == 1
