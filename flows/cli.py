@@ -32,7 +32,7 @@ def _recipe(path: Path, overrides: Optional[list[str]], model: Optional[str]):
     try:
         return load_recipe(path, items)
     except RecipeError as e:
-        console.print(f"[red]{e}[/red]")
+        console.print(f"[red]{e}[/red]", soft_wrap=True)
         raise typer.Exit(2)
 
 
@@ -54,7 +54,7 @@ def _guard(recipe, command: str, allow_existing: bool = False, run_dir: Optional
         argv = " ".join(sys.argv[1:]) if sys.argv[1:2] == [command] else command  # the command line as typed
         stack.enter_context(guarded(recipe, f"synth {argv}", allow_existing=allow_existing))
     except RunDirError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(1)
     with stack:
         yield
@@ -71,14 +71,14 @@ def _check_device(r) -> None:
     try:
         resolve(r.train.device, r.train.precision)
     except DeviceError as e:
-        console.print(f"[red]{escape(str(e))}[/red]")
+        console.print(f"[red]{escape(str(e))}[/red]", soft_wrap=True)
         raise typer.Exit(2)
 
 
 def _fail(e: Exception) -> None:
     if isinstance(e, typer.Exit):  # an exit already decided (e.g. 2 for a bad recipe) passes through unchanged
         raise e
-    console.print(f"[red]error:[/red] {e}")
+    console.print(f"[red]error:[/red] {e}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -241,7 +241,7 @@ def export(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/d
     try:
         res = export_dataset(dataset, out, format_)
     except (FileNotFoundError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2)
     console.print(f"{res.path}: {res.written} rows written, {res.skipped} kept rows not expressible in {format_}")
 
@@ -255,12 +255,12 @@ def push(path: Path = typer.Argument(..., help="a dataset dir, a model dir, or a
     from flows.push import PushError, push as push_folder
 
     if what not in ("auto", "dataset", "model"):
-        console.print(f"[red]--what {what!r}: allowed values are auto, dataset, model[/red]")
+        console.print(f"[red]--what {what!r}: allowed values are auto, dataset, model[/red]", soft_wrap=True)
         raise typer.Exit(2)
     try:
         console.print(f"pushed: {push_folder(path, repo_id, kind=what, private=private)}")  # type: ignore[arg-type]
     except PushError as e:
-        console.print(f"[red]{e}[/red]")
+        console.print(f"[red]{e}[/red]", soft_wrap=True)
         raise typer.Exit(2)
     except Exception as e:  # noqa: BLE001 - network / auth errors as one line (they never carry the token)
         _fail(e)
@@ -316,7 +316,7 @@ def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"
     Needs a Prefect server: `prefect server start --host 127.0.0.1` and PREFECT_API_URL (docs/operations.md).
     """
     if stage not in ("all", "synthesize"):
-        console.print(f"[red]--stage {stage!r}: allowed values are all, synthesize[/red]")
+        console.print(f"[red]--stage {stage!r}: allowed values are all, synthesize[/red]", soft_wrap=True)
         raise typer.Exit(2)
     r = _recipe(recipe, set_, model)
     from flows.deploy import ScheduleError, build_deployment, check_server, serve_deployment, server_url
@@ -326,10 +326,10 @@ def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"
         check_server(url)
         deployment = build_deployment(r, cron, stage, name=name, timezone=timezone)  # type: ignore[arg-type]
     except ScheduleError as e:
-        console.print(f"[red]{e}[/red]")
+        console.print(f"[red]{e}[/red]", soft_wrap=True)
         raise typer.Exit(2)
     except ValueError as e:  # an invalid cron expression or time zone
-        console.print(f"[red]--cron {cron!r} / --timezone {timezone!r}: {e}[/red]")
+        console.print(f"[red]--cron {cron!r} / --timezone {timezone!r}: {e}[/red]", soft_wrap=True)
         raise typer.Exit(2)
     console.print(f"serving deployment {deployment.flow_name}/{deployment.name} on {url} (cron {cron!r}); "
                   f"UI: {url.rsplit('/api', 1)[0]}")

@@ -14,7 +14,7 @@ def _run(tmp_path, text: str | bytes, *args: str):
     p = tmp_path / "r.toml"
     p.write_bytes(text.encode() if isinstance(text, str) else text)
     res = CliRunner().invoke(app, ["generate", str(p), *args])
-    return p, res, " ".join(res.output.split())  # rich wraps long lines
+    return p, res, " ".join(res.output.split())
 
 
 @pytest.mark.parametrize("extra, expected", [
