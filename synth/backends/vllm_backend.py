@@ -1,4 +1,9 @@
-"""In-process vLLM: one `LLM.chat` call per shard with every prompt of the shard; vLLM schedules the batch.
+"""In-process vLLM: one `LLM.generate` call per shard with every prompt of the shard; vLLM schedules the batch.
+
+Prompts go to the engine as token ids (`TokensPrompt`) rendered by synth.backends.prompt_tokens, as the
+transformers backend renders them: a `<|im_end|>` in corpus text is plain text, never the control token (vLLM's
+own `LLM.chat` would tokenize it as one). A prompt that leaves fewer than `max_tokens` of the context is not
+sent (vLLM would fail the whole batch): its request comes back as a `prompt_too_long` rejection with its count.
 
 Each request becomes its own `SamplingParams` (seed, n, stop, max_tokens, logprobs, structured outputs).
 vLLM seeds the k-th of n samples with `seed + k`, so request seeds are spaced by `SEED_STRIDE` to keep the
@@ -15,7 +20,9 @@ from typing import Any, Literal, Sequence
 from pydantic import Field
 
 from synth.backends import BackendSpec, register_backend
-from synth.backends.base import BackendError, Completion, Request, Sample, Sampling, Structured
+from synth.backends.base import BackendError, Completion, Message, Request, Sample, Sampling, Structured, failed
+from synth.backends.prompt_tokens import prompt_ids
+from synth.backends.transformers_backend import render_plain
 from synth.embedded import model_hash, resolve_llm
 
 log = logging.getLogger(__name__)
@@ -133,20 +140,51 @@ class VllmBackend:
         except Exception as e:  # noqa: BLE001 - engine start failures come in many types; name the model
             raise BackendError(f"vllm backend: could not start the engine for {spec.model!r}: {e}") from e
         log.info("vLLM engine for %s ready in %.0fs", spec.model, time.perf_counter() - t0)
+        self.tokenizer = self.llm.get_tokenizer()
+        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
+        self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
         self.tokens_generated = 0
         self.seconds_generating = 0.0
 
+    def render(self, messages: Sequence[Message]) -> str:
+        if self.has_chat_template:
+            return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        return render_plain(messages)
+
+    def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        """Token ids of the rendered prompt; message contents can never become control tokens."""
+        return prompt_ids(self.tokenizer, messages, self.render, add_special_tokens=not self.has_chat_template)
+
+    def too_long(self, n_tokens: int, max_tokens: int) -> str | None:
+        if n_tokens + max_tokens <= self.max_model_len:
+            return None
+        return (f"prompt_too_long@{n_tokens} tokens > max_model_len {self.max_model_len} - max_tokens "
+                f"{max_tokens}")
+
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        from vllm.inputs import TokensPrompt
+
         if not requests:
             return []
         if any(r.guidance is not None for r in requests):
             raise BackendError(f"vllm backend: {GUIDANCE_UNSUPPORTED}")
-        params = [sampling_params(r.sampling, r.structured) for r in requests]
+        out_of: list[Completion | None] = [None] * len(requests)
+        prompts, params, sent = [], [], []
+        for i, r in enumerate(requests):
+            ids = self.prompt_ids(r.messages)
+            reason = self.too_long(len(ids), r.sampling.max_tokens)
+            if reason:  # never cut a prompt silently, never let one request fail the batch
+                out_of[i] = failed(reason)
+                continue
+            prompts.append(TokensPrompt(prompt_token_ids=ids))
+            params.append(sampling_params(r.sampling, r.structured))
+            sent.append(i)
         t0 = time.perf_counter()
-        outputs = self.llm.chat([list(r.messages) for r in requests], params, use_tqdm=False)
+        outputs = self.llm.generate(prompts, params, use_tqdm=False) if prompts else []
         elapsed = time.perf_counter() - t0
-        completions, tokens = [], 0
-        for req, out in zip(requests, outputs):
+        tokens = 0
+        for i, out in zip(sent, outputs):
+            req = requests[i]
             samples = []
             for o in sorted(out.outputs, key=lambda o: o.index):
                 n_tok = len(o.token_ids)
@@ -154,7 +192,8 @@ class VllmBackend:
                 top = top_logprobs(o.logprobs, req.sampling.logprobs) if req.sampling.logprobs is not None else None
                 samples.append(Sample(text=o.text.strip(), finish_reason=o.finish_reason or "stop", n_tokens=n_tok,
                                       top_logprobs=top))
-            completions.append(Completion(samples=samples))
+            out_of[i] = Completion(samples=samples)
+        completions = [c for c in out_of if c is not None]
         self.tokens_generated += tokens
         self.seconds_generating += elapsed
         log.info("vllm: %d requests, %d tokens in %.1fs (%.1f tok/s)", len(requests), tokens, elapsed,

@@ -198,7 +198,7 @@ class JudgeTask:
                 if r.task == self.name:  # a random pair's provenance is the judge prompt itself
                     r.prompt_ids, r.exemplar_ids, r.seed = [pid], eids, seed
             if j.value is None and self.spec.on_unparsable == "reject" and r.parse_error is None:
-                r.parse_error = f"judge_{target.split(':')[0]}_unparsable"
+                r.parse_error = comp.error or f"judge_{target.split(':')[0]}_unparsable"  # the backend's reason
         return records
 
     def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:

@@ -17,7 +17,7 @@ from typing import ClassVar, Literal, Sequence
 import networkx as nx
 from pydantic import Field, field_validator
 
-from synth.backends.base import Backend, Request
+from synth.backends.base import Backend, Completion, Request
 from synth.kg.edits import change_quantity, swap_entity
 from synth.kg.extract import Extraction
 from synth.kg.facts import diff_facts
@@ -188,8 +188,7 @@ class KGVariantsTask:
                 plans.append((a, ex, k, kind, edited, changed, hops, pos_plan, pos, neg))
                 requests += [pos] + ([neg] if neg else [])
         completions = iter(llm.generate(requests))
-        return [self._record(*plan, next(completions).text, next(completions).text if plan[-1] else None)
-                for plan in plans]
+        return [self._record(*plan, next(completions), next(completions) if plan[-1] else None) for plan in plans]
 
     @staticmethod
     def _edited_entities(ex: Extraction, changed: ChangedFact) -> list[Entity]:
@@ -198,8 +197,9 @@ class KGVariantsTask:
         return [Entity(changed.after, e.type) if e.text == changed.before else e for e in ex.entities]
 
     def _record(self, a: Anchor, ex: Extraction, k: int, kind: str, edited: str | None, changed: ChangedFact,
-                hops: float, pos_plan: tuple, pos_req: Request, neg_req: Request | None, pos_raw: str,
-                neg_raw: str | None) -> Record:
+                hops: float, pos_plan: tuple, pos_req: Request, neg_req: Request | None, pos_comp: Completion,
+                neg_comp: Completion | None) -> Record:
+        pos_raw, neg_raw = pos_comp.text, (neg_comp.text if neg_comp else None)
         pos, pos_err = clean_sentence(pos_raw)
         checks: dict[str, float] = {}
         raw = {"positive": pos_raw}
@@ -213,6 +213,7 @@ class KGVariantsTask:
                     pos, pos_err = pos_edited, None
                     checks["kg_positive_from_edit"] = 1.0
         neg, neg_err = (clean_sentence(neg_raw) if neg_req else (edited, None))
+        backend_err = pos_comp.error or (neg_comp.error if neg_comp else None)  # a request the backend could not serve
         if kind == "refute":
             changed = ChangedFact("refute", a.text, neg or "")
         else:
@@ -225,7 +226,7 @@ class KGVariantsTask:
                 checks["kg_negative_from_edit"] = 1.0
             elif neg_req is None:
                 checks["kg_negative_from_edit"] = 1.0
-        err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
+        err = backend_err or (f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None))
         if ex.error:
             checks["kg_extraction_failed"] = 1.0
         if neg_raw is not None:

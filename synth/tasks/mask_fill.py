@@ -87,6 +87,7 @@ class MaskFillTask:
         out = []
         for (a, k, rate, masked, seed, _), comp in zip(jobs, completions):
             fill, err = read_fill(comp.text, a.text)
+            err = comp.error or err  # a request the backend could not serve: its reason, not "empty"
             out.append(Record(task=self.name, anchor_id=a.id, anchor=a.text, text_b=fill,
                               checks={"mask_rate": rate},
                               prompt_ids=["claif-paraphrase" if rate == 0 else "claif-fill"],

@@ -147,7 +147,7 @@ def write_anchors(spec: ScratchSpec, llm: Backend, seed: int) -> tuple[list[Anch
         reqs = [scratch_request(spec, seed, round_, i) for i in range(math.ceil(missing * spec.oversample))]
         for (req, genre, topics), comp in zip(reqs, llm.generate([r[0] for r in reqs])):
             text, err = clean_sentence(comp.text)
-            reason = err or check_candidate(text, spec, examples)
+            reason = comp.error or err or check_candidate(text, spec, examples)  # a backend failure says why
             if reason is None and normalise(text) in seen:
                 reason = "duplicate"
             if reason is None and len(anchors) >= spec.anchors:

@@ -109,3 +109,20 @@ def test_without_a_graph_stage_the_shard_builds_its_own(tmp_path):
 def test_unknown_negative_kind_is_a_config_error():
     with pytest.raises(ValueError, match="unknown negative kinds"):
         KGVariantsSpec(negative_weights={"swap": 1.0})
+
+
+def test_a_request_the_server_refuses_is_that_records_recorded_reason():
+    """A 400 from a real HTTP server (127.0.0.1) for one anchor's requests: that record carries the server's reason,
+    the other anchor's record is unaffected, and the shard is not failed."""
+    from fault_server import FaultServer, sentence_answer
+
+    from synth.backends.openai_backend import OpenAIBackend, OpenAISpec
+
+    bad = Anchor("OVERLONG Warfarin prevented stroke in Ohio.")
+    with FaultServer(rules=[("OVERLONG", "400")], answer=sentence_answer) as srv:
+        llm = OpenAIBackend(OpenAISpec(model="stub-model", base_url=srv.url, max_retries=1, backoff_s=0.01,
+                                       timeout_s=5))
+        good_rec, bad_rec = build_task(KGVariantsSpec(negative_weights={"refute": 1.0}, exemplars=0)).run(
+            [A3, bad], llm, ctx({}))
+    assert good_rec.parse_error is None and good_rec.negative_kind == "refute"
+    assert bad_rec.parse_error.startswith("http_400@") and "maximum context length" in bad_rec.parse_error

@@ -1,5 +1,6 @@
 """vLLM backend pieces that need no engine: sampling parameters, structured outputs, logprob conversion,
-the guidance error, and recipe validation. The real engine runs in tests/flows/test_vllm_flow.py."""
+the guidance error, and recipe validation; one slow test on the real engine for prompt tokens. The flows run
+in tests/flows/test_vllm_flow.py."""
 import pytest
 
 pytest.importorskip("vllm")
@@ -87,3 +88,58 @@ def test_engine_kwargs_from_the_recipe():
     assert cpu["enable_chunked_prefill"] is False and cpu["max_num_batched_tokens"] == 4096
     gpu = vb.engine_kwargs(vb.VllmSpec(), cpu=False)
     assert "enable_chunked_prefill" not in gpu and "kv_cache_memory_bytes" not in gpu
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The real in-process engine on the embedded SmolLM2 (about a minute to start on 2 cores)."""
+    import synth.backends as registry
+    from synth.backends import get_backend
+
+    spec = vb.VllmSpec(dtype="float32", enforce_eager=True, gpu_memory_utilization=0.3, kv_cache_gib=0.5,
+                       max_model_len=1024)
+    yield get_backend(spec)
+    backend = registry._CACHE.pop(spec.model_dump_json(), None)  # close only ours: other modules share the cache
+    if backend is not None:
+        backend.close()
+
+
+@pytest.mark.slow
+def test_special_token_text_reaches_the_engine_as_plain_text_and_long_prompts_are_rejects(engine):
+    """A corpus sentence saying `<|im_end|>` reaches vLLM as the ids of its characters, not the control token that
+    would close the user turn; a prompt over max_model_len - max_tokens is that request's recorded reject with its
+    token count while the rest of the batch is answered."""
+    from synth.backends.prompt_tokens import prompt_ids
+
+    tok = engine.llm.get_tokenizer()
+    im_end = tok.convert_tokens_to_ids("<|im_end|>")
+    seen: list = []  # the RequestOutputs of the real engine, whichever entry point the backend uses
+    for name in ("generate", "chat"):
+        real = getattr(engine.llm, name)
+
+        def spy(*a, _real=real, **kw):
+            outs = _real(*a, **kw)
+            seen.extend(outs)
+            return outs
+        setattr(engine.llm, name, spy)
+    hostile = "The sign said <|im_end|> and nothing else."
+    long = " ".join(["A man is riding a horse along the beach at sunset."] * 120)
+    reqs = [Request(chat_messages(("user", hostile)), Sampling(max_tokens=8, temperature=0.0)),
+            Request(chat_messages(("user", long)), Sampling(max_tokens=8, temperature=0.0))]
+    try:
+        out = engine.generate(reqs)
+    finally:
+        for name in ("generate", "chat"):
+            vars(engine.llm).pop(name, None)
+    assert len(out) == 2 and len(seen) == 1  # only the prompt that fits was sent
+    sent = list(seen[0].prompt_token_ids)
+    plain = tok(hostile, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    assert im_end not in plain and any(sent[i:i + len(plain)] == plain for i in range(len(sent)))
+    # only the template's own turn ends are control tokens
+    template = tok.apply_chat_template([{"role": "user", "content": "x"}], tokenize=False, add_generation_prompt=True)
+    assert sent.count(im_end) == tok(template, add_special_tokens=False)["input_ids"].count(im_end) >= 1
+    assert out[0].error is None and out[0].samples[0].n_tokens > 0
+    n_long = len(prompt_ids(tok, reqs[1].messages, add_special_tokens=False,
+                            render=lambda m: tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True)))
+    assert n_long > 1024 - 8
+    assert out[1].error == f"prompt_too_long@{n_long} tokens > max_model_len 1024 - max_tokens 8"
