@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from synthetic import perturb  # noqa: E402
+
 from pipelines.curate import apply_filters  # noqa: E402
 from pipelines.filters import build_filter  # noqa: E402
 from pipelines.filters.consistency import ConsistencySpec, load_encoder  # noqa: E402
@@ -34,7 +36,6 @@ from pipelines.filters.rules import RulesSpec  # noqa: E402
 from pipelines.filters.thresholds import ThresholdsSpec  # noqa: E402
 from pipelines.schema import record_to_row  # noqa: E402
 from synth.records import Record  # noqa: E402
-from synthetic import perturb  # noqa: E402
 
 CORPORA = [ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
            ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt"]

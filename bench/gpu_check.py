@@ -186,7 +186,7 @@ def table(rows: list[dict]) -> str:
     lines = ["| row | precision | steps/s | samples/s | tokens/s | peak MiB | loss first -> last | falls |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        f = lambda k, fmt="{:.1f}": fmt.format(r[k]) if k in r else ""  # noqa: E731
+        f = lambda k, fmt="{:.1f}", r=r: fmt.format(r[k]) if k in r else ""  # noqa: E731
         loss = f"{r['loss_first']:.3f} -> {r['loss_last']:.3f}" if "loss_first" in r else ""
         falls = ("yes" if r["loss_falls"] else "NO") if "loss_falls" in r else ""
         lines.append(f"| {r['row']} | {r['precision']} | {f('steps_per_s', '{:.2f}')} | {f('samples_per_s')} | "

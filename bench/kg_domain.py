@@ -53,7 +53,8 @@ def main(run: Path) -> None:
     print(f"entity swaps by graph hops (1 neighbour, 2 two-hop, 0 same type elsewhere): {dict(hops)}")
     gcse(run, generated, checks)
     print(f"kept after filters: {sum(r['kept'] for r in final)}/{len(final)}; rejects: {dict(reasons.most_common())}")
-    marks = Counter(c["name"] for r in final if r["kept"] for c in r["checks"] or [] if c["name"].startswith("reselect_"))
+    marks = Counter(c["name"] for r in final if r["kept"] for c in r["checks"] or []
+                    if c["name"].startswith("reselect_"))
     if marks:
         print(f"kept rows by how GCSE's re-selection formed them: {dict(marks.most_common())}")
 

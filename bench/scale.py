@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pyarrow as pa  # noqa: E402
+from synthetic import perturb  # noqa: E402
 
 from pipelines.schema import SCHEMA, SCHEMA_VERSION  # noqa: E402
 from pipelines.shards import shard_path, write_table_atomic  # noqa: E402
 from synth.records import content_id  # noqa: E402
-from synthetic import perturb  # noqa: E402
 
 CORPORA = [ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
            ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt"]

@@ -112,7 +112,8 @@ def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
         steps = runs[0]["steps"] if runs else 0
         rows = runs[0]["rows"] if runs else ""
         lr = f"{r['lr']:g}" if r.get("lr") is not None else "-"
-        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {lr} | {len(runs) or '-'} | {steps} | {train_s} | {rows} |")
+        lines.append(f"| {arm} | " + " | ".join(cells)
+                     + f" | {lr} | {len(runs) or '-'} | {steps} | {train_s} | {rows} |")
     return lines, [s for s in sets if s not in shown]
 
 

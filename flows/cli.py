@@ -33,7 +33,7 @@ def _recipe(path: Path, overrides: Optional[list[str]], model: Optional[str]):
         return load_recipe(path, items)
     except RecipeError as e:
         console.print(f"[red]{e}[/red]", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 AllowOpt = typer.Option(False, "--allow-existing-dir", help="write into an existing, non-empty output_dir that is "
@@ -55,7 +55,7 @@ def _guard(recipe, command: str, allow_existing: bool = False, run_dir: Optional
         stack.enter_context(guarded(recipe, f"synth {argv}", allow_existing=allow_existing))
     except RunDirError as e:
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     with stack:
         yield
 
@@ -72,7 +72,7 @@ def _check_device(r) -> None:
         resolve(r.train.device, r.train.precision)
     except DeviceError as e:
         console.print(f"[red]{escape(str(e))}[/red]", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _fail(e: Exception) -> None:
@@ -206,9 +206,8 @@ def train(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
 @app.command()
 def evaluate(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
     """Only evaluation: base encoder and (if trained) the run's model on the recipe's STS sets."""
-    from flows.train import evaluate as evaluate_flow
-
     from flows.runlog import run_log
+    from flows.train import evaluate as evaluate_flow
 
     r = _recipe(recipe, set_, None)
     with _guard(r, "evaluate"):
@@ -242,7 +241,7 @@ def export(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/d
         res = export_dataset(dataset, out, format_)
     except (FileNotFoundError, ValueError) as e:
         console.print(f"[red]error:[/red] {e}", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"{res.path}: {res.written} rows written, {res.skipped} kept rows not expressible in {format_}")
 
 
@@ -252,7 +251,8 @@ def push(path: Path = typer.Argument(..., help="a dataset dir, a model dir, or a
          what: str = typer.Option("auto", "--what", help="auto, dataset or model"),
          private: bool = typer.Option(False, "--private", help="create the repo private")) -> None:
     """Publish a dataset or model to the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN / `hf auth login` as usual)."""
-    from flows.push import PushError, push as push_folder
+    from flows.push import PushError
+    from flows.push import push as push_folder
 
     if what not in ("auto", "dataset", "model"):
         console.print(f"[red]--what {what!r}: allowed values are auto, dataset, model[/red]", soft_wrap=True)
@@ -261,7 +261,7 @@ def push(path: Path = typer.Argument(..., help="a dataset dir, a model dir, or a
         console.print(f"pushed: {push_folder(path, repo_id, kind=what, private=private)}")  # type: ignore[arg-type]
     except PushError as e:
         console.print(f"[red]{e}[/red]", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except Exception as e:  # noqa: BLE001 - network / auth errors as one line (they never carry the token)
         _fail(e)
 
@@ -301,7 +301,7 @@ def serve_model(ctx: typer.Context,
     try:
         raise typer.Exit(subprocess.call(cmd, env=serve_env()))
     except KeyboardInterrupt:
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -309,7 +309,8 @@ def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"
              cron: str = typer.Option(..., "--cron", help='cron schedule, e.g. "0 3 * * *" (03:00 daily)'),
              stage: str = typer.Option("all", "--stage", help="all (the end-to-end flow) or synthesize"),
              name: Optional[str] = typer.Option(None, "--name", help="deployment name (default: recipe name)"),
-             timezone: Optional[str] = typer.Option(None, "--timezone", help="IANA zone of the cron, e.g. Europe/Paris"),
+             timezone: Optional[str] = typer.Option(None, "--timezone",
+                                                    help="IANA zone of the cron, e.g. Europe/Paris"),
              set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt) -> None:
     """Register the recipe's flow as a scheduled Prefect deployment and serve its runs (blocks; Ctrl-C stops).
 
@@ -327,10 +328,10 @@ def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"
         deployment = build_deployment(r, cron, stage, name=name, timezone=timezone)  # type: ignore[arg-type]
     except ScheduleError as e:
         console.print(f"[red]{e}[/red]", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except ValueError as e:  # an invalid cron expression or time zone
         console.print(f"[red]--cron {cron!r} / --timezone {timezone!r}: {e}[/red]", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"serving deployment {deployment.flow_name}/{deployment.name} on {url} (cron {cron!r}); "
                   f"UI: {url.rsplit('/api', 1)[0]}")
     serve_deployment(deployment)
@@ -347,9 +348,9 @@ def judge_calibration(recipe: Optional[Path] = typer.Option(None, "--recipe", he
     """Spearman of the LLM judge's scores (expected value and parsed) against STS-B dev gold."""
     import json
 
+    from flows.judge_calibration import calibrate
     from synth.backends import TransformersSpec
     from synth.tasks.judge import JudgeSpec
-    from flows.judge_calibration import calibrate
 
     backend, judge = TransformersSpec(**({"model": model} if model else {})), JudgeSpec()
     if recipe is not None:
@@ -363,7 +364,10 @@ def judge_calibration(recipe: Optional[Path] = typer.Option(None, "--recipe", he
     table = Table(title=f"judge calibration on STS-B dev: {res.model}, {res.pairs} pairs, {res.seconds:.0f}s")
     for col in ("score", "Spearman", "pairs scored"):
         table.add_column(col)
-    fmt = (lambda x: "–" if x is None else f"{x:.4f}")
+
+    def fmt(x):
+        return "–" if x is None else f"{x:.4f}"
+
     table.add_row("expected value", fmt(res.spearman_expected), str(res.n_expected))
     table.add_row("parsed number", fmt(res.spearman_parsed), str(res.n_parsed))
     if res.encoder:

@@ -23,9 +23,9 @@ from pipelines.inline_images import inline_images
 from pipelines.knowledge_graph import add_fact_stats, add_to_card
 from pipelines.refilter import build_and_swap, find_dataset_dir, load_for_refilter, write_curated
 from pipelines.report import Report, ReportStats, card_section
-from pipelines.synthesis_card import SynthesisTally
 from pipelines.runplan import PlanError, RunPlan, plan_markdown, set_aside_counts
 from pipelines.swap import MANIFEST
+from pipelines.synthesis_card import SynthesisTally
 
 
 def _artifact_key(recipe: Recipe, what: str) -> str:

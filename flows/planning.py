@@ -33,7 +33,8 @@ def read_plan(recipe: Recipe) -> RunPlan:
     """The plan the last generation wrote, checked against this recipe's generation settings."""
     plan = RunPlan.read(recipe.run_dir)
     if plan.recipe_hash != generation_hash(recipe):
-        raise PlanError(f"{recipe.run_dir / 'plan.json'}: the recipe's generation settings ({', '.join(GENERATION_SECTIONS)}) "
+        raise PlanError(f"{recipe.run_dir / 'plan.json'}: the recipe's generation settings "
+                        f"({', '.join(GENERATION_SECTIONS)}) "
                         f"changed since this run was planned; run `synth generate` (or `synth run`) first so the "
                         f"dataset holds exactly what the recipe plans")
     return plan

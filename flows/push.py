@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Literal
 
 Kind = Literal["auto", "dataset", "model"]
-IGNORE = [".tmp-*", ".old-*", "**/.tmp-*", "_checkpoints/**", "*.lock", ".lock", ".swap.json", ".cache/**"]  # half-written or scratch
+# half-written or scratch
+IGNORE = [".tmp-*", ".old-*", "**/.tmp-*", "_checkpoints/**", "*.lock", ".lock", ".swap.json", ".cache/**"]
 
 
 class PushError(ValueError):

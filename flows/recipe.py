@@ -20,10 +20,10 @@ from pipelines.filters.rules import RulesSpec
 from synth.backends import BACKENDS, TransformersSpec, backend_spec_type
 from synth.kg.extract import KnowledgeGraphSpec
 from synth.registry import load_plugins
+from synth.secrets import WHERE_KEYS_BELONG, looks_like_secret, secret_fields
 from synth.tasks import TASKS, task_spec_type
 from synth.tasks.pairs import PairsSpec
 from synth.tasks.scratch import ScratchSpec
-from synth.secrets import WHERE_KEYS_BELONG, looks_like_secret, secret_fields
 from trainers.evaluate import EvalSpec
 from trainers.losses import LOSSES, InfoNCESpec, loss_spec_type
 from trainers.train import TrainSpec
@@ -132,7 +132,8 @@ def _read(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         line = path.read_bytes()[:e.start].count(b"\n") + 1
-        raise RecipeError(f"{path}:{line}: not valid UTF-8 (byte {e.object[e.start]:#04x} at offset {e.start})") from None
+        raise RecipeError(f"{path}:{line}: not valid UTF-8 "
+                          f"(byte {e.object[e.start]:#04x} at offset {e.start})") from None
     try:
         if path.suffix == ".toml":
             return tomllib.loads(text)

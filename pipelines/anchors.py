@@ -10,8 +10,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.corpus import Corpus
-from pipelines.shards import (restore_stale, set_aside, shard_key, shard_path, shard_problem, split, write_table_atomic,
-                             write_text_atomic)
+from pipelines.shards import (
+    restore_stale,
+    set_aside,
+    shard_key,
+    shard_path,
+    shard_problem,
+    split,
+    write_table_atomic,
+    write_text_atomic,
+)
 from synth.records import Anchor
 
 ANCHOR_SCHEMA = pa.schema([("anchor_id", pa.string()), ("text", pa.string()), ("source", pa.string()),

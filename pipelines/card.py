@@ -138,7 +138,8 @@ def render(summary: Mapping[str, Any], body: str, recipe_text: str, config_rows:
 
 def configs_section(config_rows: Mapping[str, int]) -> str:
     lines = ["## Configs", "", "| config | rows | load with | use |", "|---|---|---|---|",
-             '| `all` (default) | kept rows, full schema | `load_dataset("<this dir>", "all")` | provenance, verdicts |']
+             '| `all` (default) | kept rows, full schema | `load_dataset("<this dir>", "all")` '
+             '| provenance, verdicts |']
     for n, rows in config_rows.items():
         lines.append(f'| `{n}` | {rows} | `load_dataset("<this dir>", "{n}")` | {CONFIGS[n].description} |')
     lines.append('| `rejects` | rejected rows + reason | `load_dataset("<this dir>", "rejects")` | audit |')

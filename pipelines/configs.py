@@ -5,9 +5,12 @@
 |---|---|---|
 | `triplet` | anchor, positive, negative | rows with all three texts |
 | `pair` | anchor, positive | rows with a positive |
-| `pair-score` | sentence1, sentence2, score in [0, 1] | judge scores (positive, negative, CLAIF random pairs), min-max scaled from the judge's scale |
-| `pair-class` | premise, hypothesis, label | positive -> entailment, hard negative -> contradiction, CLAIF random pair -> neutral |
+| `pair-score` | sentence1, sentence2, score in [0, 1] | judge scores (a) |
+| `pair-class` | premise, hypothesis, label | positive, hard negative, CLAIF random pair (b) |
 | `ranked` | anchor, ranked | ranked lists (most to least similar) |
+
+(a) of the positive, the negative and CLAIF random pairs, min-max scaled from the judge's scale.
+(b) positive -> entailment, hard negative -> contradiction, CLAIF random pair -> neutral.
 
 `all` (data/) and `rejects` (rejects/) are the full schema with provenance. The kept rows are read as Arrow
 record batches, so memory follows the batch, not the dataset; each config is one Parquet file, written beside

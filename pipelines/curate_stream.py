@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.curate import StageStats, filter_batch, new_stats, reason_class, reset_verdicts
 from pipelines import dataset
+from pipelines.curate import StageStats, filter_batch, new_stats, reason_class, reset_verdicts
 from pipelines.dataset import ROWS_PER_FILE, finish_dataset
 from pipelines.filters import Filter
 from pipelines.schema import SCHEMA, SCHEMA_VERSION

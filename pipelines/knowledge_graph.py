@@ -103,8 +103,8 @@ def make_graph(exs: Sequence[Extraction], spec: KnowledgeGraphSpec):
     from pipelines.filters.consistency import load_encoder
 
     model = load_encoder(spec.encoder)
-    return build_neighbour_graph(exs, lambda texts: model.encode(texts, convert_to_numpy=True, normalize_embeddings=True,
-                                                                 show_progress_bar=False),
+    return build_neighbour_graph(exs, lambda texts: model.encode(texts, convert_to_numpy=True,
+                                                                 normalize_embeddings=True, show_progress_bar=False),
                                  spec.neighbours, spec.min_similarity, spec.encoder)
 
 

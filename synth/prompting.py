@@ -51,7 +51,8 @@ def check_instructions(path: str, provided: Sequence[str]) -> None:
     for inst in load_instructions(path):
         unknown = placeholders(inst.text) - set(provided)
         if unknown:
-            raise PromptError(f"{path}: instruction {inst.id!r} uses {', '.join('{' + u + '}' for u in sorted(unknown))}"
+            raise PromptError(f"{path}: instruction {inst.id!r} uses "
+                              f"{', '.join('{' + u + '}' for u in sorted(unknown))}"
                               f", which this task does not fill (it fills: "
                               f"{', '.join('{' + p + '}' for p in provided) or 'nothing'})")
 

@@ -3,9 +3,9 @@
 Each request's action comes from, in order: `rules` (the first (substring, action) whose substring is in the
 last user message), then `script` (consumed one entry per request), else "ok". Actions:
 "ok"; "500", "503", "401"... (that status with an error body); "429" (Retry-After 0); ("429", "<retry-after>");
-"400" (a context-length refusal naming the token count; "400-echo-key" adds the bearer key, as some gateways do); "nochoices" (200 with an error body, as gateways answer
-upstream failures); "garbage" (200, not JSON); ("hang", s) then ok; ("trickle", s): a 200 whose body arrives one
-byte at a time over s seconds.
+"400" (a context-length refusal naming the token count; "400-echo-key" adds the bearer key, as some gateways do);
+"nochoices" (200 with an error body, as gateways answer upstream failures); "garbage" (200, not JSON);
+("hang", s) then ok; ("trickle", s): a 200 whose body arrives one byte at a time over s seconds.
 """
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ def test_summarise_mean_and_sample_sd_and_missing():
 
 
 def test_table_hides_sets_missing_everywhere_and_keeps_skipped_arms():
-    runs = [{"train_s": 10.0, "steps": 5, "rows": {"infonce": 80}}, {"train_s": 12.0, "steps": 5, "rows": {"infonce": 80}}]
+    runs = [{"train_s": 10.0, "steps": 5, "rows": {"infonce": 80}},
+            {"train_s": 12.0, "steps": 5, "rows": {"infonce": 80}}]
     results = {
         "base": {"runs": [], "summary": sweep.summarise([{"stsb-dev": 36.0, "sickr": None}])},
         "synth-pairs": {"lr": 4e-4, "runs": runs, "summary": sweep.summarise([{"stsb-dev": 37.0, "sickr": None},

@@ -38,7 +38,8 @@ def test_shared_modules_import_nothing_of_the_project(module):
 
 def test_trainers_use_only_the_neutral_modules_of_synth():
     allowed = {m.removesuffix(".py").replace("/", ".") for m in NEUTRAL}
-    bad = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.startswith("synth") and m not in allowed)
+    bad = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
+                                            if m.startswith("synth") and m not in allowed)
            for p in (ROOT / "trainers").rglob("*.py")}
     assert {k: v for k, v in bad.items() if v} == {}
 

@@ -41,7 +41,8 @@ class TrainSpec(BaseModel):
                                           description="set all encoder dropout (unsup SimCSE on a decoder needs it)")
     base_layers: int | None = Field(None, ge=1, description="keep only the base's first N transformer layers (CPU)")
     eval_steps: int | None = Field(None, ge=1, description="evaluate on STS-B dev every N steps and keep the best")
-    dev_max_pairs: int | None = Field(None, ge=10, description="select on N STS-B dev pairs spread over the file (all genres)")
+    dev_max_pairs: int | None = Field(None, ge=10,
+                                      description="select on N STS-B dev pairs spread over the file (all genres)")
     multi_dataset_sampler: Literal["proportional", "round_robin"] = "proportional"
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N (auto: CUDA when available)")
     baseline: Literal["simcse_unsup"] | None = Field(

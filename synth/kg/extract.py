@@ -18,7 +18,6 @@ from synth.kg.facts import dedupe_entities
 from synth.kg.quantities import find_quantities
 from synth.records import Anchor, Entity, Quantity
 
-
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+(?=\S)", re.IGNORECASE)
 
 

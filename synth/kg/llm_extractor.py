@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from synth.backends.base import Backend, Request, Structured, chat_messages, Sampling
+from synth.backends.base import Backend, Request, Sampling, Structured, chat_messages
 from synth.kg.extract import Extraction, KnowledgeGraphSpec, Relation, finish
 from synth.kg.facts import has_entity
 from synth.parsing import parse_json_object

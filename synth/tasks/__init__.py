@@ -7,9 +7,9 @@ from typing import Any
 from synth.registry import Registry
 from synth.tasks.base import Task, TaskContext, TaskSpec
 from synth.tasks.existing import ExistingSpec, ExistingTask
-from synth.tasks.mask_fill import MaskFillSpec, MaskFillTask
-from synth.tasks.kg_variants import KGVariantsSpec, KGVariantsTask
 from synth.tasks.judge import JudgeSpec, JudgeTask
+from synth.tasks.kg_variants import KGVariantsSpec, KGVariantsTask
+from synth.tasks.mask_fill import MaskFillSpec, MaskFillTask
 from synth.tasks.pairs import PairsSpec, PairsTask
 from synth.tasks.ranked import RankedSpec, RankedTask
 

@@ -39,11 +39,11 @@ class TaskSpec(BaseModel):
     def _prompt_files_render(self) -> "TaskSpec":
         from synth.prompting import check_instructions
 
-        for field, provided in self.prompt_variables.items():
+        for name, provided in self.prompt_variables.items():
             try:
-                check_instructions(getattr(self, field), provided)
+                check_instructions(getattr(self, name), provided)
             except (OSError, KeyError, json.JSONDecodeError) as e:
-                raise ValueError(f"{field} = {getattr(self, field)!r}: cannot read the instruction pool ({e})") from e
+                raise ValueError(f"{name} = {getattr(self, name)!r}: cannot read the instruction pool ({e})") from e
         return self
 
 

@@ -22,8 +22,15 @@ from pydantic import Field, model_validator
 from synth.backends import backend_spec_type
 from synth.backends.base import Backend, Completion, Request, Structured
 from synth.parsing import first_number
-from synth.prompting import (Exemplar, few_shot_chat, load_exemplars, load_instructions, render, request_seed,
-                             sample_prompt)
+from synth.prompting import (
+    Exemplar,
+    few_shot_chat,
+    load_exemplars,
+    load_instructions,
+    render,
+    request_seed,
+    sample_prompt,
+)
 from synth.records import Anchor, Record, Score
 from synth.tasks.base import TaskContext, TaskSpec
 

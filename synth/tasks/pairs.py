@@ -9,8 +9,7 @@ from pydantic import Field
 
 from synth.backends.base import Backend, Request, Structured
 from synth.parsing import clean_sentence, parse_json_object
-from synth.prompting import (Exemplar, few_shot_chat, load_exemplars, load_instructions, request_seed,
-                             sample_prompt)
+from synth.prompting import Exemplar, few_shot_chat, load_exemplars, load_instructions, request_seed, sample_prompt
 from synth.records import Anchor, Record
 from synth.tasks.base import TaskContext, TaskSpec
 
@@ -142,7 +141,7 @@ def pick_candidate(raws: list[str], anchor: str) -> tuple[str | None, str | None
     """The first candidate that parses and is not the anchor again: (sentence, error, raw, index)."""
     raws = raws or [""]
     parsed = [clean_sentence(r) for r in raws]
-    for i, ((text, err), raw) in enumerate(zip(parsed, raws)):
+    for i, ((text, _err), raw) in enumerate(zip(parsed, raws)):
         if text is not None and _norm(text) != _norm(anchor):
             return text, None, raw, i
     first = next((i for i, (t, _) in enumerate(parsed) if t is not None), 0)

@@ -145,7 +145,7 @@ def write_anchors(spec: ScratchSpec, llm: Backend, seed: int) -> tuple[list[Anch
         if missing <= 0:
             break
         reqs = [scratch_request(spec, seed, round_, i) for i in range(math.ceil(missing * spec.oversample))]
-        for (req, genre, topics), comp in zip(reqs, llm.generate([r[0] for r in reqs])):
+        for (_req, genre, topics), comp in zip(reqs, llm.generate([r[0] for r in reqs])):
             text, err = clean_sentence(comp.text)
             reason = comp.error or err or check_candidate(text, spec, examples)  # a backend failure says why
             if reason is None and normalise(text) in seen:

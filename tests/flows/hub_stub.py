@@ -49,7 +49,8 @@ class HubStub:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                stub.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                stub.requests.append(Recorded(self.command, self.path,
+                                              {k.lower(): v for k, v in self.headers.items()}, body))
                 payload: Any = {}
                 if self.path.startswith("/api/repos/create"):
                     name = json.loads(body or b"{}")

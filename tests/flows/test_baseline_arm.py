@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from flows.planning import make_plan
 from flows.recipe import recipe_from_dict
 from flows.train import evaluate, train
-from flows.planning import make_plan
 from pipelines.dataset import read_dataset_rows
 from tests.trainers.test_training import write_dataset
 

@@ -29,7 +29,8 @@ def test_end_to_end_on_the_embedded_models(tmp_path):
     rejects = load_dataset("parquet", data_dir=str(run / "dataset" / "rejects"), split="train")
     assert len(kept) + len(rejects) == 8
     assert all(r for r in rejects["reason"]) and all(k is False for k in rejects["kept"])
-    assert all(p["model"] == "embedded:smollm2-135m-instruct" for p in list(kept["provenance"]) + list(rejects["provenance"]))
+    assert all(p["model"] == "embedded:smollm2-135m-instruct"
+               for p in list(kept["provenance"]) + list(rejects["provenance"]))
     assert (run / "dataset" / "README.md").read_text().count("## Filters") == 1
     model = SentenceTransformer(out["model"], device="cpu")
     assert model.encode(["a sentence"]).shape == (1, 384)

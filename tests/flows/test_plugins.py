@@ -31,7 +31,8 @@ def test_a_registry_resolves_module_attr_lazily_and_names_what_is_registered():
 @pytest.mark.slow
 def test_an_outside_task_registered_by_entry_point_runs_from_a_recipe(tmp_path):
     recipe = write_tiny(tmp_path / "r.toml", tmp_path / "run", name="plugged", limit=2)
-    text = recipe.read_text(encoding="utf-8").replace('name = "pairs"\nexemplars = 0', 'name = "echo"\nstyle = "loudly"')
+    text = recipe.read_text(encoding="utf-8").replace('name = "pairs"\nexemplars = 0',
+                                                      'name = "echo"\nstyle = "loudly"')
     recipe.write_text(text, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(PLUGIN)])}
     res = subprocess.run([sys.executable, "-m", "flows.cli", "generate", str(recipe)], cwd=tmp_path, env=env,

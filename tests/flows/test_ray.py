@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from tiny_recipe import write_tiny
 
 from flows.recipe import load_recipe
 from pipelines.executors import ExecutorSpec, run_jobs
 from pipelines.stage import ShardJob, ShardResult
-from tiny_recipe import write_tiny
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("prefect_ray")

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
-
 from tiny_recipe import write_tiny
+from typer.testing import CliRunner
 
 SYNTH = str(Path(sys.executable).parent / "synth")
 CHANGED = ["--set", "sampling.temperature=0.9", "--set", "tasks.pairs.exemplars=2", "--set", "corpus.limit=3",

@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from tiny_recipe import write_tiny
 
 from flows.recipe import load_recipe
-from tiny_recipe import write_tiny
 
 SYNTH = str(Path(sys.executable).parent / "synth")
 COLUMNS = ("id", "anchor_id", "anchor", "positive", "negative", "kept", "reason")
 
 
 def _rows(run: Path) -> dict[str, dict]:
-    rows = [r for s in sorted((run / "generated" / "pairs").glob("shard-*.parquet")) for r in pq.read_table(s).to_pylist()]
+    rows = [r for s in sorted((run / "generated" / "pairs").glob("shard-*.parquet"))
+            for r in pq.read_table(s).to_pylist()]
     out = {r["id"]: {c: r[c] for c in COLUMNS} for r in rows}
     assert len(out) == len(rows), "a record id appears twice"
     return out

@@ -15,11 +15,13 @@ def test_header_is_written_for_a_command_that_succeeds(tmp_path, monkeypatch):
 
 
 def test_flow_runs_are_named_after_the_recipe_object_or_its_dict_form(monkeypatch):
-    """`recipe_run_name` names a run from the recipe parameter (an object with `.name`: a Recipe), or from its dict form (a deployment's run)."""
+    """`recipe_run_name` names a run from the recipe parameter (an object with `.name`: a Recipe), or from its dict
+    form (a deployment's run)."""
+    from types import SimpleNamespace
+
     import prefect.runtime.flow_run as runtime
 
     from flows.env import recipe_run_name
-    from types import SimpleNamespace
 
     name = recipe_run_name("curate")
     for params in ({"recipe": SimpleNamespace(name="nightly")}, {"recipe": {"name": "nightly"}}):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tiny_recipe import write_tiny
 from typer.testing import CliRunner
 
 from flows.recipe import Recipe, load_recipe
-from tiny_recipe import write_tiny
 
 BIN = Path(sys.executable).parent
 

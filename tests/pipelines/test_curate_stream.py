@@ -24,7 +24,8 @@ N = "A woman in a red dress sits inside the garage."
 
 def _records():
     stsb = stsb_sentences("test")[7]
-    shard0 = [rec(A, P, N, seed=1), rec("Two dogs run on a beach.", "Dogs are running on sand.", "A cat sleeps.", seed=2),
+    shard0 = [rec(A, P, N, seed=1),
+              rec("Two dogs run on a beach.", "Dogs are running on sand.", "A cat sleeps.", seed=2),
               rec("A child eats an apple.", "A kid is eating some fruit.", "As an AI I cannot do that.", seed=3)]
     shard1 = [rec(A, P.lower(), N, seed=4),  # exact duplicate of shard 0, another batch
               rec(A, P + " today", N, seed=5),  # near duplicate

@@ -12,7 +12,8 @@ from synth.records import Record
 
 PREMISES = ["A man is playing a guitar on stage.", "Two dogs run across a snowy field.",
             "A woman is slicing tomatoes in a kitchen.", "Children are building a sandcastle at the beach."]
-RECIPE = 'name = "fast"\n[corpus]\npath = "builtin:snli-premises"\n[[tasks]]\nname = "judge"\nscore_min = 1\nscore_max = 9\n'
+RECIPE = ('name = "fast"\n[corpus]\npath = "builtin:snli-premises"\n'
+          '[[tasks]]\nname = "judge"\nscore_min = 1\nscore_max = 9\n')
 PROV = {"backend": "transformers", "model": "embedded:smollm2-135m-instruct", "model_hash": "h", "temperature": 0.7,
         "top_p": 0.9, "max_tokens": 16, "shard": "shard-00000.parquet", "recipe_hash": "r"}
 
@@ -95,7 +96,8 @@ def test_card_is_hub_yaml_with_the_most_restrictive_input_license(dataset, tmp_p
     assert DatasetCard.load(user / "README.md").data.license == "unknown"  # nothing known about a user's file
     mit = tmp_path / "mit"
     write_dataset(rows(), [], mit, recipe_text='name = "m"\n[corpus]\npath = "builtin:pubmedqa-sentences"\n')
-    assert DatasetCard.load(mit / "README.md").data.license == "mit"  # the corpus decides; the generator is listed under models
+    # the corpus decides; the generator is listed under models
+    assert DatasetCard.load(mit / "README.md").data.license == "mit"
 
 
 def test_triplet_config_trains_one_step_with_mnrl_directly(dataset, tmp_path):

@@ -1,6 +1,6 @@
 import pytest
-
 from filtering_helpers import NoEncoder, VectorEncoder, rec, unit
+
 from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec, cos_key
 
 A = "anchor sentence"
@@ -67,7 +67,8 @@ def test_records_without_a_negative_check_the_positive_only():
 @pytest.mark.slow
 def test_real_reference_encoder_separates_paraphrase_from_unrelated(minilm):
     anchor = "A man is playing a guitar on the street."
-    records = [rec(anchor, "A man plays the guitar outdoors on a street.", "A chef slices onions in a kitchen.", seed=1),
+    records = [rec(anchor, "A man plays the guitar outdoors on a street.", "A chef slices onions in a kitchen.",
+                   seed=1),
                rec(anchor, "A woman is reading a newspaper.", "A man is playing a guitar on a street.", seed=2)]
     out = ConsistencyFilter(ConsistencySpec(), encoder=minilm).verdicts(records)
     good, bad = records

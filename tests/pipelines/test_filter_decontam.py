@@ -1,7 +1,7 @@
 import pytest
+from filtering_helpers import rec
 from pydantic import ValidationError
 
-from filtering_helpers import rec
 from pipelines.filters.decontam import DecontamFilter, DecontamSpec
 from pipelines.filters.evalsets import EvalSetError, stsb_sentences, user_sets
 

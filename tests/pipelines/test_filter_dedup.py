@@ -1,11 +1,11 @@
 import pytest
+from filtering_helpers import rec, write_shard
 from pydantic import ValidationError
 
-from filtering_helpers import rec, write_shard
 from pipelines.curate import apply_filters, load_rows
-from pipelines.shards import finished_shards
 from pipelines.filters import build_filter
 from pipelines.filters.dedup import DedupFilter, DedupSpec, jaccard, key_parts, shingles
+from pipelines.shards import finished_shards
 
 A = "A man in a blue shirt is standing in front of a garage."
 P = "A man wearing a blue shirt stands before a garage."

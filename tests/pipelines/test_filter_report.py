@@ -1,14 +1,14 @@
+from filtering_helpers import VectorEncoder, rec, unit, write_shard
 from rich.console import Console
 
-from filtering_helpers import VectorEncoder, rec, unit, write_shard
 from pipelines.curate import apply_filters, load_rows
-from pipelines.shards import finished_shards
 from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec
 from pipelines.filters.rules import RulesFilter, RulesSpec
 from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec
 from pipelines.inspect import inspect_dataset
 from pipelines.refilter import write_curated
 from pipelines.report import filter_table_rows
+from pipelines.shards import finished_shards
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -18,7 +18,8 @@ def curated(tmp_path, n=14, scores=True):
     records, vectors = [], {}
     for i in range(n):
         anchor = f"Anchor number {i} describes a scene in a park."
-        pos, neg = f"Positive {i} says the same about the park.", ("Short." if i % 4 == 0 else f"Negative {i} shows a different place.")
+        pos = f"Positive {i} says the same about the park."
+        neg = "Short." if i % 4 == 0 else f"Negative {i} shows a different place."
         vectors.update({anchor: [1.0, 0.0], pos: unit(0.5 + 0.035 * i), neg: unit(0.9 - 0.05 * i)})
         records.append(rec(anchor, pos, neg, seed=i, **({"positive_score": 1 + i % 5, "negative_score": 4 - i % 4}
                                                         if scores else {})))

@@ -1,6 +1,6 @@
 import pytest
-
 from filtering_helpers import PROV, rec
+
 from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec, unswap_row
 from pipelines.schema import record_to_row, row_to_record
 from synth.records import Score

@@ -15,7 +15,8 @@ ROWS = [{"id": f"r{i}", "task": "pairs", "anchor": "A dog runs in the park.", "p
 
 
 def test_report_plots_become_data_uris_with_the_files_bytes(tmp_path):
-    report = write_report(ROWS, [StageStats(stage="rules", rows_in=6, rows_out=3, seconds=0.1, reasons={"short": 3})], tmp_path)
+    report = write_report(ROWS, [StageStats(stage="rules", rows_in=6, rows_out=3, seconds=0.1, reasons={"short": 3})],
+                          tmp_path)
     assert "](plots/lengths.png)" in report.markdown  # the file on disk keeps its relative link
     inlined = inline_images(report.markdown, tmp_path)
     assert "](plots/" not in inlined

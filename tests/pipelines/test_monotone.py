@@ -97,8 +97,10 @@ def test_card_section_reports_monotone_fraction_and_scores():
                 "positive_score": None, "negative_score": None, "pair_score": None, "ranked_mode": None}
         return {**base, **kw}
 
-    rows = [row("ranked", ranked=["a"], ranked_mode="graded", checks=[{"name": "ranked_monotone_encoder", "value": 1.0}]),
-            row("ranked", ranked=["b"], ranked_mode="graded", checks=[{"name": "ranked_monotone_encoder", "value": 0.0}]),
+    rows = [row("ranked", ranked=["a"], ranked_mode="graded",
+                checks=[{"name": "ranked_monotone_encoder", "value": 1.0}]),
+            row("ranked", ranked=["b"], ranked_mode="graded",
+                checks=[{"name": "ranked_monotone_encoder", "value": 0.0}]),
             row("ranked", kept=False, ranked=["c"], ranked_mode="graded", reason="parse:ranked_repeat"),
             row("pairs", scores=[{"target": "positive"}], positive_score=4.0, negative_score=1.0),
             row("judge", scores=[{"target": "pair"}], pair_score=0.5),

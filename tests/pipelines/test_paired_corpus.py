@@ -85,8 +85,8 @@ def test_existing_rows_load_no_model_and_name_their_source_not_a_generator(tmp_p
 
     anchors = tuple(read_corpus("builtin:snli-nli-sample", kind="nli", limit=2).anchors)
     job = ShardJob(index=0, out_path=str(tmp_path / "existing-0000.parquet"), task=ExistingSpec(),
-                   backend=TransformersSpec(model=str(tmp_path / "no-such-model")), sampling=Sampling(max_tokens=8), seed=1,
-                   recipe_hash="r", anchors=anchors)
+                   backend=TransformersSpec(model=str(tmp_path / "no-such-model")), sampling=Sampling(max_tokens=8),
+                   seed=1, recipe_hash="r", anchors=anchors)
     res = run_shard(job)
     rows = pq.read_table(res.path).to_pylist()
     assert res.records == len(rows) >= 2 and res.tokens == 0

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from filtering_helpers import rec, write_shard
+
 from pipelines.anchors import write_anchor_shards
 from pipelines.plan import pending_jobs, plan_task_jobs
 from pipelines.refilter import rewrite_dataset

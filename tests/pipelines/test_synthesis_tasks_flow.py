@@ -112,7 +112,8 @@ def test_scratch_recipe_end_to_end_without_a_corpus(tmp_path, smollm):
     # from a raw base, with the unsupervised-SimCSE arm on the same base and sentences reported beside it (issue 19)
     assert recipe.train.base_model == "embedded:smollm2-135m-instruct" and recipe.train.baseline == "simcse_unsup"
     report = json.loads((run / "eval" / "report.json").read_text())["scores"]  # models x sets
-    assert list(report) == ["base (embedded:smollm2-135m-instruct)", "trained", "unsup SimCSE (same base, same sentences)"]
+    assert list(report) == ["base (embedded:smollm2-135m-instruct)", "trained",
+                            "unsup SimCSE (same base, same sentences)"]
     ref = json.loads((run / "model-unsup-simcse" / "training.json").read_text())
     kept_anchors = {r["anchor"] for r in read_dataset_rows(run / "dataset")}
     assert ref["train_rows"] == len(kept_anchors) and ref["steps"] == 2

@@ -4,8 +4,8 @@ entity that is not a neighbour. The LLM is a scripted echo (control flow only); 
 import json
 
 import pytest
-
 from doubles import ScriptedBackend
+
 from pipelines.filters.knowledge import negative_reason, positive_reason
 from synth.backends.base import Sampling
 from synth.kg.extract import Extraction
@@ -45,7 +45,8 @@ def test_neighbour_positive_and_random_negative(tmp_path, minilm):
     assert seen[0] == "Sentence: Phone counselling raised screening by 12% in Ohio.\n" \
                       "Keep exactly: phone counselling; Ohio; 12%"
     assert r.positive == "Phone counselling raised screening by 12% in Ohio."
-    assert r.raw["positive_swap_before"] == "Telephone counseling" and r.raw["positive_swap_after"] == "phone counselling"
+    assert r.raw["positive_swap_before"] == "Telephone counseling"
+    assert r.raw["positive_swap_after"] == "phone counselling"
     assert r.checks["kg_positive_neighbour_sim"] > 0.7
     assert positive_reason(r) is None  # the knowledge filter checks the neighbour in place of the swapped entity
     assert r.changed_fact.before == "Telephone counseling" and r.changed_fact.after in {"tax returns", "income taxes"}

@@ -3,13 +3,13 @@ anchor allows, deterministic edits verified, fallback to the edited sentence, pa
 import json
 
 import pytest
-
 from doubles import ScriptedBackend
+
 from synth.backends.base import Sampling
 from synth.kg.extract import Extraction
 from synth.kg.graph import build_graph, save_graph
-from synth.records import Anchor, Entity
 from synth.kg.quantities import find_quantities
+from synth.records import Anchor, Entity
 from synth.tasks import build_task
 from synth.tasks.base import TaskContext
 from synth.tasks.kg_variants import KGVariantsSpec
@@ -42,7 +42,9 @@ def echo_sentence(req):
 @pytest.mark.parametrize("kind", ["entity_swap", "quantity_change", "refute"])
 def test_each_negative_kind(tmp_path, kind):
     extras = extractions(tmp_path)
-    llm = ScriptedBackend(lambda r: "It is not true." if "Contradict" in r.messages[0]["content"] or "refute" in r.messages[0]["content"] else echo_sentence(r))
+    llm = ScriptedBackend(lambda r: "It is not true."
+                          if "Contradict" in r.messages[0]["content"] or "refute" in r.messages[0]["content"]
+                          else echo_sentence(r))
     task = build_task(KGVariantsSpec(negative_weights={kind: 1.0}, exemplars=1))
     recs = task.run([A1, A2], llm, ctx(extras))
     assert llm.calls == [4] and len(recs) == 2

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from synth.registry import Registry
 from trainers.losses import clhaif, distill, gcse, infonce, listmle, multicsr, scored, simcse_unsup
 from trainers.losses.base import LossSpec, columns_from_fields
 from trainers.losses.infonce import InfoNCESpec
-from synth.registry import Registry
 
 __all__ = ["LOSSES", "LossEntry", "LossSpec", "InfoNCESpec", "register_loss", "loss_spec_type", "build_loss"]
 

@@ -2,7 +2,8 @@
 
     z_i = [ cos(h_i, h_j+)/tau ]_j ++ [ cos(h_i, h_j-)/tau + w * 1[j = i] ]_j        (2N columns)
     smooth_positive:  L = -(1/N) sum_i s_i * log softmax(z_i)_i
-    smooth_all:       y_ii = s_i,  y_ik = (1 - s_i) / (2N - 1) for k != i;   L = -(1/N) sum_i sum_k y_ik log softmax(z_i)_k
+    smooth_all:       y_ii = s_i,  y_ik = (1 - s_i) / (2N - 1) for k != i;
+                      L = -(1/N) sum_i sum_k y_ik log softmax(z_i)_k
 
 s_i is the judge's score of (anchor_i, positive_i) scaled to [0, 1]; the negative's score is unused, as in
 the released code (`smooth_type`). Without hard negatives the logits have N columns and smooth_all spreads

@@ -1,11 +1,11 @@
 """Extractors: the LLM's JSON is parsed defensively (failures recorded, invented entities dropped); the
 offline spaCy pipeline finds named entities and concepts while the rules keep every number."""
 import pytest
+from doubles import ScriptedBackend
 
 from synth.kg.extract import KnowledgeGraphSpec, build_extractor
 from synth.kg.llm_extractor import LLMExtractor, parse_extraction
 from synth.records import Anchor
-from doubles import ScriptedBackend
 
 A = Anchor("Aspirin cut stroke risk by 3.5% in 1,200 adults in Ohio.")
 
@@ -21,7 +21,8 @@ def test_llm_json_parsed_and_invented_entities_dropped():
 
 
 @pytest.mark.parametrize("raw,err", [("", "llm:empty"), ("no json here", "llm:not_json"),
-                                     ('{"entities": [', "llm:truncated_json"), ('{"foo": 1}', "llm:missing_keys:entities"),
+                                     ('{"entities": [', "llm:truncated_json"),
+                                     ('{"foo": 1}', "llm:missing_keys:entities"),
                                      ('{"entities": "Aspirin"}', "llm:entities_not_a_list")])
 def test_llm_failures_are_recorded_and_rule_quantities_kept(raw, err):
     llm = ScriptedBackend(lambda r: raw)

@@ -3,8 +3,15 @@ neighbour choice with the same-type fallback."""
 import random
 
 from synth.kg.extract import Extraction, Relation
-from synth.kg.graph import (build_graph, load_graph, neighbourhood_seeds, same_type_replacement, save_graph, summary,
-                            summary_markdown)
+from synth.kg.graph import (
+    build_graph,
+    load_graph,
+    neighbourhood_seeds,
+    same_type_replacement,
+    save_graph,
+    summary,
+    summary_markdown,
+)
 from synth.records import Entity
 
 D, C, G = "DRUG", "DISEASE", "GPE"
