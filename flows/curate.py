@@ -93,7 +93,7 @@ def _stream(recipe: Recipe, shards: list[Path], target: Path, plan: RunPlan) -> 
         return summary, made[0]
 
     summary, report = build_and_swap(target, build)
-    publish_report(recipe, report)
+    publish_report(recipe, report, target)
     return summary
 
 
