@@ -51,11 +51,16 @@ def test_the_recipe_round_trips_as_a_deployment_parameter(tmp_path):
 
 
 def test_schedule_without_a_server_is_a_clear_error(tmp_path, monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from flows.cli import app
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     path = write_tiny(tmp_path / "r.toml", tmp_path / "run")
-    res = CliRunner().invoke(app, ["schedule", str(path), "--cron", "0 3 * * *"])
+    # the suite's own server (tests/prefect_server.py) is in the settings Prefect read at import: unset it too,
+    # or the command finds a server and serves the deployment forever
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        res = CliRunner().invoke(app, ["schedule", str(path), "--cron", "0 3 * * *"])
     assert res.exit_code == 2 and "PREFECT_API_URL is not set" in res.output and "prefect server start" in res.output
     res = CliRunner().invoke(app, ["schedule", str(path), "--cron", "0 3 * * *", "--stage", "train"])
     assert res.exit_code == 2 and "allowed values are all, synthesize" in res.output
