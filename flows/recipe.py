@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import tomli_w
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.executors import ExecutorSpec  # [executor]: local | ray; the settings live with the executors
 from pipelines.filters import FILTERS, filter_spec_type
@@ -25,7 +25,7 @@ from synth.tasks import TASKS, task_spec_type
 from synth.tasks.pairs import PairsSpec
 from synth.tasks.scratch import ScratchSpec
 from trainers.evaluate import EvalSpec
-from trainers.losses import LOSSES, InfoNCESpec, loss_spec_type
+from trainers.losses import LOSSES, loss_spec_type
 from trainers.train import TrainSpec
 
 
@@ -153,6 +153,8 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     i = 0
     while i < len(keys) - 1:
         nxt = cur.setdefault(keys[i], {})
+        if nxt is False and i == 0 and keys[0] in OPTIONAL_SECTIONS:  # `train = false`: a key turns it back on
+            nxt = cur[keys[i]] = {}
         if isinstance(nxt, list) and i + 2 < len(keys):  # [[array]] of tables: next key selects the entry
             cur, i = _list_item(nxt, keys[i + 1], dotted), i + 2
             continue
@@ -203,31 +205,29 @@ def format_errors(path: Path | str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-_BUILT: dict[tuple[int, ...], type[Recipe]] = {}
+def _registered() -> tuple:
+    """What the recipe model's unions are built from: the specs registered now, per registry."""
+    return tuple(r.specs() for r in (BACKENDS, TASKS, FILTERS, LOSSES))
 
 
-def _versions() -> tuple[int, ...]:
-    return (BACKENDS.version, TASKS.version, FILTERS.version, LOSSES.version)
-
-
-_BUILT[_versions()] = Recipe  # the names registered at import
+_BUILT = [_registered()]  # the names registered at import
 
 
 def recipe_model() -> type[Recipe]:
-    """`Recipe` with the names registered now (plugins included): a subclass whose registry-typed fields are
-    rebuilt when a registry changed after import, so `[[tasks]] name = "<a plugin's task>"` validates."""
+    """`Recipe` with the names registered now (plugins included): when a registry changed since the model was
+    built, its registry-typed fields get the new unions and the model is rebuilt in place, so a plugin's task
+    validates and every recipe stays a plain `Recipe` (flow parameters, deployments, equality)."""
     load_plugins()
-    key = _versions()
-    if key not in _BUILT:
-        train = create_model("TrainSpec", __base__=TrainSpec, objectives=(
-            list[loss_spec_type()], Field(default_factory=lambda: [InfoNCESpec()])))  # type: ignore[valid-type]
-        _BUILT[key] = create_model(
-            "Recipe", __base__=Recipe,
-            generator=(backend_spec_type(), TransformersSpec()),  # type: ignore[valid-type]
-            tasks=(list[task_spec_type()], Field(default_factory=lambda: [PairsSpec()], min_length=1)),  # type: ignore[valid-type]
-            filters=(list[filter_spec_type()], Field(default_factory=lambda: [RulesSpec()])),  # type: ignore[valid-type]
-            train=(train | None, train()))
-    return _BUILT[key]
+    now = _registered()
+    if now != _BUILT[0]:
+        TrainSpec.model_fields["objectives"].annotation = list[loss_spec_type()]  # type: ignore[valid-type]
+        TrainSpec.model_rebuild(force=True)
+        Recipe.model_fields["generator"].annotation = backend_spec_type()
+        Recipe.model_fields["tasks"].annotation = list[task_spec_type()]  # type: ignore[valid-type]
+        Recipe.model_fields["filters"].annotation = list[filter_spec_type()]  # type: ignore[valid-type]
+        Recipe.model_rebuild(force=True)
+        _BUILT[0] = now
+    return Recipe
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "<recipe>") -> Recipe:

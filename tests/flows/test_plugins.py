@@ -46,8 +46,11 @@ def test_an_outside_task_registered_by_entry_point_runs_from_a_recipe(tmp_path):
     assert sum(1 for r in rows if r["positive"]) >= 1  # the real model answered
 
 
-def test_without_the_plugin_the_recipe_error_names_the_unknown_task(tmp_path):
+def test_without_the_plugin_the_recipe_error_names_the_unknown_task(tmp_path, monkeypatch):
     from flows.recipe import RecipeError, load_recipe
+    from synth.tasks import TASKS
+
+    monkeypatch.delitem(TASKS, "echo", raising=False)  # another test module may have imported the plugin
 
     recipe = write_tiny(tmp_path / "r.toml", tmp_path / "run", name="plugged", limit=2)
     recipe.write_text(recipe.read_text(encoding="utf-8").replace('name = "pairs"\nexemplars = 0', 'name = "echo"'),

@@ -87,6 +87,8 @@ def test_a_switched_off_section_stays_off_in_recipe_toml(tmp_path):
     assert again.train is None and again.evaluate is None and again == r
     off = load_recipe(write(tmp_path, GOOD.replace('name = "t"', 'name = "t"\ntrain = false\nevaluate = false')))
     assert off.train is None and off.evaluate is None
+    back_on = load_recipe(write(tmp_path, recipe_toml(r)), ["evaluate.max_pairs=10"])  # `synth evaluate --set`
+    assert back_on.evaluate is not None and back_on.evaluate.max_pairs == 10 and back_on.train is None
 
 
 def test_recipe_toml_round_trips_emoji_quotes_newlines_nan(tmp_path):

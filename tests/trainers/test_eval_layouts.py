@@ -20,7 +20,7 @@ DOWNSTREAM = FIX / "senteval" / "downstream"
 class CharEncoder:
     """Deterministic bag-of-characters encoder: checks the evaluator's plumbing, not a model's quality."""
 
-    def encode(self, texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True):
+    def encode(self, texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=None):
         import numpy as np
 
         out = np.zeros((len(texts), 64))

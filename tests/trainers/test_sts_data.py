@@ -109,7 +109,7 @@ def test_expand_and_validate_sets():
 class CharEncoder:
     """Deterministic bag-of-characters encoder: enough to check the evaluator's plumbing without a model."""
 
-    def encode(self, texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True):
+    def encode(self, texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=None):
         import numpy as np
 
         out = np.zeros((len(texts), 64))
