@@ -51,21 +51,9 @@ def records() -> list[Record]:
 
 
 def kg_extras(tmp_path: Path) -> dict[str, str]:
-    from synth.kg.extract import Extraction
-    from synth.kg.graph import build_graph, save_graph
-    from synth.kg.quantities import find_quantities
-    from synth.records import Entity
+    from tests.synth.test_kg_variants_task import extractions  # the same two extractions and graph
 
-    a1 = Anchor("Aspirin lowered stroke risk by 12% in 1,200 adults.")
-    a2 = Anchor("Warfarin prevented stroke in Ohio.")
-    exs = [Extraction(a1.id, a1.text, [a1.text], [Entity("Aspirin", "DRUG"), Entity("stroke", "DISEASE")],
-                      find_quantities(a1.text)),
-           Extraction(a2.id, a2.text, [a2.text], [Entity("Warfarin", "DRUG"), Entity("stroke", "DISEASE"),
-                                                   Entity("Ohio", "GPE")], [])]
-    path = tmp_path / "extractions.jsonl"
-    path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in exs), encoding="utf-8")
-    graph = save_graph(build_graph(exs), tmp_path / "graph.graphml")
-    return {"extractions_path": str(path), "graph_path": str(graph), "graph_key": "k1"}
+    return extractions(tmp_path)
 
 
 def run_case(name: str, tmp_path: Path) -> list[Request]:
