@@ -67,11 +67,19 @@ class FaultServer:
                     outer.actions.append(action)
                     outer.in_flight += 1
                     outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                self.counted = True
                 try:
                     self.act(action, body)
                 finally:
-                    with outer.lock:
+                    self.done()
+
+            def done(self):
+                """Out of flight once the answer can reach the client: a client that gets it may send its next
+                request before this thread returns, which must not count as a third request in flight."""
+                with outer.lock:
+                    if getattr(self, "counted", False):
                         outer.in_flight -= 1
+                        self.counted = False
 
             def act(self, action, body):
                 if isinstance(action, tuple) and action[0] == "hang":
@@ -120,6 +128,7 @@ class FaultServer:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
+                    self.done()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
                     pass
