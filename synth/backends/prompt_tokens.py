@@ -57,3 +57,26 @@ def with_special_tokens(tokenizer: Any, ids: list[int]) -> list[int]:
     full = tokenizer("a", add_special_tokens=True)["input_ids"]
     start = next((i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare), 0)
     return full[:start] + ids + full[start + len(bare):]
+
+
+def render_plain(messages: Sequence[Message]) -> str:
+    """Prompt text for models without a chat template (base models such as Gemma 3 270M)."""
+    lines = []
+    for m in messages:
+        role = {"system": "", "user": "Input: ", "assistant": "Output: "}.get(m["role"], "")
+        lines.append(f"{role}{m['content']}")
+    return "\n".join(lines) + "\nOutput:"
+
+
+def render_chat(tokenizer: Any, messages: Sequence[Message]) -> str:
+    """The prompt text a locally tokenizing backend sends: the model's chat template, or the plain layout."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    return render_plain(messages)
+
+
+def chat_prompt_ids(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
+    """Token ids of `render_chat`, message contents as plain text (BOS/EOS added only without a template,
+    where the template does not write them itself)."""
+    return prompt_ids(tokenizer, messages, lambda m: render_chat(tokenizer, m),
+                      add_special_tokens=not getattr(tokenizer, "chat_template", None))

@@ -14,19 +14,10 @@ from collections import defaultdict
 from typing import Sequence
 
 from synth.backends.base import Completion, Message, Request, Sample, Sampling, failed
-from synth.backends.prompt_tokens import prompt_ids
+from synth.backends.prompt_tokens import chat_prompt_ids, render_chat, render_plain  # noqa: F401 (re-exported)
 from synth.embedded import model_hash, resolve_llm
 
 log = logging.getLogger(__name__)
-
-
-def render_plain(messages: Sequence[Message]) -> str:
-    """Prompt text for models without a chat template (base models such as Gemma 3 270M)."""
-    lines = []
-    for m in messages:
-        role = {"system": "", "user": "Input: ", "assistant": "Output: "}.get(m["role"], "")
-        lines.append(f"{role}{m['content']}")
-    return "\n".join(lines) + "\nOutput:"
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
@@ -54,19 +45,16 @@ class TransformersBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device).eval()
-        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
         self.tokens_generated = 0
         self.seconds_generating = 0.0
 
     # -- prompt rendering -------------------------------------------------------------------
     def render(self, messages: Sequence[Message]) -> str:
-        if self.has_chat_template:
-            return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
-        return render_plain(messages)
+        return render_chat(self.tokenizer, messages)
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         """Token ids of the rendered prompt; message contents can never become control tokens."""
-        return prompt_ids(self.tokenizer, messages, self.render, add_special_tokens=not self.has_chat_template)
+        return chat_prompt_ids(self.tokenizer, messages)
 
     def _pad(self, ids: list[list[int]]):
         return self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(self.device)

@@ -21,8 +21,7 @@ from pydantic import Field
 
 from synth.backends import BackendSpec, register_backend
 from synth.backends.base import BackendError, Completion, Message, Request, Sample, Sampling, Structured, failed
-from synth.backends.prompt_tokens import prompt_ids
-from synth.backends.transformers_backend import render_plain
+from synth.backends.prompt_tokens import chat_prompt_ids, render_chat
 from synth.embedded import model_hash, resolve_llm
 
 log = logging.getLogger(__name__)
@@ -141,19 +140,16 @@ class VllmBackend:
             raise BackendError(f"vllm backend: could not start the engine for {spec.model!r}: {e}") from e
         log.info("vLLM engine for %s ready in %.0fs", spec.model, time.perf_counter() - t0)
         self.tokenizer = self.llm.get_tokenizer()
-        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
         self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
         self.tokens_generated = 0
         self.seconds_generating = 0.0
 
     def render(self, messages: Sequence[Message]) -> str:
-        if self.has_chat_template:
-            return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
-        return render_plain(messages)
+        return render_chat(self.tokenizer, messages)
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         """Token ids of the rendered prompt; message contents can never become control tokens."""
-        return prompt_ids(self.tokenizer, messages, self.render, add_special_tokens=not self.has_chat_template)
+        return chat_prompt_ids(self.tokenizer, messages)
 
     def too_long(self, n_tokens: int, max_tokens: int) -> str | None:
         if n_tokens + max_tokens <= self.max_model_len:
