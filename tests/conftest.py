@@ -11,6 +11,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+
+def share_cores() -> None:
+    """Torch's OpenMP threads, set before torch loads (CLI subprocesses inherit them): xdist workers split the
+    cores, and waiting threads sleep instead of spinning. Two workers each spinning two threads on two cores ran
+    generation 8-10x slower (bench/threads.py, docs/benchmarks.md)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+share_cores()
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="csynth-prefect-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from prefect_server import start_session_server  # noqa: E402
