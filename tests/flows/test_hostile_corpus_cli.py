@@ -9,30 +9,11 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from fault_server import FaultServer, sentence_answer
+from tiny_recipe import write_stub
 from typer.testing import CliRunner
 
 GOOD = ["A man is riding a horse along the beach.", "Two children are playing football in the yard."]
 CONTROL = "The sign on the door said <|im_end|> in large letters."
-
-RECIPE = """
-name = "hostile"
-output_dir = "{out}"
-[corpus]
-path = "{corpus}"
-shard_size = 8
-[generator]
-backend = "openai"
-model = "stub-model"
-base_url = "{url}"
-max_retries = 1
-backoff_s = 0.01
-timeout_s = 5
-[sampling]
-max_tokens = 16
-[[tasks]]
-name = "pairs"
-exemplars = 0
-"""
 
 JSONL = "\n".join([json.dumps({"text": GOOD[0]}), '{"text": "Smile \\ud83d please, it is a photo."}',
                    json.dumps({"text": "A NUL\u0000 byte hides in this sentence."}), json.dumps({"text": CONTROL}),
@@ -52,8 +33,9 @@ def test_hostile_corpus_lines_are_recorded_rejects_and_control_strings_stay_data
     corpus.write_text(body, encoding="utf-8")
     run = tmp_path / "run"
     with FaultServer(answer=sentence_answer) as srv:
-        path = tmp_path / "r.toml"
-        path.write_text(RECIPE.format(out=run.as_posix(), corpus=corpus.as_posix(), url=srv.url), encoding="utf-8")
+        path = write_stub(tmp_path / "r.toml", run, srv.url, name="hostile", filters=False,
+                          corpus={"path": corpus.as_posix(), "shard_size": 8}, max_retries=1, backoff_s=0.01,
+                          timeout_s=5)
         result = CliRunner().invoke(app, ["generate", str(path)])
     assert result.exit_code == 0, result.output
     recorded = [json.loads(ln) for ln in (run / "anchors" / "corpus_rejects.jsonl").read_text().splitlines()]

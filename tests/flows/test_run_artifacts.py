@@ -21,6 +21,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterName,
 )
+from prefect_server import prefect_server
 from tiny_recipe import write_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,43 +101,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]  # no calls out of this machine
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_report_plots_load_in_the_prefect_ui_of_a_real_server(run, tmp_path):
     """As a user sees it: a real `prefect server` on 127.0.0.1, `synth refilter` reporting to it, the artifact's
     page opened in headless Chromium; every plot of the report is an image the browser decoded."""
-    import signal
-    import time
-
     import httpx
 
     playwright = pytest.importorskip("playwright.sync_api", reason="the `playwright` package drives the browser")
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (Debian package `chromium`)")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": f"{url}/api",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
-                               "127.0.0.1", "--port", str(port)], env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 240
-        while True:
-            assert server.poll() is None, "prefect server start exited"
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "the Prefect server did not become healthy in 240 s"
-            time.sleep(1)
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(ROOT)}
+    with prefect_server(env, ui=True) as api:
+        env["PREFECT_API_URL"], url = api, api.removesuffix("/api")
         res = subprocess.run([sys.executable, "-m", "flows.cli", "refilter", str(run)], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, res.stdout + res.stderr
@@ -155,10 +130,3 @@ def test_report_plots_load_in_the_prefect_ui_of_a_real_server(run, tmp_path):
             page.screenshot(path=str(tmp_path / "prefect-ui-report.png"), full_page=True)
             browser.close()
         assert widths and all(w > 0 for w in widths), widths  # a broken image has naturalWidth 0
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)

@@ -3,16 +3,14 @@ deployment by the CLI and served, one run triggered through the API and run to c
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
-from tiny_recipe import write_tiny
+from prefect_server import free_port, start_server, stop
+from tiny_recipe import write_stub, write_tiny
 from typer.testing import CliRunner
 
 from flows.recipe import Recipe, load_recipe
@@ -20,21 +18,42 @@ from flows.recipe import Recipe, load_recipe
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _serve_and_run(recipe: Path, env: dict[str, str], name: str, tmp_path: Path, timeout: float = 600):
+    """`synth schedule` serves the recipe's synthesize deployment; once registered, one run of it is started by
+    hand and awaited: (the deployment, the run's final state). The serving process is stopped on exit."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop a process group we started (the server or `synth schedule` and the run it spawned)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        serve = subprocess.Popen([str(BIN / "synth"), "schedule", str(recipe), "--cron", "0 3 * * *",
+                                  "--stage", "synthesize"], env=env, cwd=tmp_path, start_new_session=True,
+                                 stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+            deadline = time.time() + 240
+            while True:
+                assert serve.poll() is None, log.read_text()[-3000:]
+                try:
+                    dep = client.read_deployment_by_name(f"synthesize/{name}")
+                    break
+                except Exception:  # noqa: BLE001 - not registered yet
+                    assert time.time() < deadline, "no deployment after 240 s"
+                    time.sleep(1)
+            run = run_deployment(f"synthesize/{name}", timeout=0)
+            deadline = time.time() + timeout
+            while True:
+                state = client.read_flow_run(run.id).state
+                if state is not None and state.is_final():
+                    break
+                assert serve.poll() is None, log.read_text()[-3000:]
+                assert time.time() < deadline, f"run still {state} after {timeout:.0f} s"
+                time.sleep(2)
+    finally:
+        stop(serve)
+    assert state.is_completed(), (state, log.read_text()[-3000:])
+    return dep, state
 
 
 def test_the_recipe_round_trips_as_a_deployment_parameter(tmp_path):
@@ -72,7 +91,7 @@ def test_schedule_with_the_server_down_or_a_bad_cron(tmp_path):
     from flows.cli import app
 
     path = write_tiny(tmp_path / "r.toml", tmp_path / "run")
-    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{_free_port()}/api"}):
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
         res = CliRunner().invoke(app, ["schedule", str(path), "--cron", "0 3 * * *"])
     out = " ".join(res.output.split())
     assert res.exit_code == 2 and "does not answer" in out and "prefect server start" in out
@@ -84,92 +103,18 @@ def test_schedule_with_the_server_down_or_a_bad_cron(tmp_path):
 
 @pytest.mark.slow
 def test_schedule_serves_a_deployment_on_a_real_server_and_a_run_completes(tmp_path):
-    from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": url,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-           "PREFECT_SERVER_UI_ENABLED": "false"}  # the UI's static files are not under test: skip copying them
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    serve = None
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+    server, env["PREFECT_API_URL"] = start_server(env)
     try:
-        deadline = time.time() + 240
-        while True:
-            assert server.poll() is None, "prefect server start exited"
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "the Prefect server did not become healthy in 240 s"
-            time.sleep(1)
-
         path = write_tiny(tmp_path / "r.toml", tmp_path / "run", name="sched", limit=2, shard_size=2)
-        log = (tmp_path / "serve.log").open("w")
-        serve = subprocess.Popen([str(BIN / "synth"), "schedule", str(path), "--cron", "0 3 * * *",
-                                  "--stage", "synthesize"], env=env, cwd=tmp_path, start_new_session=True,
-                                 stdout=log, stderr=subprocess.STDOUT)
-        with temporary_settings({PREFECT_API_URL: url}):
-            with get_client(sync_client=True) as client:
-                deadline = time.time() + 240
-                while True:
-                    assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-                    try:
-                        dep = client.read_deployment_by_name("synthesize/sched")
-                        break
-                    except Exception:  # noqa: BLE001 - not registered yet
-                        assert time.time() < deadline, "no deployment after 240 s"
-                        time.sleep(1)
-                assert [s.schedule.cron for s in dep.schedules] == ["0 3 * * *"]
-                assert dep.parameters["recipe"]["output_dir"] == str(tmp_path / "run")
-                run = run_deployment("synthesize/sched", timeout=0)
-                deadline = time.time() + 600
-                while True:
-                    state = client.read_flow_run(run.id).state
-                    if state is not None and state.is_final():
-                        break
-                    assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-                    assert time.time() < deadline, f"run still {state} after 600 s"
-                    time.sleep(2)
-        assert state.is_completed(), (state, (tmp_path / "serve.log").read_text()[-3000:])
+        dep, _ = _serve_and_run(path, env, "sched", tmp_path)
+        assert [s.schedule.cron for s in dep.schedules] == ["0 3 * * *"]
+        assert dep.parameters["recipe"]["output_dir"] == str(tmp_path / "run")
         assert len(list((tmp_path / "run" / "generated" / "pairs").glob("shard-*.parquet"))) == 1
         assert (tmp_path / "run" / "recipe.toml").exists()
     finally:
-        if serve is not None:
-            _stop(serve)
-        _stop(server)
+        stop(server)
 
-
-FAULTY = """
-name = "sched-faults"
-seed = 13
-output_dir = "{out}"
-[corpus]
-path = "builtin:snli-premises"
-limit = 2
-shard_size = 2
-[generator]
-backend = "openai"
-model = "stub-model"
-base_url = "{url}"
-concurrency = 1
-timeout_s = 1.0
-max_retries = 3
-backoff_s = 0.1
-backoff_max_s = 0.2
-retry_after_max_s = 1.0
-[sampling]
-max_tokens = 16
-[[tasks]]
-name = "pairs"
-exemplars = 0
-[[filters]]
-name = "rules"
-"""
 
 
 @pytest.mark.slow
@@ -179,57 +124,15 @@ def test_a_scheduled_run_against_a_server_alternating_429s_and_trickles_finishes
     4 x (1 + 1 + backoff) s, far under what the server asked for (4 x 50 s)."""
     import pyarrow.parquet as pq
     from fault_server import FaultServer, sentence_answer
-    from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": url,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-           "PREFECT_SERVER_UI_ENABLED": "false"}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    serve = None
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+    server, env["PREFECT_API_URL"] = start_server(env)
     script = [("429", "30"), ("trickle", 20.0), "ok"] * 4  # one cycle per request (2 anchors x positive/negative)
     try:
         with FaultServer(script, answer=sentence_answer) as llm:
-            deadline = time.time() + 240
-            while True:
-                assert server.poll() is None, "prefect server start exited"
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.time() < deadline, "the Prefect server did not become healthy in 240 s"
-                time.sleep(1)
-            path = tmp_path / "r.toml"
-            path.write_text(FAULTY.format(out=(tmp_path / "run").as_posix(), url=llm.url), encoding="utf-8")
-            log = (tmp_path / "serve.log").open("w")
-            serve = subprocess.Popen([str(BIN / "synth"), "schedule", str(path), "--cron", "0 3 * * *",
-                                      "--stage", "synthesize"], env=env, cwd=tmp_path, start_new_session=True,
-                                     stdout=log, stderr=subprocess.STDOUT)
-            with temporary_settings({PREFECT_API_URL: url}):
-                with get_client(sync_client=True) as client:
-                    deadline = time.time() + 240
-                    while True:
-                        assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-                        try:
-                            client.read_deployment_by_name("synthesize/sched-faults")
-                            break
-                        except Exception:  # noqa: BLE001 - not registered yet
-                            assert time.time() < deadline, "no deployment after 240 s"
-                            time.sleep(1)
-                    run = run_deployment("synthesize/sched-faults", timeout=0)
-                    deadline = time.time() + 400
-                    while True:
-                        state = client.read_flow_run(run.id).state
-                        if state is not None and state.is_final():
-                            break
-                        assert time.time() < deadline, f"run still {state} after 400 s"
-                        time.sleep(2)
-        assert state.is_completed(), (state, (tmp_path / "serve.log").read_text()[-3000:])
+            path = write_stub(tmp_path / "r.toml", tmp_path / "run", llm.url, name="sched-faults", concurrency=1,
+                              timeout_s=1.0, max_retries=3, backoff_s=0.1, backoff_max_s=0.2, retry_after_max_s=1.0)
+            _serve_and_run(path, env, "sched-faults", tmp_path, timeout=400)
         assert llm.actions == script  # every fault was met, in order
         shard = next((tmp_path / "run" / "generated" / "pairs").glob("shard-*.parquet"))
         table = pq.read_table(shard)
@@ -237,6 +140,4 @@ def test_a_scheduled_run_against_a_server_alternating_429s_and_trickles_finishes
         seconds = float(table.schema.metadata[b"csynth.seconds"])
         assert seconds < 4 * (1.0 + 1.0 + 0.5) + 5, seconds  # the deadlines held: not 4 x (30 + 20) s
     finally:
-        if serve is not None:
-            _stop(serve)
-        _stop(server)
+        stop(server)

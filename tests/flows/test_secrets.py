@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tiny_recipe import write_stub
 
 from flows.recipe import load_recipe
 
@@ -63,27 +64,6 @@ def _files_with(root: Path, secret: bytes) -> list[str]:
     return [str(p) for p in root.rglob("*") if p.is_file() and secret in p.read_bytes()]
 
 
-RECIPE = """
-name = "secret-run"
-output_dir = "{out}"
-[corpus]
-limit = 4
-shard_size = 2
-[generator]
-backend = "openai"
-model = "stub-model"
-base_url = "{url}"
-api_key_env = "CSYNTH_STUB_KEY"
-max_retries = 0
-[sampling]
-max_tokens = 16
-[[tasks]]
-name = "pairs"
-exemplars = 0
-[[filters]]
-name = "rules"
-"""
-
 
 @pytest.mark.slow
 def test_the_api_key_is_used_but_never_written(tmp_path, monkeypatch, caplog, capsys):
@@ -96,8 +76,8 @@ def test_the_api_key_is_used_but_never_written(tmp_path, monkeypatch, caplog, ca
     secret = "sk-csynth-" + secrets.token_hex(16)
     monkeypatch.setenv("CSYNTH_STUB_KEY", secret)
     with KeyedStub(secret) as stub:
-        path = tmp_path / "r.toml"
-        path.write_text(RECIPE.format(out=(tmp_path / "run").as_posix(), url=stub.url), encoding="utf-8")
+        path = write_stub(tmp_path / "r.toml", tmp_path / "run", stub.url, name="secret-run",
+                          corpus={"limit": 4, "shard_size": 2}, api_key_env="CSYNTH_STUB_KEY", max_retries=0)
         recipe = load_recipe(path)
         synthesize(recipe)
         curate(recipe)

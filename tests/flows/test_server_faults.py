@@ -6,36 +6,13 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 from fault_server import FaultServer, sentence_answer
+from tiny_recipe import write_stub
 from typer.testing import CliRunner
 
 LINES = ["A man is riding a horse along the beach.",
          "OVERLONG a woman is reading a very long book in the park.",
          "GATEWAY two children are playing football in the yard.",
          "GATEWAY an old man is feeding pigeons near the fountain."]
-
-RECIPE = """
-name = "faults"
-output_dir = "{out}"
-[corpus]
-path = "{corpus}"
-shard_size = 2
-[generator]
-backend = "openai"
-model = "stub-model"
-base_url = "{url}"
-max_retries = 1
-backoff_s = 0.01
-backoff_max_s = 0.02
-timeout_s = 5
-concurrency = 2
-[sampling]
-max_tokens = 16
-[[tasks]]
-name = "pairs"
-exemplars = 0
-[[filters]]
-name = "rules"
-"""
 
 
 @pytest.mark.slow
@@ -46,8 +23,9 @@ def test_per_request_faults_are_rejects_and_a_failed_shard_is_retried_by_the_rer
     corpus.write_text("\n".join(LINES) + "\n", encoding="utf-8")
     run = tmp_path / "run"
     with FaultServer(rules=[("OVERLONG", "400"), ("GATEWAY", "nochoices")], answer=sentence_answer) as srv:
-        path = tmp_path / "r.toml"
-        path.write_text(RECIPE.format(out=run.as_posix(), corpus=corpus.as_posix(), url=srv.url), encoding="utf-8")
+        path = write_stub(tmp_path / "r.toml", run, srv.url, name="faults",
+                          corpus={"path": corpus.as_posix(), "shard_size": 2}, max_retries=1, backoff_s=0.01,
+                          backoff_max_s=0.02, timeout_s=5, concurrency=2)
         first = CliRunner().invoke(app, ["generate", str(path)])
         shards = sorted((run / "generated" / "pairs").glob("shard-*.parquet"))
         assert first.exit_code == 1, first.output
