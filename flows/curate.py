@@ -1,8 +1,9 @@
 """@flow curate: the planned shards -> filters with per-row verdicts -> Parquet dataset + card + report, streamed:
 Arrow batches through the filters, size-bounded Parquet files, report histograms and card figures summed per batch.
 
-@flow refilter: an existing dataset re-filtered with the recipe's (changed) filters, no generation.
-Both build the dataset in a staging directory and swap it in (only files the project wrote are replaced).
+@flow refilter: an existing dataset re-filtered with the recipe's (changed) filters, no generation: its rows
+(`pipelines.refilter.refilter_batches`) go the same path. Both build the dataset in a staging directory with
+`build_dataset` and swap it in (only files the project wrote are replaced).
 """
 from __future__ import annotations
 
@@ -17,15 +18,14 @@ from flows.env import recipe_run_name
 from flows.planning import guarded, read_plan
 from flows.recipe import Recipe, recipe_toml
 from pipelines import synthesis_card
-from pipelines.curate import apply_filters, check_shards
+from pipelines.curate import check_shards
 from pipelines.curate_stream import MergedShards, curate_batches
-from pipelines.dataset import write_dataset
 from pipelines.filters import build_filter
 from pipelines.inline_images import inline_images
 from pipelines.knowledge_graph import add_fact_stats
 from pipelines.knowledge_graph import card_sections as kg_card_sections
-from pipelines.refilter import build_and_swap, find_dataset_dir, load_for_refilter
-from pipelines.report import Report, ReportStats, card_section, write_report
+from pipelines.refilter import build_and_swap, find_dataset_dir, refilter_batches
+from pipelines.report import Report, ReportStats, card_section
 from pipelines.runplan import PlanError, RunPlan, plan_markdown, set_aside_counts
 from pipelines.swap import MANIFEST
 from pipelines.synthesis_card import SynthesisTally
@@ -65,24 +65,6 @@ def card_sections(report: Report, plan: RunPlan | None, run: Path, staged: Path,
     out += kg_card_sections(run, staged, facts)
     more = synthesis_card.section(synthesis, run / "anchors")
     return out + ([more] if more else [])
-
-
-def _write(recipe: Recipe, rows: list[dict], target: Path, plan: RunPlan | None) -> dict:
-    stats = apply_filters(rows, [build_filter(f) for f in recipe.filters])
-    run = target.parent  # <run>/{dataset,generated,anchors}
-
-    def build(staged: Path) -> tuple[dict, Report]:
-        synthesis, facts = SynthesisTally(), FactTally()
-        synthesis.add(rows)
-        facts.add(rows)
-        report = write_report(rows, stats, staged, title=recipe.name, filters=recipe.filters)
-        summary = write_dataset(rows, stats, staged, recipe_text=recipe_toml(recipe), recipe_name=recipe.name,
-                                extra_sections=card_sections(report, plan, run, staged, facts.total, synthesis))
-        return summary, report
-
-    summary, report = build_and_swap(target, build)
-    publish_report(recipe, report, target)
-    return summary
 
 
 def build_dataset(recipe: Recipe, batches: Iterable[list[dict]], target: Path,
@@ -142,7 +124,9 @@ def refilter_dataset(recipe: Recipe, dataset: str) -> dict:
         shards = plan.shard_paths()
     except PlanError:  # a dataset without its run (copied elsewhere): its own rows are the input
         plan, shards = None, []
-    return _write(recipe, load_for_refilter(dataset_dir, shards), dataset_dir, plan)
+    summary, report = build_dataset(recipe, refilter_batches(dataset_dir, shards), dataset_dir, plan)
+    publish_report(recipe, report, dataset_dir)
+    return summary
 
 
 @flow(name="curate", flow_run_name=recipe_run_name("curate"))

@@ -112,7 +112,9 @@ class MergedShards:
             self._cached = (fi, pq.read_table(self.paths[fi]))
         return self._cached[1].slice(ri, 1).to_pylist()[0]
 
-    def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+    def batches(self, batch_rows: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Merged rows, `batch_rows` (default: BATCH_ROWS, read at call time) per file batch."""
+        batch_rows = batch_rows or BATCH_ROWS
         done: set[str] = set()
         for fi, path in enumerate(self.paths):
             first = 0
@@ -163,7 +165,7 @@ def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir:
                   **kw: Any) -> tuple[dict[str, Any], list[StageStats]]:
     """`curate_batches` over the rows of `generated` then `annotations`, merged by id as `load_rows` merges
     them, read `batch_rows` at a time."""
-    return curate_batches(MergedShards([*generated, *annotations]).batches(batch_rows or BATCH_ROWS), filters,
+    return curate_batches(MergedShards([*generated, *annotations]).batches(batch_rows), filters,
                           out_dir, **kw)
 
 

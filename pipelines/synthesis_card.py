@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-
 HEADING = "## Ranked lists, judge scores and scratch anchors"
 
 
