@@ -21,13 +21,14 @@ import pyarrow.parquet as pq
 from pipelines import curate_stream
 from pipelines.curate import StageStats
 from pipelines.dataset import split_files, write_dataset
-from pipelines.filters.thresholds import SIDE_CHECKS, unswap_row
+from pipelines.filters.thresholds import SIDE_COLUMNS, unswap_row
 from pipelines.report import Report, card_section, write_report
+from pipelines.schema import upgrade_row
 from pipelines.swap import staging_dir, swap_in
 
 T = TypeVar("T")
 
-REUSED_CHECKS = ("cos_pos", "cos_neg", "cos_pos_key", "cos_neg_key")
+REUSED_COLUMNS = ("cos_pos", "cos_neg", "cos_pos_key", "cos_neg_key")
 
 
 def find_dataset_dir(path: Path) -> Path:
@@ -60,23 +61,27 @@ def stored_batches(dataset_dir: Path, batch_rows: int | None = None) -> Iterator
         yield [unswap_row(r) for r in table.take(order.slice(start, step)).to_pylist()]
 
 
-def _cached_cosines(dataset_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """id -> the stored cosine checks (as generated: an earlier swap undone), read from the `checks` column."""
-    out: dict[str, list[dict[str, Any]]] = {}
+def _cached_cosines(dataset_dir: Path) -> dict[str, dict[str, Any]]:
+    """id -> the stored cosine columns (as generated: an earlier swap undone), read from the dataset's `id`,
+    annotation and `checks` columns (schema version 1 kept them in `checks`)."""
+    out: dict[str, dict[str, Any]] = {}
     for f in split_files(dataset_dir, "data") + split_files(dataset_dir, "rejects"):
-        for r in pq.read_table(f, columns=["id", "checks"]).to_pylist():
-            checks = {c["name"]: c["value"] for c in r["checks"] or []}
-            if checks.get("swapped"):
-                for a, b in SIDE_CHECKS:
-                    checks[a], checks[b] = checks.pop(b, None), checks.pop(a, None)
-            out[r["id"]] = [{"name": k, "value": v} for k, v in checks.items() if k in REUSED_CHECKS and v is not None]
+        names = set(pq.read_schema(f).names)
+        cols = [c for c in ("id", "checks", "swapped", *REUSED_COLUMNS) if c in names]
+        for r in pq.read_table(f, columns=cols).to_pylist():
+            r = upgrade_row(r)
+            if r["swapped"]:
+                for a, b in SIDE_COLUMNS:
+                    r[a], r[b] = r[b], r[a]
+            out[r["id"]] = {c: r[c] for c in REUSED_COLUMNS if r[c] is not None}
     return out
 
 
 def refilter_batches(dataset_dir: Path, shards: Sequence[Path] = (),
                      batch_rows: int | None = None) -> Iterator[list[dict[str, Any]]]:
     """The rows to re-filter, batch by batch: the planned generated shards if all are present (merged by id as
-    curate merges them, plus the cosines the dataset stored), else the dataset's own rows (`stored_batches`)."""
+    curate merges them, plus the cosines the dataset stored, joined by id), else the dataset's own rows
+    (`stored_batches`)."""
     if not (shards and all(Path(p).exists() for p in shards)
             and sum(pq.ParquetFile(p).metadata.num_rows for p in shards)):
         yield from stored_batches(dataset_dir, batch_rows)
@@ -84,9 +89,10 @@ def refilter_batches(dataset_dir: Path, shards: Sequence[Path] = (),
     cached = _cached_cosines(dataset_dir)
     for batch in curate_stream.MergedShards(shards).batches(batch_rows):
         for row in batch:
-            names = {c["name"] for c in row.get("checks") or []}
-            row["checks"] = list(row.get("checks") or []) + [c for c in cached.get(row["id"], [])
-                                                             if c["name"] not in names]
+            upgrade_row(row)
+            for c, v in cached.get(row["id"], {}).items():
+                if row[c] is None:
+                    row[c] = v
         yield batch
 
 

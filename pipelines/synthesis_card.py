@@ -15,9 +15,9 @@ CHECKS = (("ranked_monotone_encoder", "reference-encoder cosine"), ("ranked_mono
 
 
 def monotone_fraction(rows: Sequence[dict[str, Any]], check: str) -> tuple[int, int]:
-    """(monotone lists, lists carrying the check) over the given rows."""
-    vals = [c["value"] for r in rows if r.get("ranked") for c in r.get("checks") or [] if c["name"] == check]
-    return int(sum(v == 1.0 for v in vals)), len(vals)
+    """(monotone lists, lists carrying the check column) over the given rows."""
+    vals = [r[check] for r in rows if r.get("ranked") and r.get(check) is not None]
+    return int(sum(bool(v) for v in vals)), len(vals)
 
 
 @dataclass
