@@ -30,6 +30,7 @@ def test_card_sections_once_in_order_on_curate_and_refilter(tmp_path):
     from pipelines.anchors import write_anchor_shards
     from pipelines.curate_stream import MergedShards
     from pipelines.knowledge_graph import build_knowledge_graph
+    from pipelines.refilter import refilter_batches
     from pipelines.synthesis_card import HEADING
     from synth.kg.extract import KnowledgeGraphSpec
     from synth.records import Anchor
@@ -52,8 +53,10 @@ def test_card_sections_once_in_order_on_curate_and_refilter(tmp_path):
     plan.resolve("generate:pairs", sorted((run / "generated" / "pairs").glob("shard-*.parquet")))
     heads = ["## Data-quality report", "## Run plan", "## Knowledge graph", HEADING, "## Recipe"]
     ds = run / "dataset"
-    for _ in range(2):  # a second build over the first one's dataset: still once each
-        build_dataset(recipe, MergedShards(plan.shard_paths()).batches(), ds, plan)
+    sources = [lambda: MergedShards(plan.shard_paths()).batches(),  # curate, then refilter over its dataset
+               lambda: refilter_batches(ds, plan.shard_paths()), lambda: refilter_batches(ds, [])]
+    for source in sources:
+        build_dataset(recipe, source(), ds, plan)
         card = (ds / "README.md").read_text()
         assert [card.count(h) for h in heads] == [1] * len(heads), card
         assert [card.index(h) for h in heads] == sorted(card.index(h) for h in heads)
