@@ -2,8 +2,8 @@
 
 Rows with the same id (a record and its judge-scored copy) merge, later stages winning. Each filter sees
 only the rows still kept, after its annotate step (if it has one) wrote typed columns for them; its
-verdict is appended to the row, and the first failing reason becomes the row's `reason`. Verdicts make re-filtering
-with new thresholds cheap: no regeneration.
+verdict is appended to the row, and the first failing reason becomes the row's `reason`. Verdicts make
+re-filtering with new thresholds cheap: no regeneration.
 """
 from __future__ import annotations
 
