@@ -1,12 +1,14 @@
 """@flow curate: the planned shards -> filters with per-row verdicts -> Parquet dataset + card + report, streamed:
 Arrow batches through the filters, size-bounded Parquet files, report histograms and card figures summed per batch.
 
-@flow refilter: an existing dataset re-filtered with the recipe's (changed) filters, no generation.
-Both build the dataset in a staging directory and swap it in (only files the project wrote are replaced).
+@flow refilter: an existing dataset re-filtered with the recipe's (changed) filters, no generation: its rows
+(`pipelines.refilter.refilter_batches`) go the same path. Both build the dataset in a staging directory with
+`build_dataset` and swap it in (only files the project wrote are replaced).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -16,12 +18,13 @@ from flows.env import recipe_run_name
 from flows.planning import guarded, read_plan
 from flows.recipe import Recipe, recipe_toml
 from pipelines import synthesis_card
-from pipelines.curate import apply_filters, check_shards
-from pipelines.curate_stream import curate_stream
+from pipelines.curate import check_shards
+from pipelines.curate_stream import MergedShards, curate_batches
 from pipelines.filters import build_filter
 from pipelines.inline_images import inline_images
-from pipelines.knowledge_graph import add_fact_stats, add_to_card
-from pipelines.refilter import build_and_swap, find_dataset_dir, load_for_refilter, write_curated
+from pipelines.knowledge_graph import add_fact_stats
+from pipelines.knowledge_graph import card_sections as kg_card_sections
+from pipelines.refilter import build_and_swap, find_dataset_dir, refilter_batches
 from pipelines.report import Report, ReportStats, card_section
 from pipelines.runplan import PlanError, RunPlan, plan_markdown, set_aside_counts
 from pipelines.swap import MANIFEST
@@ -54,47 +57,37 @@ def plan_section(plan: RunPlan) -> str:
     return "\n".join(lines)
 
 
-def _write(recipe: Recipe, rows: list[dict], target: Path, plan: RunPlan | None) -> dict:
-    stats = apply_filters(rows, [build_filter(f) for f in recipe.filters])
-    run = target.parent  # <run>/{dataset,generated,anchors}
-
-    def build(staged: Path) -> tuple[dict, Report]:
-        summary, report = write_curated(rows, stats, staged, filters=recipe.filters, recipe_text=recipe_toml(recipe),
-                                        recipe_name=recipe.name,
-                                        extra_sections=[plan_section(plan)] if plan is not None else [])
-        add_to_card(run, staged, rows)  # knowledge-graph summary + graph file, when the run built one
-        synthesis_card.add_to_card(staged, rows, run / "anchors")  # ranked lists, judge scores, scratch
-        return summary, report
-
-    summary, report = build_and_swap(target, build)
-    publish_report(recipe, report, target)
-    return summary
+def card_sections(report: Report, plan: RunPlan | None, run: Path, staged: Path, facts: dict[str, int],
+                  synthesis: SynthesisTally) -> list[str]:
+    """Every card section after the fixed part, in order: the report, the run plan, the knowledge graph (its file
+    copied beside the data), ranked lists / judge scores / scratch anchors. The card is written once from them."""
+    out = [card_section(report)] + ([plan_section(plan)] if plan is not None else [])
+    out += kg_card_sections(run, staged, facts)
+    more = synthesis_card.section(synthesis, run / "anchors")
+    return out + ([more] if more else [])
 
 
-def _stream(recipe: Recipe, shards: list[Path], target: Path, plan: RunPlan) -> dict:
-    """The planned shards through the filters batch by batch into a staged dataset (size-bounded Parquet files),
-    the report's histograms and the card's figures summed per batch: memory does not grow with the rows."""
+def build_dataset(recipe: Recipe, batches: Iterable[list[dict]], target: Path,
+                  plan: RunPlan | None) -> tuple[dict, Report]:
+    """Row batches through the recipe's filters into a staged dataset (size-bounded Parquet files, the report's
+    histograms and the card's figures summed per batch: memory does not grow with the rows), swapped in."""
     filters = [build_filter(f) for f in recipe.filters]
-    run = target.parent
+    run = target.parent  # <run>/{dataset,generated,anchors,kg}
 
     def build(staged: Path) -> tuple[dict, Report]:
         report_stats, synthesis, facts = ReportStats(), SynthesisTally(), FactTally()
         made: list[Report] = []
 
-        def report_section(stats: list) -> list[str]:
+        def sections(stats: list) -> list[str]:
             made.append(report_stats.write(stats, staged, title=recipe.name, filters=recipe.filters))
-            return [card_section(made[0])]
+            return card_sections(made[0], plan, run, staged, facts.total, synthesis)
 
-        summary, _ = curate_stream(shards, filters, staged, recipe_text=recipe_toml(recipe), recipe_name=recipe.name,
-                                   observers=[report_stats, synthesis, facts], before_card=report_section,
-                                   extra_sections=[plan_section(plan)])
-        add_to_card(run, staged, facts.total)  # knowledge-graph summary + graph file, when the run built one
-        synthesis_card.add_to_card(staged, synthesis, run / "anchors")  # ranked lists, judge scores, scratch
+        summary, _ = curate_batches(batches, filters, staged, recipe_text=recipe_toml(recipe),
+                                    recipe_name=recipe.name, observers=[report_stats, synthesis, facts],
+                                    before_card=sections)
         return summary, made[0]
 
-    summary, report = build_and_swap(target, build)
-    publish_report(recipe, report, target)
-    return summary
+    return build_and_swap(target, build)
 
 
 class FactTally:
@@ -117,7 +110,8 @@ def filter_and_write(recipe: Recipe) -> dict:
     if aside:
         get_run_logger().warning("not read (set aside): %s", {f"{w} ({d})": n for (w, d), n in aside.items()})
     check_shards(shards)
-    summary = _stream(recipe, shards, recipe.run_dir / "dataset", plan)
+    summary, report = build_dataset(recipe, MergedShards(shards).batches(), recipe.run_dir / "dataset", plan)
+    publish_report(recipe, report, recipe.run_dir / "dataset")
     plan.resolve("curate", [recipe.run_dir / "dataset" / MANIFEST])  # the manifest lists every file written
     return summary
 
@@ -130,7 +124,9 @@ def refilter_dataset(recipe: Recipe, dataset: str) -> dict:
         shards = plan.shard_paths()
     except PlanError:  # a dataset without its run (copied elsewhere): its own rows are the input
         plan, shards = None, []
-    return _write(recipe, load_for_refilter(dataset_dir, shards), dataset_dir, plan)
+    summary, report = build_dataset(recipe, refilter_batches(dataset_dir, shards), dataset_dir, plan)
+    publish_report(recipe, report, dataset_dir)
+    return summary
 
 
 @flow(name="curate", flow_run_name=recipe_run_name("curate"))

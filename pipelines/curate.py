@@ -1,8 +1,9 @@
 """Curate: merge generated shards, run the filters in order, and attach a verdict to every row.
 
 Rows with the same id (a record and its judge-scored copy) merge, later stages winning. Each filter sees
-only the rows still kept; its verdict is appended to the row, and the first failing reason becomes the
-row's `reason`. Verdicts make re-filtering with new thresholds cheap: no regeneration.
+only the rows still kept, after its annotate step (if it has one) wrote typed columns for them; its
+verdict is appended to the row, and the first failing reason becomes the row's `reason`. Verdicts make
+re-filtering with new thresholds cheap: no regeneration.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from typing import Any, Sequence
 import pyarrow.parquet as pq
 
 from pipelines.filters import Filter
+from pipelines.filters.base import Annotator, Columns
 from pipelines.filters.reselect import add_emitted_rows
-from pipelines.schema import record_to_row, row_to_record
+from pipelines.schema import ANNOTATION_COLUMNS, record_to_row, row_to_record
 from pipelines.shards import shard_problem
+from synth.records import Record
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +92,19 @@ def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: l
     _add(stats[0], len(rows), sum(r["kept"] for r in rows), 0.0, (r["reason"] for r in rows if not r["kept"]))
     checked = [r for r in rows if r["kept"]] if filters else []
     t0 = time.perf_counter()
-    records = {id(r): row_to_record(r) for r in checked}  # once per batch; filters see (and repair) these
+    records = {id(r): row_to_record(r) for r in checked}  # once per batch; annotate steps may re-form these
     convert = time.perf_counter() - t0
     for flt, st in zip(filters, stats[1:]):
         live = [r for r in checked if r["kept"]]
         t0 = time.perf_counter()
         recs = [records[id(r)] for r in live]
         verdicts = flt.verdicts if whole else getattr(flt, "batch_verdicts", flt.verdicts)
-        reasons = verdicts(recs)
+        annotator = getattr(flt, "annotator", None)
+        if annotator is None:
+            reasons = verdicts(recs)
+        else:  # the filter's annotate step: typed columns (and re-formed records) first, then verdicts
+            recs, columns = annotate(annotator, live, recs, records)
+            reasons = verdicts(recs, columns)
         if len(reasons) != len(live):
             raise RuntimeError(f"filter {flt.name} returned {len(reasons)} verdicts for {len(live)} rows")
         for row, why in zip(live, reasons):
@@ -105,12 +113,12 @@ def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: l
             if why is not None:
                 row["kept"] = False
                 row["reason"] = f"{flt.name}:{why}"
-        add_emitted_rows(flt, rows, checked, records, record_to_row)  # e.g. GCSE's re-emitted candidates
+        add_emitted_rows(annotator, flt.name, rows, checked, records, record_to_row)  # GCSE's re-emitted pairs
         _add(st, len(live), sum(r["kept"] for r in live), time.perf_counter() - t0 + convert,
              (reason_class(w) for w in reasons if w))
         convert = 0.0
     t0 = time.perf_counter()
-    for row in checked:  # filters may repair a record (e.g. swap reversed pos/neg): the row gets its final state
+    for row in checked:  # an annotate step may have re-formed a record (a reoriented pair): the row gets it
         rec = records[id(row)]
         for f in _RECORD_FIELDS:
             row[f] = getattr(rec, f)
@@ -118,6 +126,19 @@ def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: l
         row["scores"] = [s.__dict__ for s in rec.scores]
     if filters:
         stats[-1].seconds += time.perf_counter() - t0
+
+
+def annotate(annotator: Annotator, live: list[dict[str, Any]], recs: list[Record],
+             records: dict[int, Record]) -> tuple[list[Record], Columns]:
+    """Run an annotate step on the live rows: their annotation columns (as stored, e.g. cosines from an earlier
+    run) are handed in, written back typed, and the records it returns replace the rows' records."""
+    columns = {c: [row.get(c) for row in live] for c in ANNOTATION_COLUMNS}
+    out = annotator.annotate(recs, columns)
+    for i, (row, rec) in enumerate(zip(live, out)):
+        records[id(row)] = rec
+        for c in ANNOTATION_COLUMNS:
+            row[c] = columns[c][i]
+    return out, columns
 
 
 def _add(st: StageStats, rows_in: int, rows_out: int, seconds: float, reasons) -> None:

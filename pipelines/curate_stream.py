@@ -13,7 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -112,7 +112,9 @@ class MergedShards:
             self._cached = (fi, pq.read_table(self.paths[fi]))
         return self._cached[1].slice(ri, 1).to_pylist()[0]
 
-    def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+    def batches(self, batch_rows: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Merged rows, `batch_rows` (default: BATCH_ROWS, read at call time) per file batch."""
+        batch_rows = batch_rows or BATCH_ROWS
         done: set[str] = set()
         for fi, path in enumerate(self.paths):
             first = 0
@@ -159,17 +161,25 @@ class Tally:
 
 
 def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir: Path, *,
-                  annotations: Sequence[Path] = (), recipe_text: str = "", recipe_name: str = "",
-                  batch_rows: int | None = None, rows_per_file: int | None = None,
-                  extra_sections: Sequence[str] = (), observers: Sequence[Observer] = (),
-                  before_card: Callable[[list[StageStats]], Sequence[str]] | None = None,
-                  ) -> tuple[dict[str, Any], list[StageStats]]:
-    """Filter the shards' rows in batches and write `data/`, `rejects/`, `stats.json` and the card into
-    `out_dir`, a fresh (staging) directory: swap it in with `pipelines.swap` as the curate flow does.
+                  annotations: Sequence[Path] = (), batch_rows: int | None = None,
+                  **kw: Any) -> tuple[dict[str, Any], list[StageStats]]:
+    """`curate_batches` over the rows of `generated` then `annotations`, merged by id as `load_rows` merges
+    them, read `batch_rows` at a time."""
+    return curate_batches(MergedShards([*generated, *annotations]).batches(batch_rows), filters,
+                          out_dir, **kw)
 
-    The rows of `generated` then `annotations` are merged by id as `load_rows` merges them. Each filtered batch
-    goes to every observer's `add` (report histograms, card figures); `before_card(stats)`, called when every
-    batch is written, returns more card sections (e.g. the report's, once its plots exist)."""
+
+def curate_batches(batches: Iterable[list[dict[str, Any]]], filters: Sequence[Filter], out_dir: Path, *,
+                   recipe_text: str = "", recipe_name: str = "", rows_per_file: int | None = None,
+                   extra_sections: Sequence[str] = (), observers: Sequence[Observer] = (),
+                   before_card: Callable[[list[StageStats]], Sequence[str]] | None = None,
+                   ) -> tuple[dict[str, Any], list[StageStats]]:
+    """Filter rows batch by batch and write `data/`, `rejects/`, `stats.json` and the card into `out_dir`, a
+    fresh (staging) directory: swap it in with `pipelines.swap` as the curate flow does.
+
+    Each filtered batch goes to every observer's `add` (report histograms, card figures); `before_card(stats)`,
+    called when every batch is written, returns the card's sections before `extra_sections` (e.g. the report's,
+    once its plots exist): the card is written once, from all of them."""
     for flt in filters:
         if hasattr(flt, "start"):
             flt.start()  # type: ignore[attr-defined]
@@ -191,7 +201,7 @@ def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir:
             obs.add(rows)
 
     try:
-        for rows in MergedShards([*generated, *annotations]).batches(batch_rows or BATCH_ROWS):
+        for rows in batches:
             run(rows)
     except BaseException:
         kept_w.abort()

@@ -110,8 +110,12 @@ its reason. Load a config with `datasets.load_dataset("<this dir>", "triplet")` 
 """
 
 
+def split_files(dataset_dir: Path, split: str = "data") -> list[Path]:
+    """The Parquet files of one split that the dataset's manifest lists (older datasets: the split's files)."""
+    listed = [dataset_dir / f for f in manifest(dataset_dir) if f.startswith(f"{split}/") and f.endswith(".parquet")]
+    return sorted(listed) if (dataset_dir / MANIFEST).exists() else sorted((dataset_dir / split).glob("*.parquet"))
+
+
 def read_dataset_rows(dataset_dir: Path, split: str = "data") -> list[dict[str, Any]]:
     """Rows of one split, from the files the dataset's manifest lists (older datasets: the split's Parquet files)."""
-    listed = [dataset_dir / f for f in manifest(dataset_dir) if f.startswith(f"{split}/") and f.endswith(".parquet")]
-    files = sorted(listed) if (dataset_dir / MANIFEST).exists() else sorted((dataset_dir / split).glob("*.parquet"))
-    return [r for f in files for r in pq.read_table(f).to_pylist()]
+    return [r for f in split_files(dataset_dir, split) for r in pq.read_table(f).to_pylist()]

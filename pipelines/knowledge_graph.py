@@ -151,19 +151,3 @@ def card_sections(run_dir: Path, dataset_dir: Path,
                  f"every extracted entity and quantity and {st['negatives_changed_exactly_one']} hard negatives "
                  "changed exactly their targeted fact (before any filter).")
     return [text]
-
-
-def add_to_card(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any]] | dict[str, int]) -> bool:
-    """Insert the knowledge-graph section into the dataset card (before its recipe); False when no graph."""
-    sections = card_sections(run_dir, dataset_dir, rows)
-    card = dataset_dir / "README.md"
-    if not sections or not card.exists():
-        return False
-    text = card.read_text(encoding="utf-8")
-    if "\n## Knowledge graph\n" in text:
-        return True
-    cut = text.rfind("\n## Recipe")
-    block = "\n" + "\n\n".join(sections) + "\n"
-    text = text[:cut] + block + text[cut:] if cut >= 0 else text + block
-    write_text_atomic(text, card)
-    return True

@@ -12,17 +12,23 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from pipelines.curate import StageStats, load_rows
-from pipelines.dataset import read_dataset_rows, write_dataset
-from pipelines.filters.thresholds import unswap_row
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipelines import curate_stream
+from pipelines.curate import StageStats
+from pipelines.dataset import split_files, write_dataset
+from pipelines.filters.thresholds import SIDE_COLUMNS, unswap_row
 from pipelines.report import Report, card_section, write_report
+from pipelines.schema import upgrade_row
 from pipelines.swap import staging_dir, swap_in
 
 T = TypeVar("T")
 
-REUSED_CHECKS = ("cos_pos", "cos_neg", "cos_pos_key", "cos_neg_key")
+REUSED_COLUMNS = ("cos_pos", "cos_neg", "cos_pos_key", "cos_neg_key")
 
 
 def find_dataset_dir(path: Path) -> Path:
@@ -37,24 +43,62 @@ def find_dataset_dir(path: Path) -> Path:
 
 def stored_rows(dataset_dir: Path) -> list[dict[str, Any]]:
     """Every row of a dataset (kept and rejected), earlier swaps undone, kept rows first within a shard."""
-    rows = [unswap_row(r) for r in read_dataset_rows(dataset_dir, "data") + read_dataset_rows(dataset_dir, "rejects")]
-    rows.sort(key=lambda r: ((r.get("provenance") or {}).get("shard") or "", not r["kept"]))
-    return rows
+    return [r for batch in stored_batches(dataset_dir) for r in batch]
+
+
+def stored_batches(dataset_dir: Path, batch_rows: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """`stored_rows` in batches: the dataset's files as one Arrow table, put in order (shard, kept rows first;
+    a stable sort) by indices, and turned into Python rows (earlier swaps undone) one batch at a time."""
+    files = split_files(dataset_dir, "data") + split_files(dataset_dir, "rejects")
+    if not files:
+        return
+    table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+    shard = pc.fill_null(pc.struct_field(table.column("provenance"), "shard"), "")
+    keys = pa.table({"shard": shard, "rejected": pc.invert(pc.fill_null(table.column("kept"), False))})
+    order = pc.sort_indices(keys, sort_keys=[("shard", "ascending"), ("rejected", "ascending")])
+    step = batch_rows or curate_stream.BATCH_ROWS
+    for start in range(0, table.num_rows, step):
+        yield [unswap_row(r) for r in table.take(order.slice(start, step)).to_pylist()]
+
+
+def _cached_cosines(dataset_dir: Path) -> dict[str, dict[str, Any]]:
+    """id -> the stored cosine columns (as generated: an earlier swap undone), read from the dataset's `id`,
+    annotation and `checks` columns (schema version 1 kept them in `checks`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in split_files(dataset_dir, "data") + split_files(dataset_dir, "rejects"):
+        names = set(pq.read_schema(f).names)
+        cols = [c for c in ("id", "checks", "swapped", *REUSED_COLUMNS) if c in names]
+        for r in pq.read_table(f, columns=cols).to_pylist():
+            r = upgrade_row(r)
+            if r["swapped"]:
+                for a, b in SIDE_COLUMNS:
+                    r[a], r[b] = r[b], r[a]
+            out[r["id"]] = {c: r[c] for c in REUSED_COLUMNS if r[c] is not None}
+    return out
+
+
+def refilter_batches(dataset_dir: Path, shards: Sequence[Path] = (),
+                     batch_rows: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """The rows to re-filter, batch by batch: the planned generated shards if all are present (merged by id as
+    curate merges them, plus the cosines the dataset stored, joined by id), else the dataset's own rows
+    (`stored_batches`)."""
+    if not (shards and all(Path(p).exists() for p in shards)
+            and sum(pq.ParquetFile(p).metadata.num_rows for p in shards)):
+        yield from stored_batches(dataset_dir, batch_rows)
+        return
+    cached = _cached_cosines(dataset_dir)
+    for batch in curate_stream.MergedShards(shards).batches(batch_rows):
+        for row in batch:
+            upgrade_row(row)
+            for c, v in cached.get(row["id"], {}).items():
+                if row[c] is None:
+                    row[c] = v
+        yield batch
 
 
 def load_for_refilter(dataset_dir: Path, shards: Sequence[Path] = ()) -> list[dict[str, Any]]:
-    """The rows to re-filter: the planned generated shards if all are present (plus stored cosines), else the
-    dataset's own rows."""
-    stored = stored_rows(dataset_dir)
-    generated = load_rows(shards) if shards and all(Path(p).exists() for p in shards) else []
-    if not generated:
-        return stored
-    cached = {r["id"]: [c for c in r.get("checks") or [] if c["name"] in REUSED_CHECKS] for r in stored}
-    for row in generated:
-        names = {c["name"] for c in row.get("checks") or []}
-        row["checks"] = list(row.get("checks") or []) + [c for c in cached.get(row["id"], [])
-                                                         if c["name"] not in names]
-    return generated
+    """`refilter_batches` as one list (the whole-list path of the tests and benches)."""
+    return [r for batch in refilter_batches(dataset_dir, shards) for r in batch]
 
 
 def write_curated(rows: Sequence[dict], stats: Sequence[StageStats], out_dir: Path, *, filters: Sequence[Any] = (),

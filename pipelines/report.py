@@ -92,9 +92,9 @@ class ReportStats:
             for side in ("positive", "negative"):
                 if r.get(f"{side}_score") is not None:
                     _bump(self.scores[side], round(r[f"{side}_score"], 3))
-            for c in r.get("checks") or []:
-                if c["name"] in ("cos_pos", "cos_neg"):
-                    _bump(self.cosines["positive" if c["name"] == "cos_pos" else "negative"], round(c["value"], 4))
+            for col, side in (("cos_pos", "positive"), ("cos_neg", "negative")):
+                if r.get(col) is not None:
+                    _bump(self.cosines[side], round(r[col], 4))
             for f in ("anchor", "positive", "negative"):
                 if r.get(f):
                     _bump(self.lengths[f], word_count(r[f]))

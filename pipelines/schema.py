@@ -2,6 +2,10 @@
 
 Rows carry the record, its provenance (backend, model and hash, prompts, exemplars, seed, sampling,
 schema version) and the filter verdicts, so a dataset explains every row it kept or rejected.
+
+Version 2 adds the annotation columns (`ANNOTATIONS`): what curate's annotate steps compute before the filters
+judge (encoder cosines and the key of what they were computed from, a pair reoriented by the judge's scores,
+ranked-list monotonicity). Version 1 kept these as floats in `checks`; `upgrade_row` reads such rows.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import pyarrow as pa
 
 from synth.records import ChangedFact, Entity, Quantity, Record, Score
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCORE = pa.struct([("target", pa.string()), ("text", pa.string()), ("expected", pa.float64()),
                    ("parsed", pa.float64()), ("raw", pa.string()), ("model", pa.string())])
@@ -22,6 +26,16 @@ CHANGED = pa.struct([("kind", pa.string()), ("before", pa.string()), ("after", p
 NAMED_TEXT = pa.struct([("name", pa.string()), ("text", pa.string())])
 CHECK = pa.struct([("name", pa.string()), ("value", pa.float64())])
 VERDICT = pa.struct([("stage", pa.string()), ("kept", pa.bool_()), ("reason", pa.string())])
+# typed columns written by curate's annotate steps (pipelines.filters.*: annotators), null where not computed
+ANNOTATIONS = [
+    ("cos_pos", pa.float64()), ("cos_neg", pa.float64()),  # reference-encoder cos(anchor, positive / negative)
+    ("cos_pos_key", pa.float64()), ("cos_neg_key", pa.float64()),  # fingerprint of (encoder, anchor, text)
+    ("swapped", pa.bool_()),  # positive and negative exchanged: the judge scored the negative higher
+    ("no_scores", pa.bool_()),  # a pair the judge did not score
+    ("ranked_monotone_encoder", pa.bool_()), ("ranked_order_encoder", pa.float64()),
+    ("ranked_monotone_judge", pa.bool_()), ("ranked_order_judge", pa.float64()),
+]
+ANNOTATION_COLUMNS = tuple(n for n, _ in ANNOTATIONS)
 PROVENANCE = pa.struct([
     ("backend", pa.string()), ("model", pa.string()), ("model_hash", pa.string()),
     ("prompt_ids", pa.list_(pa.string())), ("exemplar_ids", pa.list_(pa.string())),
@@ -46,6 +60,7 @@ SCHEMA = pa.schema([
     ("ranked_mode", pa.string()),
     ("scores", pa.list_(SCORE)),
     ("checks", pa.list_(CHECK)),
+    *ANNOTATIONS,
     ("entities", pa.list_(ENTITY)),
     ("quantities", pa.list_(QUANTITY)),
     ("changed_fact", CHANGED),
@@ -75,6 +90,7 @@ def record_to_row(rec: Record, provenance: dict[str, Any]) -> dict[str, Any]:
         "raw": [{"name": k, "text": v} for k, v in rec.raw.items()],
         "provenance": {**provenance, "prompt_ids": rec.prompt_ids, "exemplar_ids": rec.exemplar_ids,
                        "seed": rec.seed, "sample_index": rec.sample_index, "schema_version": SCHEMA_VERSION},
+        **dict.fromkeys(ANNOTATION_COLUMNS),
         "verdicts": verdicts,
         "kept": not rec.parse_error,
         "reason": f"parse:{rec.parse_error}" if rec.parse_error else None,
@@ -101,6 +117,20 @@ def row_to_record(row: dict[str, Any]) -> Record:
         raw={r["name"]: r["text"] for r in row.get("raw") or []},
         parse_error=None,
     )
+
+
+def upgrade_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of any schema version as a version-2 row: annotation values a version-1 row kept as floats in
+    `checks` move to their typed columns; absent annotation columns are null."""
+    types = dict(ANNOTATIONS)
+    moved = [c for c in row.get("checks") or [] if c["name"] in types]
+    for name in ANNOTATION_COLUMNS:
+        row.setdefault(name, None)
+    if moved:
+        for c in moved:
+            row[c["name"]] = bool(c["value"]) if types[c["name"]] == pa.bool_() else c["value"]
+        row["checks"] = [c for c in row["checks"] if c["name"] not in types]
+    return row
 
 
 def rows_to_table(rows: Iterable[dict[str, Any]]) -> pa.Table:

@@ -1,13 +1,12 @@
 """Dataset-card section for ranked lists, AI-feedback scores and scratch anchors (issue 4): which tasks the
-judge scored, score means, the fraction of monotone ranked lists, and what the scratch stage rejected."""
+judge scored, score means, the fraction of monotone ranked lists, and what the scratch stage rejected. The
+section is returned, not inserted: the curate flow hands every section to the one card writer."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
-
-from pipelines.shards import write_text_atomic
 
 HEADING = "## Ranked lists, judge scores and scratch anchors"
 
@@ -16,9 +15,9 @@ CHECKS = (("ranked_monotone_encoder", "reference-encoder cosine"), ("ranked_mono
 
 
 def monotone_fraction(rows: Sequence[dict[str, Any]], check: str) -> tuple[int, int]:
-    """(monotone lists, lists carrying the check) over the given rows."""
-    vals = [c["value"] for r in rows if r.get("ranked") for c in r.get("checks") or [] if c["name"] == check]
-    return int(sum(v == 1.0 for v in vals)), len(vals)
+    """(monotone lists, lists carrying the check column) over the given rows."""
+    vals = [r[check] for r in rows if r.get("ranked") and r.get(check) is not None]
+    return int(sum(bool(v) for v in vals)), len(vals)
 
 
 @dataclass
@@ -100,19 +99,3 @@ def section(rows: "Sequence[dict[str, Any]] | SynthesisTally", anchors_dir: Path
                    f"rejects in `anchors/scratch_rejects.jsonl`.")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
-
-
-def add_to_card(dataset_dir: Path, rows: "Sequence[dict[str, Any]] | SynthesisTally",
-                anchors_dir: Path | None = None) -> bool:
-    """Insert the section before the card's recipe; False when there is nothing to say."""
-    card = dataset_dir / "README.md"
-    text_section = section(rows, anchors_dir)
-    if text_section is None or not card.exists():
-        return False
-    text = card.read_text(encoding="utf-8")
-    if HEADING in text:
-        return True
-    cut = text.rfind("\n## Recipe")
-    block = "\n" + text_section
-    write_text_atomic(text[:cut] + block + text[cut:] if cut >= 0 else text + block, card)
-    return True

@@ -3,9 +3,9 @@
 A frozen sentence encoder scores each pair: keep when cos(anchor, positive) >= min_positive_cos,
 cos(anchor, negative) < max_negative_cos (GCSE: 0.80 and 0.75, i.e. logits 16 and 15 at tau 0.05) and
 cos(anchor, positive) > cos(anchor, negative) + margin. Unique sentences are encoded once per call, in
-batches. The cosines are stored in `record.checks` (`cos_pos`, `cos_neg`) with a key over (encoder,
-anchor, sentence) (`cos_pos_key`, `cos_neg_key`), so the report can plot them and re-filtering with new
-thresholds reuses them without loading the encoder.
+batches, by the filter's annotate step (`CosineAnnotator`), into typed columns `cos_pos`, `cos_neg` with a key over
+(encoder, anchor, sentence) (`cos_pos_key`, `cos_neg_key`), so the report can plot them and re-filtering with new
+thresholds reuses them without loading the encoder. The filter itself only reads the columns.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field
 
-from pipelines.filters.base import FilterSpec
+from pipelines.filters.base import Columns, FilterSpec, empty_columns
 from pipelines.progress import encode
 from synth.records import Record
 
@@ -52,44 +52,75 @@ def load_encoder(name: str) -> Any:
     return SentenceTransformer(resolve_encoder(name), device="cpu")
 
 
-class ConsistencyFilter:
+class CosineAnnotator:
+    """The consistency filter's annotate step: cosines for the records that lack a valid stored one, and with
+    `on_fail = "reselect"` GCSE's re-formed pairs (copies) plus the re-emitted ones (`take_emitted`)."""
+
     name: ClassVar[str] = "consistency"
 
     def __init__(self, spec: ConsistencySpec, encoder: Any | None = None):
         self.spec = spec
         self._encoder = encoder  # tests may pass an already loaded model
+        self._emitted: list[tuple[Record, Record, dict[str, Any]]] = []
 
-    def _stored(self, r: Record, side: str, text: str) -> float | None:
-        c = r.checks
-        if self.spec.reuse_stored and f"cos_{side}" in c and c.get(f"cos_{side}_key") == cos_key(
-                self.spec.encoder, r.anchor, text):
-            return c[f"cos_{side}"]
-        return None
+    def _valid(self, cols: Columns, i: int, side: str, anchor: str, text: str) -> bool:
+        return bool(self.spec.reuse_stored and cols[f"cos_{side}"][i] is not None
+                    and cols[f"cos_{side}_key"][i] == cos_key(self.spec.encoder, anchor, text))
 
-    def compute(self, records: Sequence[Record]) -> None:
+    def cosines(self, records: Sequence[Record], cols: Columns) -> None:
         """Fill cos_pos / cos_neg (and their keys) for every record that lacks a valid stored value."""
-        todo: list[tuple[Record, str, str]] = []
-        for r in records:
+        todo: list[tuple[int, str, str]] = []
+        for i, r in enumerate(records):
             for side, text in (("pos", r.positive), ("neg", r.negative)):
-                if text is not None and self._stored(r, side, text) is None:
-                    todo.append((r, side, text))
+                if text is not None and not self._valid(cols, i, side, r.anchor, text):
+                    todo.append((i, side, text))
         if not todo:
             return
-        texts = sorted({t for r, _, t in todo} | {r.anchor for r, _, _ in todo})
+        texts = sorted({t for _, _, t in todo} | {records[i].anchor for i, _, _ in todo})
         model = self._encoder or load_encoder(self.spec.encoder)
         emb = encode(model, texts, label="consistency filter: encode", batch_size=self.spec.batch_size,
                      normalize_embeddings=True)
         row = {t: i for i, t in enumerate(texts)}
-        a = emb[[row[r.anchor] for r, _, _ in todo]]
+        a = emb[[row[records[i].anchor] for i, _, _ in todo]]
         b = emb[[row[t] for _, _, t in todo]]
         cos = np.sum(a * b, axis=1)
-        for (r, side, text), c in zip(todo, cos):
-            r.checks[f"cos_{side}"] = round(float(c), 6)
-            r.checks[f"cos_{side}_key"] = cos_key(self.spec.encoder, r.anchor, text)
+        for (i, side, text), c in zip(todo, cos):
+            cols[f"cos_{side}"][i] = round(float(c), 6)
+            cols[f"cos_{side}_key"][i] = cos_key(self.spec.encoder, records[i].anchor, text)
 
-    def verdict(self, r: Record) -> str | None:
+    def annotate(self, records: Sequence[Record], columns: Columns) -> list[Record]:
+        self.cosines(records, columns)
+        if self.spec.on_fail != "reselect":
+            return list(records)
+        from pipelines.filters.reselect import reselect
+
         s = self.spec
-        cp, cn = r.checks.get("cos_pos"), r.checks.get("cos_neg")
+        out, emitted = reselect(records, columns["cos_pos"], columns["cos_neg"], s.min_positive_cos,
+                                s.max_negative_cos, s.reselect_shift, s.reemit_unused)
+        extra = {c: [None] * len(emitted) for c in columns}
+        both = {c: columns[c] + extra[c] for c in columns}
+        self.cosines(out + [r for _, r in emitted], both)  # the re-formed and re-emitted pairs
+        for c in columns:
+            columns[c][:] = both[c][:len(out)]
+        self._emitted = [(p, r, {c: both[c][len(out) + k] for c in both}) for k, (p, r) in enumerate(emitted)]
+        return out
+
+    def take_emitted(self) -> list[tuple[Record, Record, dict[str, Any]]]:
+        """(parent, new record, its annotation columns) re-emitted by the last `annotate` call (curate adds
+        them as rows)."""
+        out, self._emitted = self._emitted, []
+        return out
+
+
+class ConsistencyFilter:
+    name: ClassVar[str] = "consistency"
+
+    def __init__(self, spec: ConsistencySpec, encoder: Any | None = None):
+        self.spec = spec
+        self.annotator = CosineAnnotator(spec, encoder)
+
+    def verdict(self, r: Record, cp: float | None, cn: float | None) -> str | None:
+        s = self.spec
         if r.positive is not None and s.min_positive_cos is not None and cp < s.min_positive_cos:
             return "positive_too_far"
         if r.negative is not None and s.max_negative_cos is not None and cn >= s.max_negative_cos:
@@ -99,18 +130,10 @@ class ConsistencyFilter:
             return "margin"
         return None
 
-    def verdicts(self, records: Sequence[Record]) -> list[str | None]:
-        self.compute(records)
-        if self.spec.on_fail == "reselect":  # GCSE: re-form instead of reject, then judge the re-formed pairs
-            from pipelines.filters.reselect import reselect
-
-            s = self.spec
-            self._emitted = reselect(records, s.min_positive_cos, s.max_negative_cos, s.reselect_shift,
-                                     s.reemit_unused)
-            self.compute(list(records) + [r for _, r in self._emitted])
-        return [self.verdict(r) for r in records]
-
-    def take_emitted(self) -> list[tuple[Record, Record]]:
-        """(parent, new record) pairs re-emitted by the last `verdicts` call (curate adds them as rows)."""
-        out, self._emitted = getattr(self, "_emitted", []), []
-        return out
+    def verdicts(self, records: Sequence[Record], columns: Columns | None = None) -> list[str | None]:
+        """Verdicts from the cosine columns (annotated here first, on copies, when not given)."""
+        if columns is None:
+            columns = empty_columns(len(records))
+            records = self.annotator.annotate(records, columns)
+            self.annotator.take_emitted()
+        return [self.verdict(r, cp, cn) for r, cp, cn in zip(records, columns["cos_pos"], columns["cos_neg"])]

@@ -1,9 +1,9 @@
 """Monotonicity of ranked paraphrase lists (RankGen, He et al., Findings ACL 2025, assumes generation order
 = similarity order; this checks it).
 
-For every record with a `ranked` list it stores in `record.checks`:
-- `ranked_monotone_encoder`: 1.0 if cos(anchor, step_i) never increases by more than `tolerance` along the
-  list (frozen reference encoder), else 0.0; `ranked_order_encoder`: the fraction of adjacent steps in order;
+For every record with a `ranked` list its annotate step (`MonotoneAnnotator`) writes typed columns:
+- `ranked_monotone_encoder`: true if cos(anchor, step_i) never increases by more than `tolerance` along the
+  list (frozen reference encoder), else false; `ranked_order_encoder`: the fraction of adjacent steps in order;
 - `ranked_monotone_judge` / `ranked_order_judge`: the same over the judge's `ranked:<i>` scores, when every
   member has one.
 It rejects only when told to (`reject_encoder` / `reject_judge`); records without a list are kept untouched.
@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field
 
-from pipelines.filters.base import FilterSpec
+from pipelines.filters.base import Columns, FilterSpec, empty_columns
 from pipelines.progress import encode
 from synth.records import Record
 
@@ -43,7 +43,9 @@ def judge_values(r: Record) -> list[float] | None:
     return None if not vals or any(v is None for v in vals) else [float(v) for v in vals]
 
 
-class MonotoneFilter:
+class MonotoneAnnotator:
+    """The monotone filter's annotate step: the ranked_* columns of every record with a list."""
+
     name: ClassVar[str] = "monotone"
 
     def __init__(self, spec: MonotoneSpec, encoder: Any | None = None):
@@ -67,23 +69,36 @@ class MonotoneFilter:
             out.append([float(np.dot(a, emb[index[t]])) for t in r.ranked])
         return out
 
-    def verdicts(self, records: Sequence[Record]) -> list[str | None]:
-        lists = [r for r in records if r.ranked]
-        for r, cos in zip(lists, self._cosines(lists)):
+    def annotate(self, records: Sequence[Record], columns: Columns) -> list[Record]:
+        at = [i for i, r in enumerate(records) if r.ranked]
+        for i, cos in zip(at, self._cosines([records[i] for i in at])):
             ok, frac = monotone(cos, self.spec.tolerance)
-            r.checks["ranked_monotone_encoder"] = float(ok)
-            r.checks["ranked_order_encoder"] = frac
-            vals = judge_values(r)
+            columns["ranked_monotone_encoder"][i], columns["ranked_order_encoder"][i] = ok, frac
+            vals = judge_values(records[i])
             if vals is not None:
                 ok_j, frac_j = monotone(vals, self.spec.judge_tolerance)
-                r.checks["ranked_monotone_judge"] = float(ok_j)
-                r.checks["ranked_order_judge"] = frac_j
+                columns["ranked_monotone_judge"][i], columns["ranked_order_judge"][i] = ok_j, frac_j
+        return list(records)
+
+
+class MonotoneFilter:
+    name: ClassVar[str] = "monotone"
+
+    def __init__(self, spec: MonotoneSpec, encoder: Any | None = None):
+        self.spec = spec
+        self.annotator = MonotoneAnnotator(spec, encoder)
+
+    def verdicts(self, records: Sequence[Record], columns: Columns | None = None) -> list[str | None]:
+        """Verdicts from the ranked_* columns (annotated here first when not given)."""
+        if columns is None:
+            columns = empty_columns(len(records))
+            records = self.annotator.annotate(records, columns)
         out: list[str | None] = []
-        for r in records:
+        for r, enc, judge in zip(records, columns["ranked_monotone_encoder"], columns["ranked_monotone_judge"]):
             why = None
-            if r.ranked and self.spec.reject_encoder and r.checks.get("ranked_monotone_encoder") == 0.0:
+            if r.ranked and self.spec.reject_encoder and enc is False:
                 why = "not_monotone_encoder"
-            elif r.ranked and self.spec.reject_judge and r.checks.get("ranked_monotone_judge") == 0.0:
+            elif r.ranked and self.spec.reject_judge and judge is False:
                 why = "not_monotone_judge"
             out.append(why)
         return out

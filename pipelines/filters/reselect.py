@@ -8,7 +8,8 @@ Per record (cosines from the consistency filter, thresholds its `min_positive_co
   (GCSE: 6) places further in the batch (cyclic; the next different anchor) becomes the negative;
 - each candidate that was not used (the replaced positive or negative) is re-emitted as a new pair
   (candidate, candidate, the record's final negative), as GCSE does.
-Every row says how it was formed, in `checks`: `reselect_as_generated` (both kept), or
+The filter's annotate step (`pipelines.filters.consistency.CosineAnnotator`) does this on copies, before the
+filter judges. Every row says how it was formed, in `checks`: `reselect_as_generated` (both kept), or
 `reselect_positive_from_anchor` and/or `reselect_negative_from_row` (= the offset), or
 `reselect_reemitted_positive` / `reselect_reemitted_negative` (a new row from that unused candidate, its
 anchor id `<parent anchor id>~<role><n>`). Per-role candidates are kept apart: a hard negative that the
@@ -22,14 +23,17 @@ from typing import Any, Callable, Sequence
 from synth.records import Record
 
 
-def reselect(records: Sequence[Record], min_pos: float | None, max_neg: float | None, shift: int = 6,
-             reemit: bool = True) -> list[tuple[Record, Record]]:
-    """Re-form failing records in place (positive = anchor, negative = a shifted row's anchor); returns the
-    re-emitted pairs of unused candidates as (parent, new record), not yet scored."""
-    out: list[tuple[Record, Record]] = []
-    for i, r in enumerate(records):
+def reselect(records: Sequence[Record], cos_pos: Sequence[float | None], cos_neg: Sequence[float | None],
+             min_pos: float | None, max_neg: float | None, shift: int = 6,
+             reemit: bool = True) -> tuple[list[Record], list[tuple[Record, Record]]]:
+    """Re-form failing records (positive = anchor, negative = a shifted row's anchor) as copies, given their
+    cosines; returns (the records to judge, the re-emitted pairs of unused candidates as (parent, new record),
+    not yet scored). The given records are not changed."""
+    out: list[Record] = []
+    emitted: list[tuple[Record, Record]] = []
+    for i, (r, cp, cn) in enumerate(zip(records, cos_pos, cos_neg)):
         unused = []
-        cp, cn = r.checks.get("cos_pos"), r.checks.get("cos_neg")
+        r = replace(r, checks=dict(r.checks))
         if r.positive is not None and min_pos is not None and cp is not None and cp < min_pos:
             unused.append(("positive", r.positive))
             r.positive = r.anchor
@@ -42,9 +46,11 @@ def reselect(records: Sequence[Record], min_pos: float | None, max_neg: float | 
                 r.checks["reselect_negative_from_row"] = float(other[0])
         if not unused:
             r.checks["reselect_as_generated"] = 1.0
+        out.append(r)
         if reemit:
-            out += [(r, _reemitted(r, role, text, k)) for k, (role, text) in enumerate(unused) if text != r.anchor]
-    return out
+            emitted += [(r, _reemitted(r, role, text, k)) for k, (role, text) in enumerate(unused)
+                        if text != r.anchor]
+    return out, emitted
 
 
 def _shifted_anchor(records: Sequence[Record], i: int, shift: int) -> tuple[int, str] | None:
@@ -65,18 +71,20 @@ def _reemitted(r: Record, role: str, text: str, n: int) -> Record:
                    scores=[], prompt_ids=list(r.prompt_ids), exemplar_ids=list(r.exemplar_ids))
 
 
-def add_emitted_rows(flt: Any, rows: list[dict[str, Any]], checked: list[dict[str, Any]],
+def add_emitted_rows(annotator: Any, name: str, rows: list[dict[str, Any]], checked: list[dict[str, Any]],
                      records: dict[int, Record], to_row: Callable[[Record, dict[str, Any]], dict[str, Any]]) -> int:
-    """Curate's hook: rows for the records a filter emitted (`flt.take_emitted()` -> [(parent, record)]), kept,
-    with the parent's provenance, appended so that later filters and the writers see them."""
-    take = getattr(flt, "take_emitted", None)
+    """Curate's hook: rows for the records an annotate step emitted (`take_emitted()` -> [(parent, record,
+    annotation columns)]), kept, with the parent's provenance, appended so that later filters and the writers
+    see them. `records` maps a row (by id) to the record it holds; a parent is matched by that map."""
+    take = getattr(annotator, "take_emitted", None)
     if take is None:
         return 0
     parents = {id(rec): row for row in checked for rec in [records[id(row)]]}
     added = 0
-    for parent, rec in take():
+    for parent, rec, columns in take():
         row = to_row(rec, dict(parents[id(parent)].get("provenance") or {}))
-        row["verdicts"] = [{"stage": flt.name, "kept": True, "reason": None}]
+        row.update(columns)
+        row["verdicts"] = [{"stage": name, "kept": True, "reason": None}]
         rows.append(row)
         checked.append(row)
         records[id(row)] = rec

@@ -78,7 +78,7 @@ def test_report_stats_summed_over_batches_equal_the_whole_list(tmp_path):
     rows = load_rows(write_generated(1500, tmp_path / "g", 1500))
     for i, r in enumerate(rows[:300]):
         r["positive_score"], r["negative_score"] = float(i % 6), float((i * 7) % 6) / 2
-        r["checks"] = [{"name": "cos_pos", "value": 0.5 + (i % 50) / 100}, {"name": "cos_neg", "value": i / 1000}]
+        r["cos_pos"], r["cos_neg"] = 0.5 + (i % 50) / 100, i / 1000  # typed columns since schema v2
         r["scores"] = [{"target": "positive", "text": r["positive"], "expected": None, "parsed": float(i % 6),
                         "raw": "", "model": "m"}]
     apply_filters(rows, [build_filter(RulesSpec()), build_filter(DedupSpec())])

@@ -44,3 +44,12 @@ class NoEncoder:
 def unit(cos: float) -> list[float]:
     """A 2-d unit vector whose cosine with [1, 0] is exactly `cos`."""
     return [cos, float(np.sqrt(1 - cos * cos))]
+
+
+def annotated(flt, records):
+    """A filter's annotate step then its verdicts, as curate runs them: (verdicts, typed columns, records judged)."""
+    from pipelines.filters.base import empty_columns
+
+    columns = empty_columns(len(records))
+    judged = flt.annotator.annotate(records, columns)
+    return flt.verdicts(judged, columns), columns, judged

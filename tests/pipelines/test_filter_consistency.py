@@ -1,5 +1,5 @@
 import pytest
-from filtering_helpers import NoEncoder, VectorEncoder, rec, unit
+from filtering_helpers import NoEncoder, VectorEncoder, annotated, rec, unit
 
 from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec, cos_key
 
@@ -10,7 +10,9 @@ def judge(cos_pos, cos_neg, encoder=None, **spec):
     vectors = {A: [1.0, 0.0], "pos": unit(cos_pos), "neg": unit(cos_neg)}
     r = rec(A, "pos", "neg")
     flt = ConsistencyFilter(ConsistencySpec(**spec), encoder=encoder or VectorEncoder(vectors))
-    return flt.verdicts([r])[0], r
+    assert flt.verdicts([r]) == annotated(flt, [r])[0]  # annotating on its own or as curate does: one verdict
+    out, cols, _ = annotated(flt, [r])
+    return out[0], cols
 
 
 @pytest.mark.parametrize("cos_pos, cos_neg, reason", [
@@ -20,10 +22,10 @@ def judge(cos_pos, cos_neg, encoder=None, **spec):
     (0.95, 0.10, None),
 ])
 def test_gcse_default_boundaries(cos_pos, cos_neg, reason):
-    why, r = judge(cos_pos, cos_neg)
+    why, cols = judge(cos_pos, cos_neg)
     assert why == reason
-    assert r.checks["cos_pos"] == pytest.approx(cos_pos, abs=1e-6)
-    assert r.checks["cos_neg"] == pytest.approx(cos_neg, abs=1e-6)
+    assert cols["cos_pos"][0] == pytest.approx(cos_pos, abs=1e-6)  # typed columns (schema v2), not checks
+    assert cols["cos_neg"][0] == pytest.approx(cos_neg, abs=1e-6)
 
 
 def test_margin_rule_boundary():
@@ -44,24 +46,26 @@ def test_unique_sentences_encoded_once_in_one_batch():
 
 
 def test_stored_cosines_are_reused_with_new_thresholds_and_recomputed_when_texts_change():
-    why, r = judge(0.85, 0.3)
-    assert why is None and r.checks["cos_pos_key"] == cos_key("embedded:all-minilm-l6-v2", A, "pos")
+    why, cols = judge(0.85, 0.3)
+    assert why is None and cols["cos_pos_key"][0] == cos_key("embedded:all-minilm-l6-v2", A, "pos")
+    r = rec(A, "pos", "neg")
     stricter = ConsistencyFilter(ConsistencySpec(min_positive_cos=0.9), encoder=NoEncoder())
-    assert stricter.verdicts([r]) == ["positive_too_far"]          # no encoder call: cosines reused
+    judged = stricter.annotator.annotate([r], cols)               # no encoder call: stored cosines reused
+    assert stricter.verdicts(judged, cols) == ["positive_too_far"]
     r.positive = "changed"
     with pytest.raises(AssertionError, match="should not run"):
-        stricter.verdicts([r])                                    # stale key: must re-encode
+        stricter.annotator.annotate([r], cols)                    # stale key: must re-encode
     other_encoder = ConsistencyFilter(ConsistencySpec(encoder="some/other-model"), encoder=NoEncoder())
     r.positive = "pos"
     with pytest.raises(AssertionError, match="should not run"):
-        other_encoder.verdicts([r])
+        other_encoder.annotator.annotate([r], cols)
 
 
 def test_records_without_a_negative_check_the_positive_only():
     enc = VectorEncoder({A: [1.0, 0.0], "pos": unit(0.9)})
     r = rec(A, "pos", None)
-    assert ConsistencyFilter(ConsistencySpec(), encoder=enc).verdicts([r]) == [None]
-    assert "cos_neg" not in r.checks
+    out, cols, _ = annotated(ConsistencyFilter(ConsistencySpec(), encoder=enc), [r])
+    assert out == [None] and cols["cos_neg"] == [None] and cols["cos_pos"][0] > 0.89
 
 
 @pytest.mark.slow
@@ -70,7 +74,6 @@ def test_real_reference_encoder_separates_paraphrase_from_unrelated(minilm):
     records = [rec(anchor, "A man plays the guitar outdoors on a street.", "A chef slices onions in a kitchen.",
                    seed=1),
                rec(anchor, "A woman is reading a newspaper.", "A man is playing a guitar on a street.", seed=2)]
-    out = ConsistencyFilter(ConsistencySpec(), encoder=minilm).verdicts(records)
-    good, bad = records
-    assert out[0] is None and good.checks["cos_pos"] >= 0.8 and good.checks["cos_neg"] < 0.3
-    assert out[1] == "positive_too_far" and bad.checks["cos_neg"] > 0.9
+    out, cols, _ = annotated(ConsistencyFilter(ConsistencySpec(), encoder=minilm), records)
+    assert out[0] is None and cols["cos_pos"][0] >= 0.8 and cols["cos_neg"][0] < 0.3
+    assert out[1] == "positive_too_far" and cols["cos_neg"][1] > 0.9

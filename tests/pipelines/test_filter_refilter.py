@@ -47,7 +47,7 @@ def test_first_run_verdicts(tmp_path):
     _, _, by_seed = first_run(tmp_path)
     assert by_seed[9]["reason"].startswith("dedup:exact_duplicate")
     assert by_seed[1]["kept"] is False and by_seed[1]["reason"] == "consistency:positive_too_far"  # swapped
-    assert {c["name"]: c["value"] for c in by_seed[1]["checks"]}["swapped"] == 1.0
+    assert by_seed[1]["swapped"] is True  # a typed column (schema v2), no longer a float in checks
     assert by_seed[2]["reason"] == "consistency:positive_too_far"
     assert by_seed[3]["reason"] == "consistency:negative_too_close"
     assert by_seed[0]["kept"]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pipelines.anchors import write_anchor_shards
-from pipelines.knowledge_graph import add_to_card, build_knowledge_graph, fact_stats
+from pipelines.knowledge_graph import build_knowledge_graph, card_sections, fact_stats
 from pipelines.plan import plan_task_jobs
 from pipelines.schema import record_to_row
 from synth.backends import TransformersSpec
@@ -73,14 +73,11 @@ def test_fact_stats_and_card_section(tmp_path):
     st = fact_stats(rows)
     assert st["records"] == 2 and st["positives_kept_all_facts"] == 1 and st["negatives_changed_exactly_one"] == 1
     ds = run / "dataset"
-    ds.mkdir(parents=True)
-    (ds / "README.md").write_text("# card\n\n## Filters\n\nx\n\n## Recipe\n\n```toml\n```\n")
-    assert add_to_card(run, ds, rows) and add_to_card(run, ds, rows)
-    card = (ds / "README.md").read_text()
-    assert card.count("## Knowledge graph") == 1 and card.index("## Knowledge graph") < card.index("## Recipe")
+    [card] = card_sections(run, ds, rows)  # the card writer puts it in (flows.curate.card_sections)
+    assert card.startswith("## Knowledge graph")
     assert "1 positives kept every extracted entity and quantity" in card
     assert (ds / "knowledge_graph.graphml").exists()
-    assert not add_to_card(tmp_path / "no-graph-run", ds, rows)
+    assert card_sections(tmp_path / "no-graph-run", ds, rows) == []
 
 
 def test_llm_extractor_stage_records_relations_and_failures(tmp_path, monkeypatch):

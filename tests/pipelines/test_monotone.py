@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.anchors import write_anchor_shards
+from pipelines.filters.base import empty_columns
 from pipelines.filters.monotone import MonotoneFilter, MonotoneSpec, monotone
 from pipelines.plan import plan_task_jobs
 from pipelines.runplan import plan_stages
@@ -38,11 +39,13 @@ def test_filter_stores_checks_and_rejects_only_when_configured():
                   scores=[Score(f"ranked:{i}", "", e, None) for i, e in enumerate([4.5, 3.0, 3.2])])
     bad = Record(task="ranked", anchor_id="b", anchor="0 deg", ranked=["40 deg", "20 deg"])
     pair = Record(task="pairs", anchor_id="c", anchor="0 deg", positive="5 deg", negative="90 deg")
-    out = MonotoneFilter(MonotoneSpec(), encoder=AngleEncoder()).verdicts([good, bad, pair])
-    assert out == [None, None, None]
-    assert good.checks["ranked_monotone_encoder"] == 1.0 and bad.checks["ranked_monotone_encoder"] == 0.0
-    assert good.checks["ranked_monotone_judge"] == 0.0 and good.checks["ranked_order_judge"] == 0.5
-    assert "ranked_monotone_judge" not in bad.checks and pair.checks == {}
+    flt = MonotoneFilter(MonotoneSpec(), encoder=AngleEncoder())
+    columns = empty_columns(3)
+    out = flt.verdicts(flt.annotator.annotate([good, bad, pair], columns), columns)
+    assert out == [None, None, None] == flt.verdicts([good, bad, pair])
+    assert columns["ranked_monotone_encoder"] == [True, False, None]  # typed columns (schema v2), not checks
+    assert columns["ranked_monotone_judge"][0] is False and columns["ranked_order_judge"][0] == 0.5
+    assert columns["ranked_monotone_judge"][1:] == [None, None] and good.checks == bad.checks == pair.checks == {}
     strict = MonotoneFilter(MonotoneSpec(reject_encoder=True, reject_judge=True), encoder=AngleEncoder())
     assert strict.verdicts([good, bad, pair]) == ["not_monotone_judge", "not_monotone_encoder", None]
 
@@ -97,10 +100,8 @@ def test_card_section_reports_monotone_fraction_and_scores():
                 "positive_score": None, "negative_score": None, "pair_score": None, "ranked_mode": None}
         return {**base, **kw}
 
-    rows = [row("ranked", ranked=["a"], ranked_mode="graded",
-                checks=[{"name": "ranked_monotone_encoder", "value": 1.0}]),
-            row("ranked", ranked=["b"], ranked_mode="graded",
-                checks=[{"name": "ranked_monotone_encoder", "value": 0.0}]),
+    rows = [row("ranked", ranked=["a"], ranked_mode="graded", ranked_monotone_encoder=True),
+            row("ranked", ranked=["b"], ranked_mode="graded", ranked_monotone_encoder=False),
             row("ranked", kept=False, ranked=["c"], ranked_mode="graded", reason="parse:ranked_repeat"),
             row("pairs", scores=[{"target": "positive"}], positive_score=4.0, negative_score=1.0),
             row("judge", scores=[{"target": "pair"}], pair_score=0.5),

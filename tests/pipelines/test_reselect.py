@@ -32,7 +32,7 @@ def test_reselect_marks_reformed_and_reemitted_rows(minilm):
     assert marks[0] == marks[2] == {"reselect_as_generated"}
     r2 = data[1]
     assert marks[1] == {"reselect_positive_from_anchor", "reselect_negative_from_row"}
-    assert r2["positive"] == A2 and r2["negative"] == A3 and checks(r2)["cos_pos"] > 0.999
+    assert r2["positive"] == A2 and r2["negative"] == A3 and r2["cos_pos"] > 0.999
     assert checks(r2)["reselect_negative_from_row"] == 7.0  # 6 rows on is itself in a batch of 3: the next other
     new = {m.pop(): data[i] for i, m in ((3, marks[3]), (4, marks[4]))}
     assert set(new) == {"reselect_reemitted_positive", "reselect_reemitted_negative"}
