@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipelines.anchors import anchor_content, read_anchor_shard
-from pipelines.schema import SCHEMA, SCHEMA_VERSION
+from pipelines.schema import SHARD_COLUMNS, SHARD_LAYOUT_VERSION
 from pipelines.shards import restore_stale, set_aside, shard_key, shard_path, shard_problem
 from pipelines.stage import ShardJob
 from synth.backends import BackendSpec
@@ -40,7 +40,7 @@ def plan_task_jobs(task: TaskSpec, anchor_shards: Sequence[Path], backend: Backe
     annotating task reads there (their names carry their own keys, so a regenerated input re-annotates)."""
     backend = task_backend(task, backend)
     spec = task.model_dump(mode="json")
-    fixed = [spec, prompt_file_digests(spec), PARSER_VERSION, SCHEMA_VERSION]
+    fixed = [spec, prompt_file_digests(spec), PARSER_VERSION, SHARD_LAYOUT_VERSION]
     if task.uses_llm:  # a pass-through task's rows do not depend on the model or its sampling
         fixed[2:2] = [backend.model_dump(mode="json"), model_hash(backend.model), sampling.__dict__, seed]
     keyed = sorted((k, v) for k, v in (extras or {}).items() if not k.endswith("_path"))
@@ -69,7 +69,7 @@ def pending_jobs(jobs: Sequence[ShardJob]) -> list[ShardJob]:
         if restore_stale(path):
             log.info("shard %s: reused from .stale/ (an earlier plan had it)", path.name)
         if path.exists():
-            problem = shard_problem(path, SCHEMA.names)
+            problem = shard_problem(path, SHARD_COLUMNS)
             if problem is None:
                 continue
             moved = set_aside(path, "broken")

@@ -17,6 +17,10 @@ import pyarrow as pa
 from synth.records import ChangedFact, Entity, Quantity, Record, Score
 
 SCHEMA_VERSION = 2
+# What a generated shard is keyed on and must hold: generation's columns, not curate's annotations (version 2
+# added those), so a new dataset schema does not re-key (regenerate) finished shards. Raise it when generation
+# writes something different.
+SHARD_LAYOUT_VERSION = 1
 
 SCORE = pa.struct([("target", pa.string()), ("text", pa.string()), ("expected", pa.float64()),
                    ("parsed", pa.float64()), ("raw", pa.string()), ("model", pa.string())])
@@ -72,6 +76,7 @@ SCHEMA = pa.schema([
 ], metadata={"contrastive_synth_schema_version": str(SCHEMA_VERSION)})
 
 COLUMNS = SCHEMA.names
+SHARD_COLUMNS = tuple(n for n in COLUMNS if n not in ANNOTATION_COLUMNS)  # what a finished generated shard holds
 
 
 def record_to_row(rec: Record, provenance: dict[str, Any]) -> dict[str, Any]:

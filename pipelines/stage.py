@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipelines.schema import SCHEMA, record_to_row, row_to_record, rows_to_table
+from pipelines.schema import SHARD_COLUMNS, record_to_row, row_to_record, rows_to_table
 from pipelines.shards import set_aside, shard_problem, write_table_atomic
 from synth.backends import BackendSpec, get_backend
 from synth.backends.base import Sampling
@@ -52,7 +52,7 @@ class ShardResult:
 def run_shard(job: ShardJob) -> ShardResult:
     out = Path(job.out_path)
     if out.exists():
-        problem = shard_problem(out, SCHEMA.names)
+        problem = shard_problem(out, SHARD_COLUMNS)
         if problem is None:
             return ShardResult(path=str(out), records=pq.read_metadata(out).num_rows, skipped=True)
         log.warning("shard %s is broken (%s): moved to %s, regenerating", out, problem, set_aside(out, "broken"))
