@@ -6,7 +6,7 @@ import random
 import pytest
 
 from synth.kg.extract import Extraction, KnowledgeGraphSpec, MainPart, build_extractor
-from synth.kg.graph import load_graph, save_graph
+from synth.kg.graph import load_graph, save_graph, summary_markdown
 from synth.kg.main_parts import build_main_part_graph, main_part_replacement
 from synth.records import Anchor
 
@@ -56,3 +56,12 @@ def test_main_part_neighbours_come_from_the_encoder(minilm, tmp_path):
     assert h.edges["subject:telephone counseling", "subject:phone counselling"]["similarity"] == sim
     assert main_part_replacement(h, MainPart("subject", "Telephone counseling"), random.Random(0)) == \
         ("Phone counselling", sim)
+
+
+def test_card_summary_names_the_main_part_graph():
+    s = {"nodes": 2, "edges": 1, "types": {}, "top_by_type": {},
+         "main_parts": {"nodes": 9, "edges": 6, "roles": {"subject": 3, "action": 3, "state": 3},
+                        "anchors_with_main_parts": 3}}
+    assert "Main parts (GCSE): 9 (subject 3, action 3, state 3) from 3 anchors, 6 same-role neighbour edges" \
+        in summary_markdown(s)
+    assert "Main parts" not in summary_markdown({**s, "main_parts": None})
