@@ -1,11 +1,10 @@
 """Entity and quantity extraction per anchor, with selectable extractors (registry by name).
 
 Every extractor returns one `Extraction` per anchor: typed entities from the extractor, quantities
-from the rules in `synth.kg.quantities` (always, so that numbers are never missed), and, for the LLM
-extractor, named relations; the spaCy extractor also
-records each sentence's main parts (subject, action, state: GCSE's step 2, from the dependency parse; the LLM
-extractor leaves them empty). A failure on one anchor (unparsable JSON) is recorded in `error`, never
-raised. `KnowledgeGraphSpec` is the recipe's `[knowledge_graph]` section.
+from the rules in `synth.kg.quantities` (always, so that numbers are never missed), for the LLM extractor
+named relations, and for the spaCy extractor each sentence's main parts (subject, action, state: GCSE's step 2,
+from the dependency parse; the LLM extractor leaves them empty). A failure on one anchor (unparsable JSON) is
+recorded in `error`, never raised. `KnowledgeGraphSpec` is the recipe's `[knowledge_graph]` section.
 """
 from __future__ import annotations
 
