@@ -1,7 +1,8 @@
 """Figures of a knowledge-graph guided run (issues 5 and 20) for docs/benchmarks.md: graph size, how many positives
 kept every extracted fact, how many hard negatives changed exactly their targeted one (per kind, before any filter:
 read from the generated shards the run plan lists), and what the filters kept. For GCSE runs (recipes/gcse.toml)
-also: the extension sentences (made / asked, and the facts of the rows generated from them), the facts per style
+also: the extension sentences (made / asked, and the facts of the rows generated from them, per path: main parts or
+entities), the facts per style
 pool (styled vs plain requests), neighbour-swap positives, and how GCSE's re-selection formed the kept rows.
 Usage: python bench/kg_domain.py data/kg-domain"""
 from __future__ import annotations
@@ -44,6 +45,8 @@ def main(run: Path) -> None:
     reasons = Counter(r["reason"] for r in final if not r["kept"])
     print(f"graph ({g.get('graph', 'cooccurrence')}): {g['nodes']} nodes, {g['edges']} edges, types {g['types']} "
           f"from {g['anchors']} anchors")
+    if g.get("main_parts"):
+        print(f"main-part graph: {g['main_parts']}")
     print(f"records: {len(generated)} ({dict(kinds)}); parsed: {st['records']}")
     print(f"positives that kept all facts: {st['positives_kept_all_facts']}/{st['records']}")
     print(f"negatives that changed exactly the targeted fact: {st['negatives_changed_exactly_one']}/{st['records']}")
@@ -69,6 +72,19 @@ def gcse(run: Path, generated: list[dict], checks: list[dict]) -> None:
         print(f"extension sentences: {len(made)} new anchors from {len(ext)} sources; not made: {dict(why)}")
         _facts("rows from extension anchors", [r for r in generated if r["anchor_id"] in made])
         _facts("rows from corpus anchors", [r for r in generated if r["anchor_id"] not in made])
+        for path in ("main_parts", "entities"):  # GCSE's two extension paths (provenance "path")
+            rows = [e for e in ext if e.get("path", "entities") == path and "fragments" in e]
+            if not rows:
+                continue
+            ok = [e for e in rows if e.get("text")]
+            kept = sum(e["fragments_kept"] for e in ok)
+            whole = sum(e["fragments_kept"] == len(e["fragments"]) for e in ok)
+            print(f"  {path} path: {len(ok)}/{len(rows)} made, fragments kept {kept}/"
+                  f"{sum(len(e['fragments']) for e in ok)} (all kept in {whole}), "
+                  f"swaps {sum(len(e['swaps']) for e in rows)}, not made: "
+                  f"{dict(Counter(e['reason'] for e in rows if not e.get('text')))}")
+            _facts(f"rows from {path}-path extension anchors",
+                   [r for r in generated if r["anchor_id"] in {e["anchor_id"] for e in ok}])
     styles = _styles(generated)
     if any(styles.values()):
         pos_styled = [r for r in generated if "kg-style-pos-" in styles[r["id"]]]

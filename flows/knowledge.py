@@ -33,7 +33,8 @@ def extension_round(recipe: Recipe, sources: list[str], extras: dict[str, str], 
     spec = recipe.knowledge_graph or KnowledgeGraphSpec()
     shards, prov = extend_round([Path(p) for p in sources], extras["extractions_path"], extras["graph_path"],
                                 extras["graph_key"], spec, recipe.generator, sampling, recipe.seed,
-                                recipe.run_dir / "extension" / f"round-{round_}", round_)
+                                recipe.run_dir / "extension" / f"round-{round_}", round_,
+                                main_parts_path=extras.get("main_parts_path", ""))
     get_run_logger().info("extension round %d: %d new anchor shards (provenance %s)", round_, len(shards), prov)
     return [str(p) for p in shards], str(prov)
 

@@ -3,7 +3,7 @@ at most one new anchor rebuilt by the generator from the anchor's graph fragment
 
 ```
 <run>/extension/round-N/shard-NNNNN-<key>.parquet   the new anchors (source "extension:round-N:<source id>")
-<run>/extension/round-N/provenance-<key>.jsonl      per source: fragments, swaps, blanked prompt, answer, reason
+<run>/extension/round-N/provenance-<key>.jsonl      per source: path, fragments, swaps, blanked prompt, answer, reason
 ```
 The round's key hashes its source shards, the knowledge-graph settings, generator, sampling and seed; a rerun
 with the same key reuses the round without loading the model. The flow re-extracts the new anchors (the graph
@@ -41,8 +41,9 @@ def round_key(sources: Sequence[Path], spec: KnowledgeGraphSpec, backend: Backen
 
 def extend_round(sources: Sequence[Path], extractions_path: str, graph_path: str, graph_key: str,
                  spec: KnowledgeGraphSpec, backend: BackendSpec, sampling: Sampling, seed: int, out_dir: Path,
-                 round_: int, shard_size: int = 64) -> tuple[list[Path], Path]:
-    """One extension round over the anchors of `sources`: (new anchor shards, provenance file)."""
+                 round_: int, shard_size: int = 64, main_parts_path: str = "") -> tuple[list[Path], Path]:
+    """One extension round over the anchors of `sources`: (new anchor shards, provenance file). Without a
+    main-part graph (`main_parts_path`) the main-part path keeps the parts unswapped."""
     key = round_key(sources, spec, backend, sampling, seed, round_, graph_key)
     done = out_dir / f"provenance-{key}.jsonl"
     if done.exists():
@@ -52,11 +53,13 @@ def extend_round(sources: Sequence[Path], extractions_path: str, graph_path: str
     known = {json.loads(line)["anchor_id"]: Extraction.from_dict(json.loads(line))
              for line in Path(extractions_path).read_text(encoding="utf-8").splitlines() if line.strip()}
     graph: nx.Graph = load_graph(graph_path)
+    main_graph = load_graph(main_parts_path) if main_parts_path else None
     plans, requests = [], []
     for a in anchors:
         rng = random.Random(shard_key("ext-rng", seed, round_, a.id))
         ex = known.get(a.id) or Extraction(a.id, a.text)
-        plan = plan_extension(a, ex, graph, rng, spec.extension_swap_rate, spec.extension_max_swaps)
+        plan = plan_extension(a, ex, graph, rng, spec.extension_swap_rate, spec.extension_max_swaps,
+                              spec.extension_main_part_rate, main_graph, spec.extension_main_part_swaps)
         if plan is None:
             continue
         plans.append(plan)
@@ -71,6 +74,6 @@ def extend_round(sources: Sequence[Path], extractions_path: str, graph_path: str
              if a.id not in {p.source_id for p in plans}]
     write_text_atomic(json.dumps([s.name for s in shards]), out_dir / f"shards-{key}.json")
     write_text_atomic("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), done)
-    log.info("extension round %d: %d sources, %d requests, %d new anchors", round_, len(anchors), len(requests),
-             len(new))
+    log.info("extension round %d: %d sources, %d requests (%d by main parts), %d new anchors", round_, len(anchors),
+             len(requests), sum(p.path == "main_parts" for p in plans), len(new))
     return shards, done

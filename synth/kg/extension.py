@@ -1,10 +1,13 @@
 """Extension sentences (GCSE, Lai et al. 2025, pipeline steps 5-6): new anchors grown from the knowledge graph.
 
-For a source sentence, its facts (entities and quantities) are the fragments; with probability `swap_rate` up to
-`max_swaps` entities are first replaced by random same-type entities of the graph (GCSE's entity path; its
-other path keeps the sentence's main parts). Every word outside a fragment becomes `[]` (now and then a few
+Two paths, as in GCSE. With probability `main_part_rate` (GCSE: 0.7), a source with at least two main parts
+(subject, action, state; `Extraction.main_parts`) keeps them as the fragments, up to `main_part_swaps` of them
+first swapped for one of their same-role neighbours in the main-part graph (synth.kg.main_parts; GCSE swaps the
+parts for same-class ones from its main-part KG). Otherwise (the entity path) its facts (entities and
+quantities) are the fragments, and with probability `swap_rate` up to `max_swaps` entities are first replaced by
+random same-type entities of the entity graph. Every word outside a fragment becomes `[]` (now and then a few
 extra `[]` are appended), and the LLM rebuilds a new sentence around the fragments (the blank-and-rebuild
-prompt, `kg/extension.json`). The result is a new anchor with its provenance (source sentence, fragments,
+prompt, `kg/extension.json`). The result is a new anchor with its provenance (source sentence, path, fragments,
 swaps); the pipeline stage (pipelines.kg_extension) re-extracts it and feeds it to generation.
 """
 from __future__ import annotations
@@ -18,13 +21,14 @@ import networkx as nx
 
 from synth.backends.base import Request, Sampling
 from synth.kg.edits import swap_entity
-from synth.kg.extract import Extraction
+from synth.kg.extract import Extraction, MainPart
 from synth.kg.facts import has_entity
+from synth.kg.main_parts import main_part_replacement
 from synth.kg.neighbours import random_same_type
 from synth.kg.quantities import find_quantity_spans
 from synth.parsing import clean_sentence
 from synth.prompting import few_shot_chat, load_exemplars, load_instructions, request_seed
-from synth.records import Anchor
+from synth.records import Anchor, Entity
 
 BLANK = "[]"
 
@@ -37,7 +41,8 @@ class ExtensionPlan:
     source: str
     edited: str  # the source with its swaps applied
     fragments: list[str]
-    swaps: list[dict[str, str]] = field(default_factory=list)  # {"before", "after", "type"}
+    swaps: list[dict[str, Any]] = field(default_factory=list)  # {"before", "after", "type"[, "similarity"]}
+    path: str = "entities"  # or "main_parts"
     blanked: str = ""
     prompt_id: str = ""
     exemplar_ids: list[str] = field(default_factory=list)
@@ -72,8 +77,13 @@ def blank_out(text: str, fragments: Sequence[str], rng: random.Random, extra_rat
 
 
 def plan_extension(anchor: Anchor, ex: Extraction, graph: nx.Graph, rng: random.Random, swap_rate: float = 0.3,
-                   max_swaps: int = 4) -> ExtensionPlan | None:
-    """Fragments (after optional same-type swaps) and the blanked sentence; None when it has no facts."""
+                   max_swaps: int = 4, main_part_rate: float = 0.0, main_graph: nx.Graph | None = None,
+                   main_part_swaps: int = 1) -> ExtensionPlan | None:
+    """Fragments (after optional swaps) and the blanked sentence, by the main-part path or the entity path;
+    None when the source has neither main parts nor facts."""
+    parts = [m for m in ex.main_parts if has_entity(anchor.text, m.text)]
+    if main_part_rate > 0 and len(parts) >= 2 and rng.random() < main_part_rate:
+        return _main_part_plan(anchor, parts, main_graph, rng, main_part_swaps)
     text, swaps = anchor.text, []
     entities = [e for e in ex.entities if has_entity(anchor.text, e.text)]
     if entities and rng.random() < swap_rate:
@@ -88,7 +98,24 @@ def plan_extension(anchor: Anchor, ex: Extraction, graph: nx.Graph, rng: random.
     frags += [text[s.start:s.end] for s in find_quantity_spans(text)]
     if not frags:
         return None
-    return ExtensionPlan(anchor.id, anchor.text, text, frags, swaps, blank_out(text, frags, rng))
+    return ExtensionPlan(anchor.id, anchor.text, text, frags, swaps, blanked=blank_out(text, frags, rng))
+
+
+def _main_part_plan(anchor: Anchor, parts: list[MainPart], main_graph: nx.Graph | None, rng: random.Random,
+                    max_swaps: int) -> ExtensionPlan:
+    """GCSE's main-part path: the parts are the fragments, up to `max_swaps` swapped for a graph neighbour."""
+    text, swaps, frags = anchor.text, [], [m.text for m in parts]
+    if max_swaps and main_graph is not None:
+        for i in sorted(rng.sample(range(len(parts)), min(len(parts), rng.randint(1, max_swaps)))):
+            rep = main_part_replacement(main_graph, parts[i], rng)
+            edited = swap_entity(text, Entity(parts[i].text, parts[i].role), rep[0]) if rep else None
+            if rep and edited:  # swap_entity capitalises a replacement that starts the sentence
+                at_start = text.casefold().startswith(parts[i].text.casefold())
+                after = rep[0][:1].upper() + rep[0][1:] if at_start else rep[0]
+                text, frags[i] = edited, after
+                swaps.append({"before": parts[i].text, "after": after, "type": parts[i].role, "similarity": rep[1]})
+    return ExtensionPlan(anchor.id, anchor.text, text, frags, swaps, blanked=blank_out(text, frags, rng),
+                         path="main_parts")
 
 
 def extension_request(plan: ExtensionPlan, sampling: Sampling, run_seed: int, rng: random.Random,

@@ -1,9 +1,10 @@
 """Entity and quantity extraction per anchor, with selectable extractors (registry by name).
 
 Every extractor returns one `Extraction` per anchor: typed entities from the extractor, quantities
-from the rules in `synth.kg.quantities` (always, so that numbers are never missed), and, for the LLM
-extractor, named relations. A failure on one anchor (unparsable JSON) is recorded in `error`, never
-raised. `KnowledgeGraphSpec` is the recipe's `[knowledge_graph]` section.
+from the rules in `synth.kg.quantities` (always, so that numbers are never missed), for the LLM extractor
+named relations, and for the spaCy extractor each sentence's main parts (subject, action, state: GCSE's step 2,
+from the dependency parse; the LLM extractor leaves them empty). A failure on one anchor (unparsable JSON) is
+recorded in `error`, never raised. `KnowledgeGraphSpec` is the recipe's `[knowledge_graph]` section.
 """
 from __future__ import annotations
 
@@ -29,6 +30,16 @@ class Relation:
 
 
 @dataclass
+class MainPart:
+    """One of a sentence's main parts (GCSE step 2): `role` is "subject", "action" or "state"; `text` a span of
+    the sentence (so that it can stay as a fragment); `sentence` its sentence's index in the extraction."""
+
+    role: str
+    text: str
+    sentence: int = 0
+
+
+@dataclass
 class Extraction:
     """What one anchor says: its sentences, entities (typed), quantities and relations."""
 
@@ -38,6 +49,7 @@ class Extraction:
     entities: list[Entity] = field(default_factory=list)
     quantities: list[Quantity] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+    main_parts: list[MainPart] = field(default_factory=list)  # absent from cache lines written before them
     error: str | None = None  # e.g. "llm:bad_json"; the rule quantities are still there
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,7 +60,8 @@ class Extraction:
         return cls(anchor_id=d["anchor_id"], text=d["text"], sentences=list(d.get("sentences") or []),
                    entities=[Entity(**e) for e in d.get("entities") or []],
                    quantities=[Quantity(**q) for q in d.get("quantities") or []],
-                   relations=[Relation(**r) for r in d.get("relations") or []], error=d.get("error"))
+                   relations=[Relation(**r) for r in d.get("relations") or []],
+                   main_parts=[MainPart(**m) for m in d.get("main_parts") or []], error=d.get("error"))
 
 
 class KnowledgeGraphSpec(BaseModel):
@@ -66,19 +79,25 @@ class KnowledgeGraphSpec(BaseModel):
     neighbours: int = Field(10, ge=1, le=100, description="embedding graph: neighbours per entity (GCSE: 10)")
     encoder: str = Field("embedded:all-minilm-l6-v2", description="embedding graph: the frozen reference encoder")
     min_similarity: float = Field(0.0, ge=-1, le=1, description="embedding graph: no edge below this cosine")
-
-
+    main_part_neighbours: int = Field(5, ge=0, le=100, description="embedding graph: neighbours per main part "
+                                      "within its role, in a second graph (GCSE: 5; 0 builds none)")
     extension_rounds: int = Field(0, ge=0, le=5, description="rounds of GCSE extension sentences (new anchors "
                                   "rebuilt from graph fragments, re-extracted, generated from like corpus anchors)")
     extension_swap_rate: float = Field(0.3, ge=0, le=1, description="extension: share of sources whose entities "
                                        "are first swapped for random same-type ones (GCSE: 0.3)")
     extension_max_swaps: int = Field(4, ge=1, le=10)
     extension_exemplars: int = Field(2, ge=0, le=3, description="extension: demonstrations per request")
+    extension_main_part_rate: float = Field(0.7, ge=0, le=1, description="extension: share of sources rebuilt "
+                                            "from their main parts instead of their facts (GCSE: 0.7; needs the "
+                                            "main-part graph for swaps and spaCy's main parts)")
+    extension_main_part_swaps: int = Field(1, ge=0, le=3, description="extension, main-part path: up to this many "
+                                           "parts swapped for a same-role graph neighbour (0 keeps them all)")
 
 
-GRAPH_FIELDS = frozenset({"graph", "neighbours", "encoder", "min_similarity"})  # not part of the extraction key
+# not part of the extraction key
+GRAPH_FIELDS = frozenset({"graph", "neighbours", "encoder", "min_similarity", "main_part_neighbours"})
 EXTENSION_FIELDS = frozenset({"extension_rounds", "extension_swap_rate", "extension_max_swaps",
-                              "extension_exemplars"})
+                              "extension_exemplars", "extension_main_part_rate", "extension_main_part_swaps"})
 
 
 class Extractor(Protocol):

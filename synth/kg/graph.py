@@ -155,6 +155,11 @@ def summary_markdown(s: dict) -> str:
     for t, n in s["types"].items():
         tops = ", ".join(f"{text} ({f})" for text, f in s["top_by_type"][t])
         lines.append(f"| {t} | {n} | {tops} |")
+    mp = s.get("main_parts")
+    if mp:  # GCSE's second graph (synth.kg.main_parts), kept in the run's kg/main_parts.graphml
+        roles = ", ".join(f"{r} {n}" for r, n in mp["roles"].items())
+        lines += ["", f"Main parts (GCSE): {mp['nodes']} ({roles}) from {mp['anchors_with_main_parts']} anchors, "
+                  f"{mp['edges']} same-role neighbour edges (the run's `kg/main_parts.graphml`)."]
     return "\n".join(lines)
 
 

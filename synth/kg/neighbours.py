@@ -30,10 +30,17 @@ def build_neighbour_graph(extractions: Iterable[Extraction], encode: Encode, k: 
     """Entities as nodes; each linked to its top-`k` same-type neighbours by cosine (>= `min_similarity`)."""
     g = nx.Graph(kind="embedding", encoder=encoder_name, neighbours=k)
     add_entity_nodes(g, extractions)
-    by_type: dict[str, list[str]] = {}
+    link_top_k(g, "type", encode, k, min_similarity)
+    return g
+
+
+def link_top_k(g: nx.Graph, group: str, encode: Encode, k: int, min_similarity: float = -1.0) -> None:
+    """Link every node to its top-`k` most similar nodes sharing its `group` attribute (cosine of the encoded
+    `text`, >= `min_similarity`), the similarity rounded to 1e-4 on the edge."""
+    groups: dict[str, list[str]] = {}
     for n, d in sorted(g.nodes(data=True)):
-        by_type.setdefault(d["type"], []).append(n)
-    for nodes in by_type.values():
+        groups.setdefault(d[group], []).append(n)
+    for nodes in groups.values():
         if len(nodes) < 2:
             continue
         emb = np.asarray(encode([g.nodes[n]["text"] for n in nodes]), dtype=np.float32)
@@ -47,7 +54,6 @@ def build_neighbour_graph(extractions: Iterable[Extraction], encode: Encode, k: 
                 m = nodes[int(j)]
                 if not g.has_edge(n, m):
                     g.add_edge(n, m, similarity=round(s, 4), weight=0, relations="")
-    return g
 
 
 def nearest_neighbour(g: nx.Graph, entity: str, rng: random.Random, exclude: Sequence[str] = (),

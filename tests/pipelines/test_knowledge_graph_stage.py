@@ -126,3 +126,24 @@ def test_graph_before_extension_keeps_the_extension_anchors_extractions(tmp_path
     assert sorted((tmp_path / "kg" / "extractions").glob("shard-*.jsonl")) == files  # a rerun extracts nothing
     build_knowledge_graph(all_shards[:1], KnowledgeGraphSpec(), None, 13, tmp_path / "kg")
     assert len(list((tmp_path / "kg" / "extractions").glob("shard-*.jsonl"))) == 1
+
+
+def test_spacy_extractions_cached_before_main_parts_are_extracted_again(tmp_path):
+    """A shard extracted before main parts existed (keyed without the version) is redone, not reused without
+    them; the co-occurrence graph builds no main-part graph, the embedding graph does."""
+    from pipelines.shards import shard_key
+    from synth.kg.extract import EXTENSION_FIELDS, GRAPH_FIELDS
+
+    spec = KnowledgeGraphSpec()
+    [one] = shards(tmp_path, TEXTS[:1])
+    old_key = shard_key("kg-extract", spec.model_dump(mode="json", exclude=set(GRAPH_FIELDS | EXTENSION_FIELDS)),
+                        [Anchor(TEXTS[0], "c.txt", 1).id])
+    old = tmp_path / "kg" / "extractions" / f"shard-00000-{old_key}.jsonl"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"anchor_id": Anchor(TEXTS[0], "c.txt", 1).id, "text": TEXTS[0]}) + "\n")
+    art = build_knowledge_graph([one], spec, None, 13, tmp_path / "kg")
+    [row] = [json.loads(x) for x in open(art.extractions_path)]
+    assert not old.exists() and [m["role"] for m in row["main_parts"]] == ["subject", "action", "state"]
+    assert art.main_parts_path == "" and "main_parts_path" not in art.extras()
+    emb = build_knowledge_graph([one], KnowledgeGraphSpec(graph="embedding"), None, 13, tmp_path / "kg")
+    assert load_graph(emb.main_parts_path).graph["kind"] == "main_parts" and emb.summary["main_parts"]["nodes"] == 3
