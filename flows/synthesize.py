@@ -100,7 +100,8 @@ def _synthesize(recipe: Recipe) -> str:
             shards, extras, files = extend_anchors(recipe, [str(p) for p in anchor_shards], extras, sampling_of(recipe))
             anchor_shards = [Path(p) for p in shards]
             plan.resolve("extend", files)
-        plan.resolve("knowledge_graph", [extras["graph_path"], extras["extractions_path"]], key=extras["graph_key"])
+        graph_files = [extras["graph_path"], extras["extractions_path"], extras.get("main_parts_path", "")]
+        plan.resolve("knowledge_graph", [f for f in graph_files if f], key=extras["graph_key"])
     jobs = plan_generation(recipe, plan, anchor_shards, extras)
     stale = set_aside_stale(plan)
     if stale:

@@ -163,13 +163,15 @@ def add_fact_stats(total: dict[str, int], rows: Sequence[dict[str, Any]]) -> dic
 
 def card_sections(run_dir: Path, dataset_dir: Path,
                   rows: Sequence[dict[str, Any]] | dict[str, int]) -> list[str]:
-    """Copy the run's graph next to the dataset and describe it (and the fact checks: from the rows, or as
-    summed by `add_fact_stats`) for the card."""
+    """Copy the run's graphs (entities; main parts, when built) next to the dataset and describe them (and the
+    fact checks: from the rows, or as summed by `add_fact_stats`) for the card."""
     kg = run_dir / "kg"
     if not (kg / "graph.graphml").exists():
         return []
     dataset_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(kg / "graph.graphml", dataset_dir / "knowledge_graph.graphml")
+    if (kg / "main_parts.graphml").exists():  # GCSE's main-part graph, beside an embedding graph
+        shutil.copyfile(kg / "main_parts.graphml", dataset_dir / "knowledge_graph_main_parts.graphml")
     s = json.loads((kg / "summary.json").read_text(encoding="utf-8"))
     text = summary_markdown(s)
     st = rows if isinstance(rows, dict) else fact_stats(rows)

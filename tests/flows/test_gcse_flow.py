@@ -24,11 +24,14 @@ def test_gcse_recipe_through_the_flows(tmp_path):
     run = tmp_path / "run"
     plan = RunPlan.read(run)
     assert [s.name for s in plan.stages][:4] == ["anchors", "knowledge_graph", "extend", "generate:kg_variants"]
+    assert set(plan.outputs("knowledge_graph")) == {run / "kg" / f for f in ("graph.graphml", "extractions.jsonl",
+                                                                               "main_parts.graphml")}
     g = load_graph(run / "kg" / "graph.graphml")
     assert g.graph["kind"] == "embedding"
     [prov] = (run / "extension" / "round-1").glob("provenance-*.jsonl")
     made = [json.loads(x) for x in prov.read_text().splitlines() if json.loads(x).get("text")]
     curate(recipe)
+    assert load_graph(run / "dataset" / "knowledge_graph_main_parts.graphml").number_of_nodes() > 0
     rows = read_dataset_rows(run / "dataset") + read_dataset_rows(run / "dataset", "rejects")
     generated = [r for r in rows if "~" not in r["anchor_id"]]
     assert len(generated) == 2 + len(made)  # every extension anchor was generated from like a corpus anchor
