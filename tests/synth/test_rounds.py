@@ -4,6 +4,7 @@ each request, and the loop stops when a round has nothing left to ask."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from doubles import ScriptedBackend
@@ -58,3 +59,17 @@ def test_backend_error_is_the_first_reason_a_request_was_not_served():
     ok, bad = Completion([Sample("fine")]), Completion([Sample("", "error", error="http_400@x")])
     assert backend_error(ok, None, bad, Completion([Sample("", "error", error="later")])) == "http_400@x"
     assert backend_error(ok, None) is None
+
+
+def test_no_built_in_task_reads_its_bookkeeping_back_from_request_meta():
+    """Per-request context is typed (Prompted.context), not an untyped dict riding on the request."""
+    import ast
+
+    import synth.tasks as tasks_pkg
+
+    readers = []
+    for path in sorted(Path(tasks_pkg.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "meta":
+                readers.append(f"{path.name}:{node.lineno}")
+    assert readers == []
