@@ -33,6 +33,7 @@ from synth.prompting import (
 )
 from synth.records import Anchor, Record, Score
 from synth.tasks.base import TaskContext, TaskSpec
+from synth.tasks.single_round import Prompted, ask
 
 Target = Literal["positive", "negative", "ranked", "text_b"]
 EXEMPLAR_SCALE = 5  # the shipped demonstrations are written on 0-5 and rescaled to the configured scale
@@ -147,7 +148,23 @@ def judge_pairs(pairs: Sequence[tuple[str, str]], llm: Backend, spec: JudgeSpec,
     return [read_judgement(c, spec) for c in completions]
 
 
+@dataclass(frozen=True)
+class JudgeContext:
+    """One judgement: the record it annotates, which of its texts (`target`: positive, negative, pair,
+    ranked:<i>) and the judge prompt's provenance."""
+
+    record: Record
+    target: str
+    text: str
+    prompt_id: str
+    exemplar_ids: tuple[str, ...]
+    seed: int
+
+
 class JudgeTask:
+    """An annotating round: one request per (record, text) on the judge backend, each answer written into its
+    record (same ids); not a SingleRoundTask because it returns the records it was given, scored or not."""
+
     name: ClassVar[str] = "judge"
 
     def __init__(self, spec: JudgeSpec):
@@ -185,28 +202,40 @@ class JudgeTask:
             out.extend((f"ranked:{i}", x) for i, x in enumerate(r.ranked) if x)
         return out
 
+    def judge_requests(self, records: Sequence[Record], ctx: TaskContext) -> list[Prompted[JudgeContext]]:
+        """One request per (record, target text), in record order."""
+        out = []
+        for r in records:
+            for target, text in self._targets(r):
+                request, pid, eids, seed = judge_request(r.anchor, text, self.spec, ctx)
+                out.append(Prompted(request, JudgeContext(r, target, text, pid, tuple(eids), seed)))
+        return out
+
     def _score(self, records: list[Record], llm: Backend, ctx: TaskContext) -> list[Record]:
+        """One round on the judge backend; each answer annotates its record in place."""
         judge = self._judge_backend(llm, ctx)
-        items = [(r, target, text) for r in records for target, text in self._targets(r)]
-        meta = [judge_request(r.anchor, text, self.spec, ctx) for r, _, text in items]
-        completions = judge.generate([m[0] for m in meta]) if meta else []
-        for (r, target, text), (_, pid, eids, seed), comp in zip(items, meta, completions):
-            j = read_judgement(comp, self.spec)
-            r.scores = [s for s in r.scores if s.target != target]
-            r.scores.append(Score(target=target, text=text, expected=j.expected, parsed=j.parsed, raw=j.raw,
-                                  model=judge.model_id))
-            r.raw[f"judge_{target}"] = j.raw
-            if target == "positive":
-                r.positive_score = j.value
-            elif target == "negative":
-                r.negative_score = j.value
-            elif target == "pair":
-                r.pair_score = j.value
-                if r.task == self.name:  # a random pair's provenance is the judge prompt itself
-                    r.prompt_ids, r.exemplar_ids, r.seed = [pid], eids, seed
-            if j.value is None and self.spec.on_unparsable == "reject" and r.parse_error is None:
-                r.parse_error = comp.error or f"judge_{target.split(':')[0]}_unparsable"  # the backend's reason
+        prompted = self.judge_requests(records, ctx)
+        for p, comp in zip(prompted, ask(judge, prompted)):
+            self._annotate(p.context, comp, judge.model_id)
         return records
+
+    def _annotate(self, c: JudgeContext, comp: Completion, model_id: str) -> None:
+        r, target = c.record, c.target
+        j = read_judgement(comp, self.spec)
+        r.scores = [s for s in r.scores if s.target != target]
+        r.scores.append(Score(target=target, text=c.text, expected=j.expected, parsed=j.parsed, raw=j.raw,
+                              model=model_id))
+        r.raw[f"judge_{target}"] = j.raw
+        if target == "positive":
+            r.positive_score = j.value
+        elif target == "negative":
+            r.negative_score = j.value
+        elif target == "pair":
+            r.pair_score = j.value
+            if r.task == self.name:  # a random pair's provenance is the judge prompt itself
+                r.prompt_ids, r.exemplar_ids, r.seed = [c.prompt_id], list(c.exemplar_ids), c.seed
+        if j.value is None and self.spec.on_unparsable == "reject" and r.parse_error is None:
+            r.parse_error = comp.error or f"judge_{target.split(':')[0]}_unparsable"  # the backend's reason
 
     def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
         """Without records to score (no other task in the recipe): CLAIF random pairs only."""

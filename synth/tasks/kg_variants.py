@@ -10,6 +10,7 @@ The graph and the per-anchor extractions come from the knowledge-graph stage via
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Literal, Sequence
@@ -17,7 +18,7 @@ from typing import ClassVar, Literal, Sequence
 import networkx as nx
 from pydantic import Field, field_validator
 
-from synth.backends.base import Backend, Completion, Request
+from synth.backends.base import Completion, Request
 from synth.kg.edits import change_quantity, swap_entity
 from synth.kg.extract import Extraction
 from synth.kg.facts import diff_facts
@@ -28,6 +29,7 @@ from synth.parsing import clean_sentence
 from synth.prompting import few_shot_chat, load_exemplars, load_instructions, request_seed, sample_prompt
 from synth.records import Anchor, ChangedFact, Entity, Record
 from synth.tasks.base import TaskContext, TaskSpec
+from synth.tasks.single_round import Prompted, SingleRoundTask, backend_error
 
 NEGATIVE_KINDS = ("entity_swap", "quantity_change", "refute")
 POSITIVE_KINDS = ("paraphrase", "neighbour_swap")  # neighbour_swap: GCSE's close-neighbour replacement
@@ -85,11 +87,38 @@ def facts_query(text: str, entities: Sequence[Entity], quantities) -> str:
     return f"Sentence: {text}" + (f"\nKeep exactly: {'; '.join(facts)}" if facts else "")
 
 
-class KGVariantsTask:
-    name: ClassVar[str] = "kg_variants"
+@dataclass(frozen=True)
+class VariantPlan:
+    """One record, planned before asking: the anchor's extraction, the hard negative's kind and code edit (with
+    the graph hops of a swap's replacement), the positive's neighbour-swap plan, and whether a negative is asked."""
 
-    def __init__(self, spec: KGVariantsSpec):
-        self.spec = spec
+    anchor: Anchor
+    ex: Extraction
+    sample: int
+    kind: str
+    edited: str | None
+    changed: ChangedFact | None
+    hops: float
+    pos_plan: tuple
+    asks_negative: bool
+
+
+@dataclass(frozen=True)
+class VariantContext:
+    """One request: the record's plan, and the provenance this request adds (prompt, exemplars, seed, style)."""
+
+    plan: VariantPlan
+    prompt_id: str
+    exemplar_ids: tuple[str, ...]
+    seed: int
+    style_id: str | None
+
+
+class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
+    """One round: a positive request per record, then its negative request where the plan asks one (a refutation,
+    or an LLM rewrite of the code edit); `records` reads each record from its one or two answers."""
+
+    name: ClassVar[str] = "kg_variants"
 
     def _context(self, anchors: Sequence[Anchor], ctx: TaskContext) -> tuple[dict[str, Extraction], nx.Graph]:
         path = ctx.extras.get("extractions_path")
@@ -147,16 +176,17 @@ class KGVariantsTask:
                 return edited, ChangedFact("neighbour_swap", ent.text, near[0]), near[1]
         return None, None, 0.0  # no entity with a neighbour: a paraphrase
 
-    def _request(self, role: str, query: str, anchor: Anchor, sample: int, ctx: TaskContext,
-                 inst_path: str, shots_path: str, styles_path: str | None = None) -> Request:
+    def _request(self, plan: VariantPlan, role: str, query: str, ctx: TaskContext, inst_path: str,
+                 shots_path: str, styles_path: str | None = None) -> Prompted[VariantContext]:
+        anchor, sample = plan.anchor, plan.sample
         rng = ctx.rng(self.name, anchor.id, role, sample)
         inst, chosen = sample_prompt(load_instructions(inst_path), load_exemplars(shots_path), self.spec.exemplars, rng)
         seed = request_seed(ctx.seed, self.name, anchor.id, role, sample)
         style = self._draw_style(styles_path, ctx.rng(self.name, anchor.id, role, sample, "style"))
         text = f"{inst.text} {style.text}" if style else inst.text
-        return Request(messages=few_shot_chat(text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed),
-                       meta={"prompt_id": inst.id, "exemplar_ids": [e.id for e in chosen], "seed": seed,
-                             "style_id": style.id if style else None})
+        request = Request(messages=few_shot_chat(text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed))
+        return Prompted(request, VariantContext(plan, inst.id, tuple(e.id for e in chosen), seed,
+                                                style.id if style else None))
 
     def _draw_style(self, styles_path: str | None, rng):
         """A style from the pool for `style_rate` of the requests (GCSE's styled rewrites and refutations)."""
@@ -164,31 +194,37 @@ class KGVariantsTask:
             return None
         return rng.choice(load_instructions(styles_path))
 
-    def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
+    def requests(self, anchors: Sequence[Anchor], ctx: TaskContext) -> list[Prompted[VariantContext]]:
         s = self.spec
         exs, graph = self._context(anchors, ctx)
-        plans, requests = [], []
+        out: list[Prompted[VariantContext]] = []
         for a in anchors:
             ex = exs[a.id]
             for k in range(s.samples):
                 kind, edited, changed, hops = self._plan_negative(a, ex, graph, ctx.rng(self.name, a.id, "neg", k))
                 pos_plan = self._plan_positive(a, ex, graph, ctx.rng(self.name, a.id, "pos", k))
+                plan = VariantPlan(a, ex, k, kind, edited, changed, hops, pos_plan,
+                                   asks_negative=kind == "refute" or s.rewrite_negatives)
                 pos_query = facts_query(a.text, ex.entities, ex.quantities) if pos_plan[0] is None else \
                     facts_query(pos_plan[0], self._edited_entities(ex, pos_plan[1]), find_quantities(pos_plan[0]))
-                pos = self._request("positive", pos_query, a, k, ctx, s.positive_instructions, s.positive_exemplars,
-                                    s.positive_styles if pos_plan[0] is None else None)
-                neg = None
+                out.append(self._request(plan, "positive", pos_query, ctx, s.positive_instructions,
+                                         s.positive_exemplars, s.positive_styles if pos_plan[0] is None else None))
                 if kind == "refute":
-                    neg = self._request("negative", facts_query(a.text, ex.entities, ex.quantities), a, k, ctx,
-                                        s.refute_instructions, s.refute_exemplars, s.negative_styles)
+                    out.append(self._request(plan, "negative", facts_query(a.text, ex.entities, ex.quantities), ctx,
+                                             s.refute_instructions, s.refute_exemplars, s.negative_styles))
                 elif s.rewrite_negatives:
-                    neg = self._request("negative", facts_query(edited, self._edited_entities(ex, changed),
-                                                                find_quantities(edited)),
-                                        a, k, ctx, s.positive_instructions, s.positive_exemplars)
-                plans.append((a, ex, k, kind, edited, changed, hops, pos_plan, pos, neg))
-                requests += [pos] + ([neg] if neg else [])
-        completions = iter(llm.generate(requests))
-        return [self._record(*plan, next(completions), next(completions) if plan[-1] else None) for plan in plans]
+                    out.append(self._request(plan, "negative", facts_query(edited, self._edited_entities(ex, changed),
+                                                                           find_quantities(edited)),
+                                             ctx, s.positive_instructions, s.positive_exemplars))
+        return out
+
+    def records(self, prompted: list[Prompted[VariantContext]], completions: list[Completion]) -> list[Record]:
+        answers = iter(zip(prompted, completions))
+        out = []
+        for pos, pos_comp in answers:
+            neg, neg_comp = next(answers) if pos.context.plan.asks_negative else (None, None)
+            out.append(self._record(pos.context, neg.context if neg else None, pos_comp, neg_comp))
+        return out
 
     @staticmethod
     def _edited_entities(ex: Extraction, changed: ChangedFact) -> list[Entity]:
@@ -196,9 +232,11 @@ class KGVariantsTask:
             return list(ex.entities)
         return [Entity(changed.after, e.type) if e.text == changed.before else e for e in ex.entities]
 
-    def _record(self, a: Anchor, ex: Extraction, k: int, kind: str, edited: str | None, changed: ChangedFact,
-                hops: float, pos_plan: tuple, pos_req: Request, neg_req: Request | None, pos_comp: Completion,
+    def _record(self, pos_ctx: VariantContext, neg_ctx: VariantContext | None, pos_comp: Completion,
                 neg_comp: Completion | None) -> Record:
+        p = pos_ctx.plan
+        a, ex, k, kind, edited, changed, hops, pos_plan = (p.anchor, p.ex, p.sample, p.kind, p.edited, p.changed,
+                                                           p.hops, p.pos_plan)
         pos_raw, neg_raw = pos_comp.text, (neg_comp.text if neg_comp else None)
         pos, pos_err = clean_sentence(pos_raw)
         checks: dict[str, float] = {}
@@ -212,19 +250,19 @@ class KGVariantsTask:
                 if self.spec.fallback_to_edit:
                     pos, pos_err = pos_edited, None
                     checks["kg_positive_from_edit"] = 1.0
-        neg, neg_err = (clean_sentence(neg_raw) if neg_req else (edited, None))
-        backend_err = pos_comp.error or (neg_comp.error if neg_comp else None)  # a request the backend could not serve
+        neg, neg_err = (clean_sentence(neg_raw) if neg_ctx else (edited, None))
+        backend_err = backend_error(pos_comp, neg_comp)  # a request the backend could not serve
         if kind == "refute":
             changed = ChangedFact("refute", a.text, neg or "")
         else:
             if kind == "entity_swap":
                 checks["kg_replacement_hops"] = hops
-            rewrite_ok = neg is not None and neg_req is not None and \
+            rewrite_ok = neg is not None and neg_ctx is not None and \
                 diff_facts(self._edited_entities(ex, changed), find_quantities(edited), neg).kept_all
-            if neg_req is not None and not rewrite_ok and self.spec.fallback_to_edit:
+            if neg_ctx is not None and not rewrite_ok and self.spec.fallback_to_edit:
                 neg, neg_err = edited, None
                 checks["kg_negative_from_edit"] = 1.0
-            elif neg_req is None:
+            elif neg_ctx is None:
                 checks["kg_negative_from_edit"] = 1.0
         err = backend_err or (f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None))
         if ex.error:
@@ -236,8 +274,8 @@ class KGVariantsTask:
         return Record(
             task=self.name, anchor_id=a.id, anchor=a.text, positive=pos, negative=neg, negative_kind=kind,
             entities=list(ex.entities), quantities=list(ex.quantities), changed_fact=changed, checks=checks,
-            prompt_ids=[pos_req.meta["prompt_id"], neg_req.meta["prompt_id"] if neg_req else f"edit:{kind}"]
-            + [r.meta["style_id"] for r in (pos_req, neg_req) if r is not None and r.meta.get("style_id")],
-            exemplar_ids=pos_req.meta["exemplar_ids"] + (neg_req.meta["exemplar_ids"] if neg_req else []),
-            seed=pos_req.meta["seed"], sample_index=k, raw=raw, parse_error=err,
+            prompt_ids=[pos_ctx.prompt_id, neg_ctx.prompt_id if neg_ctx else f"edit:{kind}"]
+            + [c.style_id for c in (pos_ctx, neg_ctx) if c is not None and c.style_id],
+            exemplar_ids=list(pos_ctx.exemplar_ids + (neg_ctx.exemplar_ids if neg_ctx else ())),
+            seed=pos_ctx.seed, sample_index=k, raw=raw, parse_error=err,
         )

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from typing import ClassVar, Literal, Sequence
 
 from pydantic import Field, field_validator
 
-from synth.backends.base import Backend, Request, chat_messages
+from synth.backends.base import Completion, Request, chat_messages
 from synth.parsing import clean_sentence
 from synth.prompting import request_seed
 from synth.records import Anchor, Record
 from synth.tasks.base import TaskContext, TaskSpec
+from synth.tasks.single_round import Prompted, SingleRoundTask
 
 MASK = "<mask>"
 PARAPHRASE = 'Write two sentences that mean the same thing.\nSentence 1: "{s}"\nSentence 2:'
@@ -67,14 +69,22 @@ def read_fill(text: str, anchor: str) -> tuple[str | None, str | None]:
     return s, None
 
 
-class MaskFillTask:
+@dataclass(frozen=True)
+class FillContext:
+    """One request's anchor, mask rate (its index in `rates`), masked text and seed."""
+
+    anchor: Anchor
+    index: int
+    rate: float
+    masked: str
+    seed: int
+
+
+class MaskFillTask(SingleRoundTask[MaskFillSpec, FillContext]):
     name: ClassVar[str] = "mask_fill"
 
-    def __init__(self, spec: MaskFillSpec):
-        self.spec = spec
-
-    def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
-        jobs = []
+    def requests(self, anchors: Sequence[Anchor], ctx: TaskContext) -> list[Prompted[FillContext]]:
+        out = []
         for a in anchors:
             for k, rate in enumerate(self.spec.rates):
                 masked = mask_sentence(a.text, rate, self.spec.merge_probability, ctx.rng(self.name, a.id, rate))
@@ -82,14 +92,13 @@ class MaskFillTask:
                 seed = request_seed(ctx.seed, self.name, a.id, rate)
                 req = Request(messages=chat_messages(("user", prompt)),
                               sampling=ctx.sampling_for(self.spec, seed=seed, stop=("\n",)))
-                jobs.append((a, k, rate, masked, seed, req))
-        completions = llm.generate([j[-1] for j in jobs]) if jobs else []
-        out = []
-        for (a, k, rate, masked, seed, _), comp in zip(jobs, completions):
-            fill, err = read_fill(comp.text, a.text)
-            err = comp.error or err  # a request the backend could not serve: its reason, not "empty"
-            out.append(Record(task=self.name, anchor_id=a.id, anchor=a.text, text_b=fill,
-                              checks={"mask_rate": rate},
-                              prompt_ids=["claif-paraphrase" if rate == 0 else "claif-fill"],
-                              seed=seed, sample_index=k, raw={"masked": masked, "fill": comp.text}, parse_error=err))
+                out.append(Prompted(req, FillContext(a, k, rate, masked, seed)))
         return out
+
+    def parse(self, prompted: Prompted[FillContext], completion: Completion) -> Record:
+        c = prompted.context
+        fill, err = read_fill(completion.text, c.anchor.text)
+        return Record(task=self.name, anchor_id=c.anchor.id, anchor=c.anchor.text, text_b=fill,
+                      checks={"mask_rate": c.rate}, prompt_ids=["claif-paraphrase" if c.rate == 0 else "claif-fill"],
+                      seed=c.seed, sample_index=c.index, raw={"masked": c.masked, "fill": completion.text},
+                      parse_error=err)

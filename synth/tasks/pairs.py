@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import ClassVar, Literal, Sequence
 
 from pydantic import Field
 
-from synth.backends.base import Backend, Request, Structured
+from synth.backends.base import Completion, Request, Structured
 from synth.parsing import clean_sentence, parse_json_object
 from synth.prompting import Exemplar, few_shot_chat, load_exemplars, load_instructions, request_seed, sample_prompt
 from synth.records import Anchor, Record
 from synth.tasks.base import TaskContext, TaskSpec
+from synth.tasks.single_round import Prompted, SingleRoundTask, backend_error
 
 
 class PairsSpec(TaskSpec):
@@ -35,27 +37,50 @@ PAIR_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["po
                "properties": {"positive": {"type": "string"}, "negative": {"type": "string"}}}
 
 
-class PairsTask:
+@dataclass(frozen=True)
+class PairContext:
+    """What reading one answer needs: its anchor, its role ("positive", "negative", or "json" for both) and the
+    provenance the record carries."""
+
+    anchor: Anchor
+    role: str
+    sample: int
+    prompt_ids: tuple[str, ...]
+    kind: str
+    exemplar_ids: tuple[str, ...]
+    seed: int
+
+
+def _label(anchor: Anchor, role: str) -> dict[str, object]:
+    """Request.meta: a label for scripted test backends and traces; the task never reads it back."""
+    return {"anchor": anchor, "role": role}
+
+
+class PairsTask(SingleRoundTask[PairsSpec, PairContext]):
+    """Text mode: a positive and a negative request per record, read together (`records`); json mode: one
+    schema-constrained request per record (`parse`)."""
+
     name: ClassVar[str] = "pairs"
 
-    def __init__(self, spec: PairsSpec):
-        self.spec = spec
+    def requests(self, anchors: Sequence[Anchor], ctx: TaskContext) -> list[Prompted[PairContext]]:
+        samples = range(self.spec.samples)
+        if self.spec.output == "json":
+            return [self._json_request(a, k, ctx) for a in anchors for k in samples]
+        return [self._request(role, a, k, ctx) for a in anchors for k in samples for role in ("positive", "negative")]
 
-    def _request(self, role: str, anchor: Anchor, sample: int, ctx: TaskContext) -> Request:
+    def _request(self, role: str, anchor: Anchor, sample: int, ctx: TaskContext) -> Prompted[PairContext]:
         s = self.spec
         insts = load_instructions(s.positive_instructions if role == "positive" else s.negative_instructions)
         shots = load_exemplars(s.positive_exemplars if role == "positive" else s.negative_exemplars)
         rng = ctx.rng(self.name, anchor.id, role, sample)
         inst, chosen = sample_prompt(insts, shots, s.exemplars, rng)
         seed = request_seed(ctx.seed, self.name, anchor.id, role, sample)
-        return Request(
-            messages=few_shot_chat(inst.text, chosen, anchor.text),
-            sampling=ctx.sampling_for(s, seed=seed, n=s.candidates),
-            meta={"anchor": anchor, "role": role, "sample": sample, "prompt_id": inst.id, "kind": inst.kind,
-                  "exemplar_ids": [e.id for e in chosen], "seed": seed},
-        )
+        request = Request(messages=few_shot_chat(inst.text, chosen, anchor.text),
+                          sampling=ctx.sampling_for(s, seed=seed, n=s.candidates), meta=_label(anchor, role))
+        return Prompted(request, PairContext(anchor, role, sample, (inst.id,), inst.kind,
+                                             tuple(e.id for e in chosen), seed))
 
-    def _json_request(self, anchor: Anchor, sample: int, ctx: TaskContext) -> Request:
+    def _json_request(self, anchor: Anchor, sample: int, ctx: TaskContext) -> Prompted[PairContext]:
         """One request for both sentences: the positive and negative instructions (drawn as in text mode) in one
         prompt, exemplar pairs that share an input shown as JSON, the output constrained to PAIR_SCHEMA."""
         s = self.spec
@@ -73,64 +98,52 @@ class PairsTask:
                 f'"negative": {neg_inst.text}')
         seed = request_seed(ctx.seed, self.name, anchor.id, "json", sample)
         base_tokens = s.max_tokens or ctx.sampling.max_tokens
-        return Request(
+        request = Request(
             messages=few_shot_chat(inst, demos, anchor.text),
             sampling=ctx.sampling_for(s, seed=seed, max_tokens=2 * base_tokens + 16),  # two sentences + syntax
-            structured=Structured(kind="json", spec=PAIR_SCHEMA),
-            meta={"anchor": anchor, "sample": sample, "prompt_ids": [pos_inst.id, neg_inst.id],
-                  "kind": neg_inst.kind, "exemplar_ids": [p.id for p, _ in shots] + [n.id for _, n in shots],
-                  "seed": seed},
-        )
+            structured=Structured(kind="json", spec=PAIR_SCHEMA), meta=_label(anchor, "json"))
+        return Prompted(request, PairContext(
+            anchor, "json", sample, (pos_inst.id, neg_inst.id), neg_inst.kind,
+            tuple(p.id for p, _ in shots) + tuple(n.id for _, n in shots), seed))
 
-    def _run_json(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
-        requests = [self._json_request(a, k, ctx) for a in anchors for k in range(self.spec.samples)]
-        completions = llm.generate(requests)
-        records: list[Record] = []
-        for req, comp in zip(requests, completions):
-            anchor: Anchor = req.meta["anchor"]
-            obj, err = parse_json_object(comp.text, ("positive", "negative"))
-            pos = neg = None
-            if obj is not None:
-                values = {k: obj[k] if isinstance(obj[k], str) else None for k in ("positive", "negative")}
-                pos, pos_err = clean_sentence(values["positive"])
-                neg, neg_err = clean_sentence(values["negative"])
-                err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
-            else:
-                err = f"json_{err}"
-            err = comp.error or err  # the backend could not serve this request: say why, not "empty"
-            records.append(Record(
-                task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
-                negative_kind=req.meta["kind"], prompt_ids=req.meta["prompt_ids"],
-                exemplar_ids=req.meta["exemplar_ids"], seed=req.meta["seed"], sample_index=req.meta["sample"],
-                raw={"json": comp.text}, parse_error=err,
-            ))
-        return records
-
-    def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
-        if self.spec.output == "json":
-            return self._run_json(anchors, llm, ctx)
-        requests = [self._request(role, a, k, ctx)
-                    for a in anchors for k in range(self.spec.samples) for role in ("positive", "negative")]
-        completions = llm.generate(requests)
-        records: list[Record] = []
-        for i in range(0, len(requests), 2):
-            pos_req, neg_req = requests[i], requests[i + 1]
-            anchor: Anchor = pos_req.meta["anchor"]
-            (pos, pos_err, pos_raw, pos_pick), (neg, neg_err, neg_raw, neg_pick) = (
-                pick_candidate([smp.text for smp in completions[j].samples], anchor.text) for j in (i, i + 1))
+    def parse(self, prompted: Prompted[PairContext], completion: Completion) -> Record:
+        """Json mode: both sentences from one schema-constrained object."""
+        c = prompted.context
+        obj, err = parse_json_object(completion.text, ("positive", "negative"))
+        pos = neg = None
+        if obj is not None:
+            values = {k: obj[k] if isinstance(obj[k], str) else None for k in ("positive", "negative")}
+            pos, pos_err = clean_sentence(values["positive"])
+            neg, neg_err = clean_sentence(values["negative"])
             err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
-            err = completions[i].error or completions[i + 1].error or err  # a request the backend could not serve
-            records.append(Record(
-                task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
-                negative_kind=neg_req.meta["kind"],
-                prompt_ids=[pos_req.meta["prompt_id"], neg_req.meta["prompt_id"]],
-                exemplar_ids=pos_req.meta["exemplar_ids"] + neg_req.meta["exemplar_ids"],
-                seed=pos_req.meta["seed"], sample_index=pos_req.meta["sample"],
-                raw={"positive": pos_raw, "negative": neg_raw}, parse_error=err,
-                checks={"positive_candidate": pos_pick, "negative_candidate": neg_pick} if self.spec.candidates > 1
-                else {},
-            ))
-        return records
+        else:
+            err = f"json_{err}"
+        return Record(task=self.name, anchor_id=c.anchor.id, anchor=c.anchor.text, positive=pos, negative=neg,
+                      negative_kind=c.kind, prompt_ids=list(c.prompt_ids), exemplar_ids=list(c.exemplar_ids),
+                      seed=c.seed, sample_index=c.sample, raw={"json": completion.text}, parse_error=err)
+
+    def records(self, prompted: list[Prompted[PairContext]], completions: list[Completion]) -> list[Record]:
+        if self.spec.output == "json":
+            return super().records(prompted, completions)
+        return [self._text_record(prompted[i].context, prompted[i + 1].context, completions[i], completions[i + 1])
+                for i in range(0, len(prompted), 2)]
+
+    def _text_record(self, pos_ctx: PairContext, neg_ctx: PairContext, pos_comp: Completion,
+                     neg_comp: Completion) -> Record:
+        """Text mode: the positive and the negative answer of one record, best-of-n candidates each."""
+        anchor = pos_ctx.anchor
+        (pos, pos_err, pos_raw, pos_pick), (neg, neg_err, neg_raw, neg_pick) = (
+            pick_candidate([smp.text for smp in comp.samples], anchor.text) for comp in (pos_comp, neg_comp))
+        err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
+        return Record(
+            task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
+            negative_kind=neg_ctx.kind, prompt_ids=list(pos_ctx.prompt_ids + neg_ctx.prompt_ids),
+            exemplar_ids=list(pos_ctx.exemplar_ids + neg_ctx.exemplar_ids), seed=pos_ctx.seed,
+            sample_index=pos_ctx.sample, raw={"positive": pos_raw, "negative": neg_raw},
+            parse_error=backend_error(pos_comp, neg_comp) or err,
+            checks={"positive_candidate": pos_pick, "negative_candidate": neg_pick} if self.spec.candidates > 1
+            else {},
+        )
 
 
 def _norm(text: str) -> str:

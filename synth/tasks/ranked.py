@@ -16,15 +16,17 @@ three times or more).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Sequence
 
 from pydantic import Field
 
-from synth.backends.base import Backend, BackendError, Guidance, Message, Request, chat_messages
+from synth.backends.base import Backend, BackendError, Completion, Guidance, Message, Request, chat_messages
 from synth.parsing import clean_sentence
-from synth.prompting import load_instructions, render, request_seed
+from synth.prompting import Instruction, load_instructions, render, request_seed
 from synth.records import Anchor, Record
 from synth.tasks.base import TaskContext, TaskSpec
+from synth.tasks.single_round import Prompted, ask, run_rounds
 
 Mode = Literal["graded", "chain", "guided_chain"]
 GRADED_SUFFIX = "Answer with the new sentence only, without any explanation."
@@ -69,7 +71,31 @@ def graded_levels(k: int, n_levels: int) -> list[int]:
     return [round(i * (n_levels - 1) / (k - 1)) for i in range(k)]
 
 
+@dataclass(frozen=True)
+class StepContext:
+    """One request of a list: which anchor of the shard (`item`) and which graded level or chain step."""
+
+    item: int
+    step: int
+
+
+@dataclass
+class Lists:
+    """What the rounds have read so far, per anchor: parsed steps, raw answers, and the first failure."""
+
+    steps: list[list[str]]
+    raws: list[list[str]]
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, n: int) -> "Lists":
+        return cls([[] for _ in range(n)], [[] for _ in range(n)])
+
+
 class RankedTask:
+    """Graded: one round (k requests per anchor). Chains: k rounds composed with `run_rounds`, round i rewriting
+    step i-1 of every list that has not failed yet."""
+
     name: ClassVar[str] = "ranked"
 
     def __init__(self, spec: RankedSpec):
@@ -96,67 +122,72 @@ class RankedTask:
 
     def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
         mode = self.mode_for(llm)
+        lists = Lists.empty(len(anchors))
         if mode == "graded":
-            steps, raws, errors, pids = self._graded(anchors, llm, ctx)
+            levels = self._levels()
+            prompted = self._graded_requests(anchors, levels, ctx)
+            for p, c in zip(prompted, ask(llm, prompted)):
+                self._read_level(lists, p.context, c)
+            pids = [inst.id for inst in levels]
         else:
-            steps, raws, errors, pids = self._chain(anchors, llm, ctx, guided=mode == "guided_chain")
+            guided = mode == "guided_chain"
+            run_rounds(llm, self.spec.k, lambda step: self._chain_requests(anchors, lists, step, ctx, guided),
+                       lambda p, c: self._read_step(lists, p.context, c))
+            pids = [load_instructions(self.spec.chain_instruction)[0].id]
         records = []
         for i, a in enumerate(anchors):
-            err = errors.get(i) or list_problem(a.text, steps[i], raws[i], self.spec)
-            rec = Record(task=self.name, anchor_id=a.id, anchor=a.text, ranked=list(steps[i]), ranked_mode=mode,
+            err = lists.errors.get(i) or list_problem(a.text, lists.steps[i], lists.raws[i], self.spec)
+            rec = Record(task=self.name, anchor_id=a.id, anchor=a.text, ranked=list(lists.steps[i]), ranked_mode=mode,
                          prompt_ids=pids, seed=request_seed(ctx.seed, self.name, a.id, self.spec.mode),
-                         raw={f"step_{j + 1}": r for j, r in enumerate(raws[i])}, parse_error=err)
+                         raw={f"step_{j + 1}": r for j, r in enumerate(lists.raws[i])}, parse_error=err)
             if mode != self.spec.mode:
                 rec.checks["guidance_fallback"] = 1.0
             records.append(rec)
         return records
 
-    def _graded(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext):
+    def _levels(self) -> list[Instruction]:
         pool = load_instructions(self.spec.graded_instructions)
-        levels = [pool[j] for j in graded_levels(self.spec.k, len(pool))]
-        reqs = []
-        for a in anchors:
+        return [pool[j] for j in graded_levels(self.spec.k, len(pool))]
+
+    def _graded_requests(self, anchors: Sequence[Anchor], levels: Sequence[Instruction],
+                         ctx: TaskContext) -> list[Prompted[StepContext]]:
+        out = []
+        for i, a in enumerate(anchors):
             for lvl, inst in enumerate(levels):
                 seed = request_seed(ctx.seed, self.name, a.id, "graded", lvl)
                 msg = chat_messages(("user", f"{inst.text} {GRADED_SUFFIX}\nSentence: {a.text}"))
-                reqs.append(Request(messages=msg, sampling=self._sampling(ctx, seed)))
-        comps = llm.generate(reqs)
-        k = len(levels)
-        steps: list[list[str]] = [[] for _ in anchors]
-        raws: list[list[str]] = [[] for _ in anchors]
-        errors: dict[int, str] = {}
-        for n, comp in enumerate(comps):
-            i, lvl = divmod(n, k)
-            text, err = clean_sentence(comp.text)
-            raws[i].append(comp.text)
-            if err and i not in errors:
-                errors[i] = comp.error or f"level{lvl + 1}_{err}"  # a request the backend could not serve: why
-            steps[i].append(text or "")
-        return steps, raws, errors, [inst.id for inst in levels]
+                out.append(Prompted(Request(messages=msg, sampling=self._sampling(ctx, seed)), StepContext(i, lvl)))
+        return out
 
-    def _chain(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext, guided: bool):
-        inst = load_instructions(self.spec.chain_instruction)[0]
-        steps: list[list[str]] = [[] for _ in anchors]
-        raws: list[list[str]] = [[] for _ in anchors]
-        errors: dict[int, str] = {}
-        for step in range(self.spec.k):
-            alive = [i for i in range(len(anchors)) if i not in errors]
-            if not alive:
-                break
-            reqs = []
-            for i in alive:
-                history = [anchors[i].text] + steps[i]
-                seed = request_seed(ctx.seed, self.name, anchors[i].id, "chain", step)
-                guidance = None
-                if guided and len(history) >= 2:  # step 1 has no previous prompt to steer away from
-                    guidance = Guidance(negative=self._chain_messages(history[-2]), scale=self.spec.guidance_scale)
-                reqs.append(Request(messages=self._chain_messages(history[-1]), sampling=self._sampling(ctx, seed),
-                                    guidance=guidance))
-            for i, comp in zip(alive, llm.generate(reqs)):
-                text, err = clean_sentence(comp.text)
-                raws[i].append(comp.text)
-                if err:
-                    errors[i] = comp.error or f"step{step + 1}_{err}"
-                else:
-                    steps[i].append(text)
-        return steps, raws, errors, [inst.id]
+    @staticmethod
+    def _read_level(lists: Lists, c: StepContext, comp: Completion) -> None:
+        """A graded answer: kept in its place; the list's error is its first failed level's."""
+        text, err = clean_sentence(comp.text)
+        lists.raws[c.item].append(comp.text)
+        if err and c.item not in lists.errors:
+            lists.errors[c.item] = comp.error or f"level{c.step + 1}_{err}"  # the backend's reason where it failed
+        lists.steps[c.item].append(text or "")
+
+    def _chain_requests(self, anchors: Sequence[Anchor], lists: Lists, step: int, ctx: TaskContext,
+                        guided: bool) -> list[Prompted[StepContext]]:
+        """Round `step`: rewrite the last step of every list that has not failed (none left: the chain ends)."""
+        out = []
+        for i in (i for i in range(len(anchors)) if i not in lists.errors):
+            history = [anchors[i].text] + lists.steps[i]
+            seed = request_seed(ctx.seed, self.name, anchors[i].id, "chain", step)
+            guidance = None
+            if guided and len(history) >= 2:  # step 1 has no previous prompt to steer away from
+                guidance = Guidance(negative=self._chain_messages(history[-2]), scale=self.spec.guidance_scale)
+            out.append(Prompted(Request(messages=self._chain_messages(history[-1]),
+                                        sampling=self._sampling(ctx, seed), guidance=guidance), StepContext(i, step)))
+        return out
+
+    @staticmethod
+    def _read_step(lists: Lists, c: StepContext, comp: Completion) -> None:
+        """A chain answer: the next step, or the end of this list with its reason."""
+        text, err = clean_sentence(comp.text)
+        lists.raws[c.item].append(comp.text)
+        if err:
+            lists.errors[c.item] = comp.error or f"step{c.step + 1}_{err}"
+        else:
+            lists.steps[c.item].append(text)

@@ -19,10 +19,11 @@ from typing import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from synth.backends.base import Backend, Request, Sampling
+from synth.backends.base import Backend, Completion, Request, Sampling
 from synth.parsing import clean_sentence
 from synth.prompting import PROMPTS_DIR, Exemplar, few_shot_chat, load_exemplars, load_instructions, request_seed
 from synth.records import Anchor, content_id
+from synth.tasks.single_round import Prompted, run_rounds
 
 _REFUSAL = re.compile(r"\b(as an ai|i (?:can(?:not|'t)|am unable|won't)|i'm sorry|sorry,|language model|"
                       r"here is|here's|sure[,!])", re.IGNORECASE)
@@ -111,8 +112,7 @@ def scratch_request(spec: ScratchSpec, seed: int, round_: int, i: int) -> tuple[
     inst = load_instructions(spec.instructions)[0]
     sampling = Sampling(max_tokens=spec.max_tokens, temperature=spec.temperature,
                         seed=request_seed(seed, "scratch", round_, i))
-    req = Request(messages=few_shot_chat(inst.text, shots, _query(genre, chosen)), sampling=sampling,
-                  meta={"shots": [s.output for s in shots]})
+    req = Request(messages=few_shot_chat(inst.text, shots, _query(genre, chosen)), sampling=sampling)
     return req, genre, ", ".join(chosen)
 
 
@@ -132,29 +132,40 @@ def check_candidate(text: str | None, spec: ScratchSpec, examples: set[str]) -> 
     return None
 
 
+@dataclass(frozen=True)
+class Cell:
+    """The grid cell a request asked about, kept with a reject so the grid's failures can be read."""
+
+    genre: str
+    topics: str
+
+
 def write_anchors(spec: ScratchSpec, llm: Backend, seed: int) -> tuple[list[Anchor], list[ScratchReject]]:
     """Rounds of generation until `spec.anchors` distinct sentences exist (or max_rounds); exact and
-    normalised duplicates are rejected. One backend call per round."""
+    normalised duplicates are rejected. One backend call per round (`run_rounds`)."""
     anchors: list[Anchor] = []
     rejects: list[ScratchReject] = []
     seen: set[str] = set()
     examples = {normalise(t) for t in domain_examples(spec)}
     examples |= {normalise(e.output) for e in load_exemplars(spec.exemplar_pool)}
-    for round_ in range(spec.max_rounds):
-        missing = spec.anchors - len(anchors)
-        if missing <= 0:
-            break
-        reqs = [scratch_request(spec, seed, round_, i) for i in range(math.ceil(missing * spec.oversample))]
-        for (_req, genre, topics), comp in zip(reqs, llm.generate([r[0] for r in reqs])):
-            text, err = clean_sentence(comp.text)
-            reason = comp.error or err or check_candidate(text, spec, examples)  # a backend failure says why
-            if reason is None and normalise(text) in seen:
-                reason = "duplicate"
-            if reason is None and len(anchors) >= spec.anchors:
-                reason = "surplus"
-            if reason:
-                rejects.append(ScratchReject(text=comp.text, reason=reason, genre=genre, topics=topics))
-                continue
-            seen.add(normalise(text))
-            anchors.append(Anchor(text=text, source=f"scratch:{genre}", line=len(anchors) + 1))
+
+    def requests_for(round_: int) -> list[Prompted[Cell]]:
+        missing = spec.anchors - len(anchors)  # none missing: nothing to ask, the rounds end
+        return [Prompted(req, Cell(genre, topics)) for req, genre, topics in
+                (scratch_request(spec, seed, round_, i) for i in range(math.ceil(max(missing, 0) * spec.oversample)))]
+
+    def read(p: Prompted[Cell], comp: Completion) -> None:
+        text, err = clean_sentence(comp.text)
+        reason = comp.error or err or check_candidate(text, spec, examples)  # a backend failure says why
+        if reason is None and normalise(text) in seen:
+            reason = "duplicate"
+        if reason is None and len(anchors) >= spec.anchors:
+            reason = "surplus"
+        if reason:
+            rejects.append(ScratchReject(text=comp.text, reason=reason, genre=p.context.genre, topics=p.context.topics))
+            return
+        seen.add(normalise(text))
+        anchors.append(Anchor(text=text, source=f"scratch:{p.context.genre}", line=len(anchors) + 1))
+
+    run_rounds(llm, spec.max_rounds, requests_for, read)
     return anchors, rejects
