@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.env import configure_prefect, flow_run_name
+from flows.env import configure_prefect, configure_threads, flow_run_name
 
+configure_threads()
 configure_prefect()
 
 app = typer.Typer(help="contrastive-synth: LLM-synthesised contrastive data -> filtered dataset -> encoder -> STS.",

@@ -31,6 +31,15 @@ def user_profile_settings(home: Path | None = None) -> dict[str, str]:
     return {k: str(v) for k, v in (data.get("profiles") or {}).get(active, {}).items()}
 
 
+def configure_threads() -> None:
+    """Torch's OpenMP threads sleep when they wait (call before torch loads; a user's OMP_WAIT_POLICY wins).
+
+    libgomp's default spin-wait lets waiting threads hold the cores: beside any other busy process (a second run,
+    a test worker, a Prefect server) CPU generation ran 6-20x slower (bench/threads.py, docs/benchmarks.md).
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def configure_prefect(home: str | Path | None = None) -> None:
     """Ephemeral API with its state under the data dir, unless the user configured Prefect already.
 

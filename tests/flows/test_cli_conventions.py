@@ -42,3 +42,13 @@ def test_without_any_prefect_setup_a_command_runs_on_the_temporary_server_under_
     assert res.returncode == 1
     assert "Beginning flow run 'plain-curate'" in (tmp_path / "run" / "run.log").read_text(encoding="utf-8")
     assert (tmp_path / "data" / ".prefect" / "prefect.db").stat().st_size > 0
+
+
+def test_the_cli_lets_waiting_torch_threads_sleep_unless_the_user_chose(tmp_path):
+    """OpenMP's default spin-wait made CPU generation 6-20x slower beside any other busy process (bench/threads.py):
+    the CLI sets OMP_WAIT_POLICY=PASSIVE before torch loads, and a user's own setting wins."""
+    code = "import os, flows.cli, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    seen = [subprocess.run([sys.executable, "-c", code], env=env | extra, capture_output=True, text=True, cwd=ROOT,
+                           timeout=300).stdout.split()[-1] for extra in ({}, {"OMP_WAIT_POLICY": "ACTIVE"})]
+    assert seen == ["PASSIVE", "ACTIVE"]
