@@ -33,29 +33,49 @@ class SortedRuns:
             return
         order = np.argsort(keys, kind="stable")
         self.runs.append((keys[order], values[order]))
+        del order
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]) \
                 and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.cap:
             (k2, v2), (k1, v1) = self.runs.pop(), self.runs.pop()
-            k, v = np.concatenate([k1, k2]), np.concatenate([v1, v2])
-            order = np.argsort(k, kind="stable")  # k1's entries stay before k2's: insertion order within a key
-            self.runs.append((k[order], v[order]))
+            self.runs.append(_merge(k1, v1, k2, v2))
 
     def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (query index, value) whose key equals the query, over all runs."""
+        """Every (query index, value) whose key equals the query, over all runs (older runs first; within a
+        run, in insertion order)."""
+        if not self.runs or not len(queries):
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        by_key = np.argsort(queries, kind="stable")  # sorted queries: each search starts where the last ended
+        sq = queries[by_key]
         qs, vs = [], []
         for keys, values in self.runs:
-            lo = np.searchsorted(keys, queries, "left")
-            hi = np.searchsorted(keys, queries, "right")
-            hit = np.flatnonzero(hi > lo)
+            lo = np.searchsorted(keys, sq, "left")
+            hit = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == sq)  # most queries miss: no 2nd search
             if not hit.size:
                 continue
-            counts = (hi - lo)[hit]
-            starts = np.repeat(lo[hit] - np.cumsum(counts) + counts, counts)
-            qs.append(np.repeat(hit, counts))
+            lo = lo[hit]
+            counts = np.searchsorted(keys, sq[hit], "right") - lo
+            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+            qs.append(by_key[np.repeat(hit, counts)])
             vs.append(values[starts + np.arange(int(counts.sum()))])
         if not qs:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         return np.concatenate(qs).astype(np.int64), np.concatenate(vs).astype(np.int64)
+
+
+def _merge(k1: np.ndarray, v1: np.ndarray, k2: np.ndarray,
+           v2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs as one, k1's entries before k2's among equal keys: k2 is inserted where a search puts
+    it, so the temporaries are one position per k2 entry and a mask (no sort of the concatenation)."""
+    at = np.searchsorted(k1, k2, "right")
+    at += np.arange(len(k2))
+    k = np.empty(len(k1) + len(k2), dtype=np.result_type(k1, k2))
+    v = np.empty(len(k), dtype=np.result_type(v1, v2))
+    k[at], v[at] = k2, v2
+    rest = np.ones(len(k), dtype=bool)
+    rest[at] = False
+    del at
+    k[rest], v[rest] = k1, v1
+    return k, v
 
 
 class IdStore:
@@ -89,6 +109,13 @@ class IdStore:
         self._file.close()
 
 
+def _row_values(rows: np.ndarray) -> np.ndarray:
+    """Row indices as 4 bytes each (a dataset of more than 4G rows is refused, not silently wrapped)."""
+    if len(rows) and int(rows.max()) >= 1 << 32:
+        raise OverflowError(f"dedup indexes at most {1 << 32} rows, got row {int(rows.max())}")
+    return rows.astype(np.uint32)
+
+
 class ExactIndex:
     """The first row (its IdStore index) of each hash seen so far."""
 
@@ -107,5 +134,5 @@ class ExactIndex:
             owner = fresh[first][inverse]  # position of each fresh hash's first occurrence in this call
             repeat = owner != fresh
             out[fresh[repeat]] = rows[owner[repeat]]
-            self._runs.add(uniq, rows[fresh[first]])
+            self._runs.add(uniq, _row_values(rows[fresh[first]]))
         return out
