@@ -4,7 +4,7 @@ a temporary file, never Python objects per row.
 - `SortedRuns`: integer keys with an int64 value each, in sorted numpy runs searched with `searchsorted`.
   Runs merge while they are of similar size, but never beyond `cap` entries, so there is no late merge of the
   whole index (a sort of every key with its temporary copies was the 1M-row benchmark's memory peak).
-- `IdStore`: row ids in a temporary file, 8 bytes of offset per row in memory; an id is read back only when a
+- `IdStore`: row ids in a temporary file, 4 bytes of offset per row in memory (`Offsets`); an id is read back only when a
   duplicate names it in its reason.
 - `ExactIndex`: first occurrence of each 8-byte hash, over every batch.
 """
@@ -78,12 +78,34 @@ def _merge(k1: np.ndarray, v1: np.ndarray, k2: np.ndarray,
     return k, v
 
 
+class Offsets:
+    """Growing file offsets, 4 bytes each until one passes 4 GiB, then 8 (a row costs 4 bytes, not 8)."""
+
+    def __init__(self) -> None:
+        self._a = array("I", [0])
+
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def __getitem__(self, i: int) -> int:
+        return self._a[i]
+
+    @property
+    def itemsize(self) -> int:
+        return self._a.itemsize
+
+    def append(self, value: int) -> None:
+        if value >= 1 << 32 and self._a.typecode == "I":
+            self._a = array("q", self._a)
+        self._a.append(value)
+
+
 class IdStore:
     """Append-only ids on disk; `get(i)` reads one back."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile(prefix="csynth-ids-")
-        self._starts = array("q", [0])
+        self._starts = Offsets()
 
     def __len__(self) -> int:
         return len(self._starts) - 1

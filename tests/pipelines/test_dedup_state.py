@@ -84,3 +84,14 @@ def test_exact_index_holds_12_bytes_a_hash():
         idx.check(rng.integers(0, 2**63, size=5_000, dtype=np.uint64), np.arange(start, start + 5_000))
     held = sum(k.nbytes + v.nbytes for k, v in idx._runs.runs)
     assert len(idx._runs) == 100_000 and held <= 12 * 100_000
+
+
+def test_offsets_take_4_bytes_until_one_passes_4_gib():
+    from pipelines.filters.dedup_state import Offsets
+
+    offs = Offsets()
+    for v in (10, 2**32 - 1):
+        offs.append(v)
+    assert offs.itemsize == 4 and [offs[i] for i in range(3)] == [0, 10, 2**32 - 1]
+    offs.append(2**32 + 5)
+    assert offs.itemsize == 8 and len(offs) == 4 and offs[-1] == 2**32 + 5 and offs[1] == 10
