@@ -68,6 +68,9 @@ def duplicated_ngram_fraction(ws: list, n: int) -> float:
 def repetition_problem(text: str, top: dict[int, float], dup: dict[int, float]) -> str | None:
     """The first threshold `text` exceeds, as a reason (`top_2gram_share`, `dup_5gram_frac`), or None."""
     ws = _fast_words(text)
+    if not _repeats(ws, 2) and min((*top, *dup), default=2) >= 2 \
+            and min((*top.values(), *dup.values()), default=0.0) >= 0:
+        return None  # no 2-gram occurs twice, so no n-gram (n >= 2) does: every statistic is 0 (the common case)
     repeats: dict[int, bool] = {}
 
     def zero(n: int, limit: float) -> bool:

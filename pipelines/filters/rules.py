@@ -49,7 +49,7 @@ def _word_count(text: str) -> int:
 
 def _flagged(pattern: re.Pattern, needs: tuple[bytes, ...], text: str, low: bytes | None) -> bool:
     """pattern.search(text), skipped when ASCII text (`low`: its lower-cased bytes) lacks every needed part."""
-    if low is not None and not any(n in low for n in needs):
+    if low is not None and not any(map(low.__contains__, needs)):
         return False
     return pattern.search(text) is not None
 
