@@ -1,9 +1,9 @@
 """Compact state for near-duplicate search over a stream: shingles of many rows at once, MinHash signatures
 from a compiled implementation (`rensa`), and an LSH index of band keys in sorted numpy runs.
 
-The index holds 8 bytes per band and kept row (a 32-bit key and its slot) and a 64-byte sketch; the kept rows'
-ids and sorted distinct shingles go to temporary files, read back only for the LSH candidates that pass the
-sketch, whose exact Jaccard of shingle sets decides.
+The index holds 6 bytes per band and kept row (a 32-bit key and its slot as a 2-byte offset) and a 64-byte
+sketch; the kept rows' ids and sorted distinct shingles go to temporary files, read back only for the LSH
+candidates that pass the sketch, whose exact Jaccard of shingle sets decides.
 """
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ class NearIndex:
     """Rows inserted in order; `check` returns, per row, the id of the first earlier kept row with Jaccard
     >= threshold (the row is then not inserted) or None (inserted).
 
-    Per kept row the index holds 18 band keys of 4 bytes with a 4-byte slot (`SortedRuns`), a 64-byte sketch
+    Per kept row the index holds 18 band keys of 4 bytes with a 2-byte slot offset (`SortedRuns`), a 64-byte sketch
     and 8 bytes of offsets; its id and its sorted distinct shingles go to temporary files. Candidates from the
     bands are first screened by the sketch (vectorised over the batch), then confirmed with the exact Jaccard of
     the shingle sets, read back as arrays (no re-shingling, no Python sets)."""
@@ -125,7 +125,8 @@ class NearIndex:
         self.b, self.r = bands(threshold, num_perm)
         rng = np.random.default_rng(1)
         self._mult = rng.integers(1, 2**63, size=(self.b, self.r), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self._bands = SortedRuns()  # 32-bit band key -> slot (a false key match only adds a screened candidate)
+        # 32-bit band key -> slot, stored as a 2-byte offset (a false key match only adds a screened candidate)
+        self._bands = SortedRuns(compact_values=True)
         self.size = 0
         self._spill = tempfile.TemporaryFile(prefix="csynth-dedup-")  # kept rows' sorted distinct shingles
         self._starts = Offsets()

@@ -95,3 +95,24 @@ def test_offsets_take_4_bytes_until_one_passes_4_gib():
     assert offs.itemsize == 4 and [offs[i] for i in range(3)] == [0, 10, 2**32 - 1]
     offs.append(2**32 + 5)
     assert offs.itemsize == 8 and len(offs) == 4 and offs[-1] == 2**32 + 5 and offs[1] == 10
+
+
+def test_compact_runs_hold_values_as_2_byte_offsets_and_return_them_whole():
+    """Band slots are consecutive per batch: a compact run keeps them as 2-byte offsets from its smallest, so
+    a band entry costs 6 bytes, not 8; runs merge only while their values still fit, and every lookup gives
+    the values back as added."""
+    runs = SortedRuns(compact_values=True)
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 3000, size=300_000).astype(np.uint32)
+    slots = np.repeat(np.arange(100_000, 100_000 + 150_000, dtype=np.uint32), 2)  # 2 keys a slot, as bands
+    for start in range(0, len(keys), 6_000):
+        runs.add(keys[start:start + 6_000], slots[start:start + 6_000])
+    assert len(runs) == 300_000 and all(v.dtype == np.uint16 for _, v in runs.runs) and len(runs.runs) >= 3
+    assert sum(k.nbytes + v.nbytes for k, v in runs.runs) == 6 * 300_000
+    q = np.array([keys[0], keys[-1], 5000], dtype=np.uint32)
+    qi, vals = runs.lookup(q)
+    for i, key in enumerate(q.tolist()):
+        assert sorted(vals[qi == i].tolist()) == sorted(slots[keys == key].tolist())
+    wide = SortedRuns(compact_values=True)  # one call spanning more than 2 bytes keeps 4-byte offsets
+    wide.add(np.array([1, 2], dtype=np.uint32), np.array([5, 5 + 70_000], dtype=np.uint32))
+    assert wide.lookup(np.array([2, 1], dtype=np.uint32))[1].tolist() == [5, 70_005]

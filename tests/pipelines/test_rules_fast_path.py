@@ -6,8 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.filters.repetition import repetition_problem
-from pipelines.filters.rules import (_META, _NON_SENTENCE, _REFUSAL, _WORD, RulesFilter, RulesSpec,
-                                     exemplar_outputs, norm)
+from pipelines.filters.rules import (
+    _META,
+    _NON_SENTENCE,
+    _REFUSAL,
+    _WORD,
+    RulesFilter,
+    RulesSpec,
+    exemplar_outputs,
+    norm,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
