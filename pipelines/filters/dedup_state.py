@@ -10,12 +10,31 @@ a temporary file, never Python objects per row.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import tempfile
 from array import array
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS. glibc keeps them resident, and dedup's batch temporaries (shingle
+    arrays, digests, lookups: tens of MB a batch) freed between longer-lived objects made a long stream's RSS
+    ratchet up; a no-op where glibc's malloc_trim is missing."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
 
 RUN_CAP = 1 << 21  # entries per merged run: merges stay a few tens of MB
 
