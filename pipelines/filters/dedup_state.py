@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+
 @lru_cache(maxsize=1)
 def _malloc_trim():
     try:
