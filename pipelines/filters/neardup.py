@@ -20,6 +20,8 @@ FIELD_TAG = {"anchor": 1, "positive": 2, "negative": 3, "text_b": 4, "ranked": 5
 _SHORT = np.uint64(1 << 59)  # grams of a field shorter than k bytes: flag, with the length in bits 56-58
 
 Parts = list[tuple[str, str]]
+_ROW_CHUNK = 1024  # batch rows looked up at once
+_PAIR_CHUNK = 1 << 16  # candidate pairs screened at once: 64-byte sketches, a few MB of temporaries
 
 
 def _crc_grams(parts: Parts, k: int) -> list[int]:
@@ -149,16 +151,23 @@ class NearIndex:
         return (keys >> np.uint64(32)).astype(np.uint32), (d[:, :self._n_sketch] & np.uint64(0xFF)).astype(np.uint8)
 
     def _stored(self, keys: np.ndarray, sketch: np.ndarray) -> dict[int, list[int]]:
-        """Row -> slots of earlier batches sharing a band key and passing the sketch screen, ascending."""
-        qi, slots = self._bands.lookup(keys.ravel())
-        if not qi.size:
-            return {}
-        pair = np.unique((qi // self.b) * (1 << 32) + slots)
-        rows, slots = pair >> 32, pair & 0xFFFFFFFF
-        ok = (self._sketch[slots] == sketch[rows]).sum(axis=1) >= self._min_matches
+        """Row -> slots of earlier batches sharing a band key and passing the sketch screen, ascending.
+
+        Rows go through in chunks and their candidate pairs through the screen in chunks: candidates grow with
+        the rows seen (a re-used anchor meets each earlier row of its own), the temporaries must not."""
         out: dict[int, list[int]] = {}
-        for row, slot in zip(rows[ok].tolist(), slots[ok].tolist()):
-            out.setdefault(row, []).append(slot)
+        for first in range(0, len(keys), _ROW_CHUNK):
+            qi, slots = self._bands.lookup(keys[first:first + _ROW_CHUNK].ravel())
+            if not qi.size:
+                continue
+            pair = np.unique((qi // self.b + first) * (1 << 32) + slots)
+            del qi, slots
+            for at in range(0, len(pair), _PAIR_CHUNK):
+                part = pair[at:at + _PAIR_CHUNK]
+                rows, slots = part >> 32, part & 0xFFFFFFFF
+                ok = (self._sketch[slots] == sketch[rows]).sum(axis=1, dtype=np.int32) >= self._min_matches
+                for row, slot in zip(rows[ok].tolist(), slots[ok].tolist()):
+                    out.setdefault(row, []).append(slot)
         return out
 
     def _in_batch(self, keys: np.ndarray, sketch: np.ndarray) -> dict[int, set[int]]:
