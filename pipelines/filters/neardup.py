@@ -22,6 +22,7 @@ _SHORT = np.uint64(1 << 59)  # grams of a field shorter than k bytes: flag, with
 Parts = list[tuple[str, str]]
 _ROW_CHUNK = 1024  # batch rows looked up at once
 _PAIR_CHUNK = 1 << 16  # candidate pairs screened at once: 64-byte sketches, a few MB of temporaries
+_READ_CACHE = 1024  # stored rows' shingle arrays held at once within a batch (a few kB each)
 
 
 def _crc_grams(parts: Parts, k: int) -> list[int]:
@@ -230,6 +231,8 @@ class NearIndex:
 
         def spilled(slot: int) -> np.ndarray:
             if slot not in read:
+                if len(read) >= _READ_CACHE:  # rows of one batch rarely share candidates: hold a few, not all
+                    read.clear()
                 read[slot] = self._spilled(slot)
             return read[slot]
 
