@@ -108,8 +108,10 @@ def curate_child(shards: list[str], out_dir: str, mode: str, batch_rows: int) ->
         stats = apply_filters(rows, filters)
         summary = write_dataset(rows, stats, Path(out_dir))
     seconds = time.perf_counter() - t0
+    use = resource.getrusage(resource.RUSAGE_SELF)
     return {"rows": summary["rows"], "kept": summary["kept"], "rejected": summary["rejected"],
-            "seconds": round(seconds, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "seconds": round(seconds, 2), "cpu_seconds": round(use.ru_utime + use.ru_stime, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
             "rejects_by_reason": summary["rejects_by_reason"],
             "stages": {s.stage: {"rows_in": s.rows_in, "rows_out": s.rows_out, "seconds": round(s.seconds, 2),
                                  "rows_per_s": round(s.rows_in / s.seconds) if s.seconds > 0 else None}
@@ -146,10 +148,12 @@ def main() -> None:
     t0 = time.perf_counter()
     shards = write_generated(args.rows, run / "generated" / "pairs", args.shard_rows)
     gen_s = time.perf_counter() - t0
+    load_start = os.getloadavg()
     result = {**run_child(shards, run / "dataset", "stream", args.batch_rows), "generate_seconds": round(gen_s, 1),
-              "batch_rows": args.batch_rows, "load": os.getloadavg()}
-    print(f"{result['rows']:,} rows: curate {result['seconds']:.1f}s, peak RSS {result['peak_rss_mb']:.0f} MB, "
-          f"kept {result['kept']:,} (shards written in {gen_s:.1f}s, load {os.getloadavg()[0]:.1f})")
+              "batch_rows": args.batch_rows, "load": {"start": load_start, "end": os.getloadavg()}}
+    print(f"{result['rows']:,} rows: curate {result['seconds']:.1f}s ({result['cpu_seconds']:.1f} CPU s), peak RSS "
+          f"{result['peak_rss_mb']:.0f} MB, kept {result['kept']:,} (shards written in {gen_s:.1f}s, load "
+          f"{load_start[0]:.1f} -> {result['load']['end'][0]:.1f})")
     for name, s in result["stages"].items():
         print(f"  {name}: {s['rows_in']:,} in, {s['rows_out']:,} kept, {s['rows_per_s'] or '-'} rows/s")
     if args.baseline_rows:

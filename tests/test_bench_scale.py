@@ -21,6 +21,8 @@ def test_scale_bench_10k_rows_writes_its_figures(tmp_path):
     res = json.loads(out.read_text())
     assert res["rows"] == 10_000 and res["kept"] + res["rejected"] == 10_000
     assert res["seconds"] > 0 and 0 < res["peak_rss_mb"] < 2048
+    # CPU seconds of the curate child: the figure a shared machine's load does not stretch (wall time does)
+    assert 0 < res["cpu_seconds"] and res["load"]["start"] and res["load"]["end"]
     assert list(res["stages"]) == ["parse", "rules", "dedup", "decontam"]
     assert res["stages"]["rules"]["rows_in"] == 10_000 and all(s["rows_per_s"] for n, s in res["stages"].items()
                                                              if n != "parse")

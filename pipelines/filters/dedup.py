@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from pipelines.filters.base import FilterSpec
-from pipelines.filters.dedup_state import ExactIndex, IdStore
+from pipelines.filters.dedup_state import ExactIndex, IdStore, release_free_memory
 from pipelines.filters.neardup import NearIndex, gram_set, jaccard
 from pipelines.filters.rules import norm
 from synth.records import Record
@@ -118,4 +118,5 @@ class DedupFilter:
                 for i, kept_id in zip(live, hits):
                     if kept_id is not None:
                         out[i] = f"near_duplicate:{key}@{kept_id}"
+        release_free_memory()  # this batch's temporaries: a stream's RSS follows its state, not its history
         return out

@@ -1,9 +1,9 @@
 """Compact state for near-duplicate search over a stream: shingles of many rows at once, MinHash signatures
 from a compiled implementation (`rensa`), and an LSH index of band keys in sorted numpy runs.
 
-The index holds 8 bytes per band and kept row (a 32-bit key and its slot) and a 64-byte sketch; the kept rows'
-ids and sorted distinct shingles go to temporary files, read back only for the LSH candidates that pass the
-sketch, whose exact Jaccard of shingle sets decides.
+The index holds 6 bytes per band and kept row (a 32-bit key and its slot as a 2-byte offset) and a 64-byte
+sketch; the kept rows' ids and sorted distinct shingles go to temporary files, read back only for the LSH
+candidates that pass the sketch, whose exact Jaccard of shingle sets decides.
 """
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ import math
 import os
 import tempfile
 import zlib
-from array import array
 
 import numpy as np
 
-from pipelines.filters.dedup_state import IdStore, SortedRuns
+from pipelines.filters.dedup_state import IdStore, Offsets, SortedRuns
 
 FIELD_TAG = {"anchor": 1, "positive": 2, "negative": 3, "text_b": 4, "ranked": 5}
 _SHORT = np.uint64(1 << 59)  # grams of a field shorter than k bytes: flag, with the length in bits 56-58
 
 Parts = list[tuple[str, str]]
+_ROW_CHUNK = 1024  # batch rows looked up at once
+_PAIR_CHUNK = 1 << 16  # candidate pairs screened at once: 64-byte sketches, a few MB of temporaries
+_READ_CACHE = 1024  # stored rows' shingle arrays held at once within a batch (a few kB each)
 
 
 def _crc_grams(parts: Parts, k: int) -> list[int]:
@@ -50,26 +52,24 @@ def gram_arrays(rows: list[Parts], k: int) -> tuple[np.ndarray, np.ndarray]:
                 datas.append(text.encode("utf-8"))
                 tags.append(FIELD_TAG[f])
                 owner.append(i)
-    lens = np.fromiter((len(d) for d in datas), dtype=np.int64, count=len(datas))
-    total = int(lens.sum())
-    buf = np.frombuffer(b"".join(datas) + b"\0" * k, dtype=np.uint8).astype(np.uint64)
-    g = np.zeros(total, dtype=np.uint64)
-    for j in range(k):
-        g = (g << np.uint64(8)) | buf[j:j + total]
-    seg = np.repeat(np.arange(len(datas)), lens)
-    starts = np.cumsum(lens) - lens
-    pos = np.arange(total) - starts[seg]
-    seg_len = lens[seg]
-    full = seg_len >= k
-    valid = (full & (pos <= seg_len - k)) | (~full & (pos == 0))
-    short = ~full & valid
-    if short.any():
-        n = seg_len[short].astype(np.uint64)
-        g[short] = (g[short] >> (np.uint64(8) * (np.uint64(k) - n))) | _SHORT | (n << np.uint64(56))
+    lens = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
+    buf = b"".join(datas) + b"\0" * 8
+    # every position's next 8 bytes as one big-endian integer: a strided view of the buffer, no shift loop
+    windows = np.ndarray((max(len(buf) - 7, 0),), dtype=">u8", buffer=buf, strides=(1,))
+    n_grams = np.maximum(lens - k + 1, 1)  # a text shorter than k bytes is one gram
+    seg = np.repeat(np.arange(len(datas)), n_grams)
+    at = np.repeat(np.cumsum(lens) - lens - np.cumsum(n_grams) + n_grams, n_grams) + np.arange(int(n_grams.sum()))
+    g = windows[at].astype(np.uint64)
+    del at
+    n = np.minimum(lens, k).astype(np.uint64)[seg]
+    g >>= np.uint64(64) - np.uint64(8) * n  # the first min(len, k) bytes
+    short = np.flatnonzero(lens[seg] < k)
+    if short.size:
+        g[short] |= _SHORT | (n[short] << np.uint64(56))
     g |= np.asarray(tags, dtype=np.uint64)[seg] << np.uint64(60)
-    keep = np.flatnonzero(valid)
-    counts = np.bincount(np.asarray(owner, dtype=np.int64)[seg[keep]], minlength=len(rows))
-    return g[keep], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    counts = np.zeros(len(rows), dtype=np.int64)
+    np.add.at(counts, np.asarray(owner, dtype=np.int64), n_grams)
+    return g, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def gram_set(parts: Parts, k: int) -> set[int]:
@@ -118,8 +118,8 @@ class NearIndex:
     """Rows inserted in order; `check` returns, per row, the id of the first earlier kept row with Jaccard
     >= threshold (the row is then not inserted) or None (inserted).
 
-    Per kept row the index holds 18 band keys of 4 bytes with a 4-byte slot (`SortedRuns`), a 64-byte sketch
-    and 16 bytes of offsets; its id and its sorted distinct shingles go to temporary files. Candidates from the
+    Per kept row the index holds 18 band keys of 4 bytes with a 2-byte slot offset (`SortedRuns`), a 64-byte sketch
+    and 8 bytes of offsets; its id and its sorted distinct shingles go to temporary files. Candidates from the
     bands are first screened by the sketch (vectorised over the batch), then confirmed with the exact Jaccard of
     the shingle sets, read back as arrays (no re-shingling, no Python sets)."""
 
@@ -128,10 +128,11 @@ class NearIndex:
         self.b, self.r = bands(threshold, num_perm)
         rng = np.random.default_rng(1)
         self._mult = rng.integers(1, 2**63, size=(self.b, self.r), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self._bands = SortedRuns()  # 32-bit band key -> slot (a false key match only adds a screened candidate)
+        # 32-bit band key -> slot, stored as a 2-byte offset (a false key match only adds a screened candidate)
+        self._bands = SortedRuns(compact_values=True)
         self.size = 0
         self._spill = tempfile.TemporaryFile(prefix="csynth-dedup-")  # kept rows' sorted distinct shingles
-        self._starts = array("q", [0])
+        self._starts = Offsets()
         self._ids = IdStore()  # slot -> the kept row's id
         # a 64-byte sketch per kept row (low bytes of its first MinHash values) skips most false LSH candidates;
         # reserved large and grown rarely: pages not yet written take no memory
@@ -143,8 +144,7 @@ class NearIndex:
         from rensa import RMinHash
 
         m = RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets.astype(np.uint64), self.num_perm, 1)
-        d = np.fromiter((v for row in m.to_rows() for v in row), dtype=np.uint32,
-                        count=m.len() * self.num_perm).reshape(-1, self.num_perm).astype(np.uint64)
+        d = np.array(m.to_rows(), dtype=np.uint32).reshape(-1, self.num_perm).astype(np.uint64)
         keys = np.empty((d.shape[0], self.b), dtype=np.uint64)
         for i in range(self.b):
             band = d[:, i * self.r:(i + 1) * self.r] * self._mult[i]
@@ -152,16 +152,23 @@ class NearIndex:
         return (keys >> np.uint64(32)).astype(np.uint32), (d[:, :self._n_sketch] & np.uint64(0xFF)).astype(np.uint8)
 
     def _stored(self, keys: np.ndarray, sketch: np.ndarray) -> dict[int, list[int]]:
-        """Row -> slots of earlier batches sharing a band key and passing the sketch screen, ascending."""
-        qi, slots = self._bands.lookup(keys.ravel())
-        if not qi.size:
-            return {}
-        pair = np.unique((qi // self.b) * (1 << 32) + slots)
-        rows, slots = pair >> 32, pair & 0xFFFFFFFF
-        ok = (self._sketch[slots] == sketch[rows]).sum(axis=1) >= self._min_matches
+        """Row -> slots of earlier batches sharing a band key and passing the sketch screen, ascending.
+
+        Rows go through in chunks and their candidate pairs through the screen in chunks: candidates grow with
+        the rows seen (a re-used anchor meets each earlier row of its own), the temporaries must not."""
         out: dict[int, list[int]] = {}
-        for row, slot in zip(rows[ok].tolist(), slots[ok].tolist()):
-            out.setdefault(row, []).append(slot)
+        for first in range(0, len(keys), _ROW_CHUNK):
+            qi, slots = self._bands.lookup(keys[first:first + _ROW_CHUNK].ravel())
+            if not qi.size:
+                continue
+            pair = np.unique((qi // self.b + first) * (1 << 32) + slots)
+            del qi, slots
+            for at in range(0, len(pair), _PAIR_CHUNK):
+                part = pair[at:at + _PAIR_CHUNK]
+                rows, slots = part >> 32, part & 0xFFFFFFFF
+                ok = (self._sketch[slots] == sketch[rows]).sum(axis=1, dtype=np.int32) >= self._min_matches
+                for row, slot in zip(rows[ok].tolist(), slots[ok].tolist()):
+                    out.setdefault(row, []).append(slot)
         return out
 
     def _in_batch(self, keys: np.ndarray, sketch: np.ndarray) -> dict[int, set[int]]:
@@ -224,6 +231,8 @@ class NearIndex:
 
         def spilled(slot: int) -> np.ndarray:
             if slot not in read:
+                if len(read) >= _READ_CACHE:  # rows of one batch rarely share candidates: hold a few, not all
+                    read.clear()
                 read[slot] = self._spilled(slot)
             return read[slot]
 

@@ -23,6 +23,15 @@ _META = re.compile(
 _NON_SENTENCE = re.compile(r"(https?://|www\.|```|\{|\}|<[^>]+>|\|\s*\w+\s*\|)")
 _WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
 _PUNCT = re.compile(r"[^\w\s]")
+# ASCII text (almost every generated sentence) is checked on its bytes in C: words of _WORD are runs of ASCII
+# letters there, letters are str.isalpha's, and each regex above runs only when the lower-cased text holds a
+# substring that every one of its matches contains (so the decisions are the regexes' own)
+_ASCII_LETTER = bytes(c if c < 128 and chr(c).isalpha() else 32 for c in range(256))
+_ASCII_NOT_LETTER = bytes(c for c in range(256) if not (c < 128 and chr(c).isalpha()))
+_REFUSAL_NEEDS = (b"as an ai", b"i can", b"i am unable", b"i won't", b"i will not", b"i'm ", b"sorry,",
+                  b"language model", b"i apologi", b"cannot ")
+_META_NEEDS = (b"sentence", b"text", b"phras", b"statement", b"input", b"rewrit", b"here ", b"explanation",
+               b"note:")
 
 
 @lru_cache(maxsize=65_536)  # an anchor is normalised for each of its fields, and again by dedup/decontam
@@ -33,7 +42,16 @@ def norm(text: str) -> str:
 
 @lru_cache(maxsize=4096)  # an anchor's word count is needed for each of its fields and records
 def _word_count(text: str) -> int:
+    if text.isascii():
+        return len(text.encode("ascii").translate(_ASCII_LETTER).split())
     return len(_WORD.findall(text))
+
+
+def _flagged(pattern: re.Pattern, needs: tuple[bytes, ...], text: str, low: bytes | None) -> bool:
+    """pattern.search(text), skipped when ASCII text (`low`: its lower-cased bytes) lacks every needed part."""
+    if low is not None and not any(map(low.__contains__, needs)):
+        return False
+    return pattern.search(text) is not None
 
 
 @lru_cache(maxsize=1)
@@ -71,20 +89,22 @@ class RulesFilter:
         s = self.spec
         if text is None or not text.strip():
             return "empty"
-        words = _WORD.findall(text)
-        if len(words) < s.min_words:
+        raw = text.encode("ascii") if text.isascii() else None
+        n_words = len(raw.translate(_ASCII_LETTER).split()) if raw is not None else len(_WORD.findall(text))
+        if n_words < s.min_words:
             return "too_short"
-        if len(words) > s.max_words or len(words) > s.max_length_ratio * max(_word_count(anchor), 4):
+        if n_words > s.max_words or n_words > s.max_length_ratio * max(_word_count(anchor), 4):
             return "too_long"
         if norm(text) == norm(anchor):
             return "copy_of_anchor"
         if s.reject_exemplar_copies and norm(text) in exemplar_outputs():
             return "copy_of_exemplar"
-        if _REFUSAL.search(text):
+        low = raw.lower() if raw is not None else None
+        if _flagged(_REFUSAL, _REFUSAL_NEEDS, text, low):
             return "refusal"
-        if _META.search(text):
+        if _flagged(_META, _META_NEEDS, text, low):
             return "meta_commentary"
-        letters = sum(map(str.isalpha, text))
+        letters = len(raw.translate(None, _ASCII_NOT_LETTER)) if raw is not None else sum(map(str.isalpha, text))
         if _NON_SENTENCE.search(text) or letters < 0.5 * len(text):
             return "not_a_sentence"
         loop = repetition_problem(text, s.max_top_ngram_share, s.max_dup_ngram_frac)

@@ -47,3 +47,96 @@ def test_configs_skip_a_writers_unfinished_dot_file(tmp_path):
     (tmp_path / "data" / ".tmp-killed.parquet").write_bytes(b"PAR1 unfinished")
     written = write_configs(tmp_path)
     assert written["triplet"][1] == 1 and written["pair"][1] == 1
+
+
+def test_a_merge_allocates_little_beyond_the_merged_run():
+    """Merging two sorted runs inserts one into the other (a search, no sort of their concatenation): its
+    temporaries, with sorting the new run, stay under 2.5x the merged run's bytes (a concatenate + argsort +
+    gather took 3.75x)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(1)
+    n = 400_000
+    runs = SortedRuns(cap=10 * n)
+    runs.add(rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32), np.arange(n, dtype=np.uint32))
+    second = rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32)
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    runs.add(second, np.arange(n, 2 * n, dtype=np.uint32))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(runs.runs) == 1 and np.all(np.diff(runs.runs[0][0].astype(np.int64)) >= 0)
+    assert peak - before < 2.5 * (2 * n * 8)
+
+
+def test_equal_keys_keep_insertion_order_across_merges():
+    runs = SortedRuns(cap=1000)
+    for start in range(0, 400, 10):
+        runs.add(np.array([7, 3] * 5, dtype=np.uint32), np.arange(start, start + 10, dtype=np.uint32))
+    qi, vals = runs.lookup(np.array([3, 7], dtype=np.uint32))
+    assert vals[qi == 1].tolist() == list(range(0, 400, 2)) and vals[qi == 0].tolist() == list(range(1, 400, 2))
+
+
+def test_exact_index_holds_12_bytes_a_hash():
+    idx = ExactIndex()
+    rng = np.random.default_rng(2)
+    for start in range(0, 100_000, 5_000):
+        idx.check(rng.integers(0, 2**63, size=5_000, dtype=np.uint64), np.arange(start, start + 5_000))
+    held = sum(k.nbytes + v.nbytes for k, v in idx._runs.runs)
+    assert len(idx._runs) == 100_000 and held <= 12 * 100_000
+
+
+def test_offsets_take_4_bytes_until_one_passes_4_gib():
+    from pipelines.filters.dedup_state import Offsets
+
+    offs = Offsets()
+    for v in (10, 2**32 - 1):
+        offs.append(v)
+    assert offs.itemsize == 4 and [offs[i] for i in range(3)] == [0, 10, 2**32 - 1]
+    offs.append(2**32 + 5)
+    assert offs.itemsize == 8 and len(offs) == 4 and offs[-1] == 2**32 + 5 and offs[1] == 10
+
+
+def test_compact_runs_hold_values_as_2_byte_offsets_and_return_them_whole():
+    """Band slots are consecutive per batch: a compact run keeps them as 2-byte offsets from its smallest, so
+    a band entry costs 6 bytes, not 8; runs merge only while their values still fit, and every lookup gives
+    the values back as added."""
+    runs = SortedRuns(compact_values=True)
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 3000, size=300_000).astype(np.uint32)
+    slots = np.repeat(np.arange(100_000, 100_000 + 150_000, dtype=np.uint32), 2)  # 2 keys a slot, as bands
+    for start in range(0, len(keys), 6_000):
+        runs.add(keys[start:start + 6_000], slots[start:start + 6_000])
+    assert len(runs) == 300_000 and all(v.dtype == np.uint16 for _, v in runs.runs) and len(runs.runs) >= 3
+    assert sum(k.nbytes + v.nbytes for k, v in runs.runs) == 6 * 300_000
+    q = np.array([keys[0], keys[-1], 5000], dtype=np.uint32)
+    qi, vals = runs.lookup(q)
+    for i, key in enumerate(q.tolist()):
+        assert sorted(vals[qi == i].tolist()) == sorted(slots[keys == key].tolist())
+    wide = SortedRuns(compact_values=True)  # one call spanning more than 2 bytes keeps 4-byte offsets
+    wide.add(np.array([1, 2], dtype=np.uint32), np.array([5, 5 + 70_000], dtype=np.uint32))
+    assert wide.lookup(np.array([2, 1], dtype=np.uint32))[1].tolist() == [5, 70_005]
+
+
+def _heap_rss_kb() -> int:
+    rss, heap = 0, False
+    for line in open("/proc/self/smaps"):
+        parts = line.split()
+        if not parts[0].endswith(":"):
+            heap = parts[-1] == "[heap]"
+        elif parts[0] == "Rss:" and heap:
+            rss += int(parts[1])
+    return rss
+
+
+def test_freed_batch_temporaries_go_back_to_the_os():
+    """glibc keeps freed heap pages resident (a long stream's RSS ratchets up with each batch's temporaries):
+    release_free_memory hands them back, so most of 80 MB freed between small survivors leaves the RSS."""
+    from pipelines.filters.dedup_state import release_free_memory
+
+    chunks = [np.ones(100_000 // 8) for _ in range(800)]  # 100 kB each: under the mmap threshold, on the heap
+    survivors = chunks[::40]
+    del chunks
+    before = _heap_rss_kb()
+    release_free_memory()
+    assert before - _heap_rss_kb() > 40_000 and len(survivors) == 20
