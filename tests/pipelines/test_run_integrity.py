@@ -59,7 +59,7 @@ def test_editing_one_exemplar_line_changes_that_tasks_keys_and_nothing_else_does
     assert _keys(spec, shards, tmp_path, seed=2) != after
 
 
-def test_parser_and_schema_versions_are_in_the_key(tmp_path, monkeypatch):
+def test_parser_and_shard_layout_versions_are_in_the_key(tmp_path, monkeypatch):
     import pipelines.plan as plan
 
     shards = _anchor_shards(tmp_path)
@@ -67,8 +67,8 @@ def test_parser_and_schema_versions_are_in_the_key(tmp_path, monkeypatch):
     monkeypatch.setattr(plan, "PARSER_VERSION", plan.PARSER_VERSION + 1)
     assert _keys(PairsSpec(), shards, tmp_path) != before
     monkeypatch.undo()
-    monkeypatch.setattr(plan, "SCHEMA_VERSION", plan.SCHEMA_VERSION + 1)
-    assert _keys(PairsSpec(), shards, tmp_path) != before
+    monkeypatch.setattr(plan, "SHARD_LAYOUT_VERSION", plan.SHARD_LAYOUT_VERSION + 1)
+    assert _keys(PairsSpec(), shards, tmp_path) != before  # (the dataset schema's version is not: test_bad_input)
 
 
 def test_a_local_model_is_keyed_by_its_content_not_its_mtime(tmp_path, monkeypatch):
