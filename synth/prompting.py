@@ -45,10 +45,17 @@ def placeholders(text: str) -> set[str]:
     return set(PLACEHOLDER.findall(text))
 
 
-def check_instructions(path: str, provided: Sequence[str]) -> None:
+def check_instructions(path: str, provided: Sequence[str], require_all: bool = False) -> None:
     """Every variable each instruction of the pool uses is one the task provides; raised at recipe time, so
-    a typo (`{sentense}`) stops the run before any request instead of reaching the model literally."""
+    a typo (`{sentense}`) stops the run before any request instead of reaching the model literally. With
+    `require_all` (a template such as mask_fill's fill prompt) each instruction must also use every variable,
+    so a template that drops `{masked}` does not send the model a prompt without its input."""
     for inst in load_instructions(path):
+        missing = set(provided) - placeholders(inst.text) if require_all else set()
+        if missing:
+            raise PromptError(f"{path}: instruction {inst.id!r} does not use "
+                              f"{', '.join('{' + m + '}' for m in sorted(missing))}, which this task fills "
+                              f"and the template needs")
         unknown = placeholders(inst.text) - set(provided)
         if unknown:
             raise PromptError(f"{path}: instruction {inst.id!r} uses "

@@ -31,6 +31,8 @@ class TaskSpec(BaseModel):
     # The instruction-pool fields of the settings and the `{variables}` the task fills in them: every pool is
     # checked when the recipe is read (synth/prompting.py::check_instructions).
     prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Those of the fields above that are templates: each instruction must use every declared variable too.
+    prompt_templates: ClassVar[tuple[str, ...]] = ()
     name: str
     max_tokens: int | None = Field(None, ge=1, description="overrides [sampling].max_tokens for this task")
 
@@ -41,7 +43,7 @@ class TaskSpec(BaseModel):
 
         for name, provided in self.prompt_variables.items():
             try:
-                check_instructions(getattr(self, name), provided)
+                check_instructions(getattr(self, name), provided, name in self.prompt_templates)
             except (OSError, KeyError, json.JSONDecodeError) as e:
                 raise ValueError(f"{name} = {getattr(self, name)!r}: cannot read the instruction pool ({e})") from e
         return self

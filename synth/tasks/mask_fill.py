@@ -3,9 +3,10 @@
 Cheng et al., "Improving Contrastive Learning of Sentence Embeddings from AI Feedback", Findings ACL 2023
 (xiami2019/CLAIF, stage 1, DINO-style): for each sentence and each mask rate r (default 0.0, 0.1, ..., 0.8)
 replace ceil(r * #words) random whitespace tokens by `<mask>`, and with probability 0.5 merge adjacent masks
-into one. Prompts (CLAIF's completion prompts, sent as one chat turn):
-  r = 0:  Write two sentences that mean the same thing. Sentence 1: "{s}" Sentence 2:
-  r > 0:  Replace all <mask> tokens in "{masked s}" to make a new sentence. The new sentence is:
+into one. Prompts (CLAIF's completion prompts, sent as one chat turn; templates in synth/prompts/mask_fill/,
+`paraphrase_prompt` fills `{sentence}`, `fill_prompt` fills `{masked}`):
+  r = 0:  Write two sentences that mean the same thing. Sentence 1: "{sentence}" Sentence 2:
+  r > 0:  Replace all <mask> tokens in "{masked}" to make a new sentence. The new sentence is:
 The filled sentence goes to `text_b` (its rate in `checks["mask_rate"]`, the masked text in `raw["masked"]`), so
 the judge scores (original, filled) as CLAIF's stage 2 does and `pair_score` feeds the `claif`/`cosent`
 objectives. As CLAIF's post-processing, a fill that is empty, still has a mask, or equals the original is a
@@ -22,14 +23,12 @@ from pydantic import Field, field_validator
 
 from synth.backends.base import Completion, Request, chat_messages
 from synth.parsing import clean_sentence
-from synth.prompting import request_seed
+from synth.prompting import Instruction, load_instructions, render, request_seed
 from synth.records import Anchor, Record
 from synth.tasks.base import TaskContext, TaskSpec
 from synth.tasks.single_round import Prompted, SingleRoundTask
 
 MASK = "<mask>"
-PARAPHRASE = 'Write two sentences that mean the same thing.\nSentence 1: "{s}"\nSentence 2:'
-FILL = 'Replace all <mask> tokens in "{s}" to make a new sentence. The new sentence is:'
 
 
 class MaskFillSpec(TaskSpec):
@@ -37,6 +36,11 @@ class MaskFillSpec(TaskSpec):
     rates: list[float] = Field(default_factory=lambda: [round(0.1 * i, 1) for i in range(9)],
                                min_length=1, description="mask rates (CLAIF: 0.0, 0.1, ..., 0.8)")
     merge_probability: float = Field(0.5, ge=0, le=1, description="chance to merge adjacent masks into one")
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"paraphrase_prompt": ("sentence",),
+                                                              "fill_prompt": ("masked",)}
+    prompt_templates: ClassVar[tuple[str, ...]] = ("paraphrase_prompt", "fill_prompt")
+    paraphrase_prompt: str = Field("mask_fill/paraphrase.json", description="template for rate 0 ({sentence})")
+    fill_prompt: str = Field("mask_fill/fill.json", description="template for rates > 0 ({masked})")
 
     @field_validator("rates")
     @classmethod
@@ -83,12 +87,17 @@ class FillContext:
 class MaskFillTask(SingleRoundTask[MaskFillSpec, FillContext]):
     name: ClassVar[str] = "mask_fill"
 
+    def _template(self, rate: float) -> Instruction:
+        """The first instruction of the rate's template file (CLAIF uses one fixed prompt per kind)."""
+        return load_instructions(self.spec.paraphrase_prompt if rate == 0 else self.spec.fill_prompt)[0]
+
     def requests(self, anchors: Sequence[Anchor], ctx: TaskContext) -> list[Prompted[FillContext]]:
         out = []
         for a in anchors:
             for k, rate in enumerate(self.spec.rates):
                 masked = mask_sentence(a.text, rate, self.spec.merge_probability, ctx.rng(self.name, a.id, rate))
-                prompt = PARAPHRASE.format(s=a.text) if rate == 0 else FILL.format(s=masked)
+                inst = self._template(rate)
+                prompt = render(inst, sentence=a.text) if rate == 0 else render(inst, masked=masked)
                 seed = request_seed(ctx.seed, self.name, a.id, rate)
                 req = Request(messages=chat_messages(("user", prompt)),
                               sampling=ctx.sampling_for(self.spec, seed=seed, stop=("\n",)))
@@ -99,6 +108,6 @@ class MaskFillTask(SingleRoundTask[MaskFillSpec, FillContext]):
         c = prompted.context
         fill, err = read_fill(completion.text, c.anchor.text)
         return Record(task=self.name, anchor_id=c.anchor.id, anchor=c.anchor.text, text_b=fill,
-                      checks={"mask_rate": c.rate}, prompt_ids=["claif-paraphrase" if c.rate == 0 else "claif-fill"],
+                      checks={"mask_rate": c.rate}, prompt_ids=[self._template(c.rate).id],
                       seed=c.seed, sample_index=c.index, raw={"masked": c.masked, "fill": completion.text},
                       parse_error=err)

@@ -29,7 +29,6 @@ from synth.tasks.base import TaskContext, TaskSpec
 from synth.tasks.single_round import Prompted, ask, run_rounds
 
 Mode = Literal["graded", "chain", "guided_chain"]
-GRADED_SUFFIX = "Answer with the new sentence only, without any explanation."
 
 
 class RankedSpec(TaskSpec):
@@ -43,8 +42,12 @@ class RankedSpec(TaskSpec):
     repeat_rule: Literal["any", "rankgen", "off"] = "any"
     reject_newlines: bool = Field(True, description="RankGen drops a list if any step contains a newline")
     prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"graded_instructions": (),
-                                                              "chain_instruction": ("sentence",)}
+                                                              "chain_instruction": ("sentence",),
+                                                              "graded_template": ("instruction", "sentence")}
+    prompt_templates: ClassVar[tuple[str, ...]] = ("graded_template",)
     graded_instructions: str = "ranked/graded.json"
+    graded_template: str = Field("ranked/graded_template.json",
+                                 description="the graded query around a level's instruction")
     chain_instruction: str = "ranked/chain.json"
 
 
@@ -152,10 +155,11 @@ class RankedTask:
     def _graded_requests(self, anchors: Sequence[Anchor], levels: Sequence[Instruction],
                          ctx: TaskContext) -> list[Prompted[StepContext]]:
         out = []
+        template = load_instructions(self.spec.graded_template)[0]
         for i, a in enumerate(anchors):
             for lvl, inst in enumerate(levels):
                 seed = request_seed(ctx.seed, self.name, a.id, "graded", lvl)
-                msg = chat_messages(("user", f"{inst.text} {GRADED_SUFFIX}\nSentence: {a.text}"))
+                msg = chat_messages(("user", render(template, instruction=inst.text, sentence=a.text)))
                 out.append(Prompted(Request(messages=msg, sampling=self._sampling(ctx, seed)), StepContext(i, lvl)))
         return out
 
