@@ -83,24 +83,31 @@ def new_stats(filters: Sequence[Filter]) -> list[StageStats]:
 
 
 def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: list[StageStats], *,
-                 whole: bool = False) -> None:
+                 whole: bool = False, records: dict[int, Record] | None = None,
+                 given: Sequence[Sequence[str | None]] = ()) -> None:
     """Filter one batch of rows (verdicts already reset) in place and add its counts to `stats`.
 
     `whole`: the rows are the whole dataset (`verdicts`); otherwise stateful filters (dedup) carry what
     they saw in earlier batches (`batch_verdicts`), so a stream of batches gets the decisions of one pass.
+    `records`: the rows' records by `id(row)`, when the caller converted them already; `given`: verdicts of the
+    first filters computed elsewhere (pipelines.prefetch) over every row that passed parsing, in row order.
     """
     _add(stats[0], len(rows), sum(r["kept"] for r in rows), 0.0, (r["reason"] for r in rows if not r["kept"]))
     checked = [r for r in rows if r["kept"]] if filters else []
     t0 = time.perf_counter()
-    records = {id(r): row_to_record(r) for r in checked}  # once per batch; annotate steps may re-form these
+    if records is None:
+        records = {id(r): row_to_record(r) for r in checked}  # once per batch; annotate steps may re-form these
     convert = time.perf_counter() - t0
-    for flt, st in zip(filters, stats[1:]):
+    position = {id(r): i for i, r in enumerate(checked)} if given else {}
+    for i, (flt, st) in enumerate(zip(filters, stats[1:])):
         live = [r for r in checked if r["kept"]]
         t0 = time.perf_counter()
         recs = [records[id(r)] for r in live]
         verdicts = flt.verdicts if whole else getattr(flt, "batch_verdicts", flt.verdicts)
         annotator = getattr(flt, "annotator", None)
-        if annotator is None:
+        if i < len(given):  # a per-row filter's verdicts, computed on another core: those of the live rows
+            reasons = [given[i][position[id(r)]] for r in live]
+        elif annotator is None:
             reasons = verdicts(recs)
         else:  # the filter's annotate step: typed columns (and re-formed records) first, then verdicts
             recs, columns = annotate(annotator, live, recs, records)

@@ -24,7 +24,8 @@ from pipelines import dataset
 from pipelines.curate import StageStats, filter_batch, new_stats, reason_class, reset_verdicts
 from pipelines.dataset import ROWS_PER_FILE, finish_dataset
 from pipelines.filters import Filter
-from pipelines.schema import SCHEMA, SCHEMA_VERSION
+from pipelines.prefetch import Prefetcher, leading_per_row, one_ahead
+from pipelines.schema import SCHEMA, SCHEMA_VERSION, row_to_record
 
 BATCH_ROWS = 4096
 
@@ -189,9 +190,8 @@ def curate_batches(batches: Iterable[list[dict[str, Any]]], filters: Sequence[Fi
     rej_w = SplitWriter(Path(out_dir) / "rejects", "rejects", rows_per_file)
     tally = Tally()
 
-    def run(rows: list[dict[str, Any]]) -> None:
-        reset_verdicts(rows)
-        filter_batch(rows, filters, stats)
+    def run(rows: list[dict[str, Any]], records: dict[int, Any], given: Sequence[Sequence[str | None]]) -> None:
+        filter_batch(rows, filters, stats, records=records, given=given)
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
         mask = pa.array([r["kept"] for r in rows], type=pa.bool_())
         kept_w.write(table.filter(mask))
@@ -200,13 +200,24 @@ def curate_batches(batches: Iterable[list[dict[str, Any]]], filters: Sequence[Fi
         for obs in observers:
             obs.add(rows)
 
+    prefetch = Prefetcher(leading_per_row(filters))
+
+    def prepared() -> Iterator[tuple[list[dict[str, Any]], dict[int, Any], Any]]:
+        for n, rows in enumerate(batches):
+            reset_verdicts(rows)
+            checked = [r for r in rows if r["kept"]] if filters else []
+            records = {id(r): row_to_record(r) for r in checked}
+            yield rows, records, prefetch.submit(n, [records[id(r)] for r in checked])
+
     try:
-        for rows in batches:
-            run(rows)
+        for rows, records, ahead in one_ahead(prepared()):  # the next batch's per-row verdicts run meanwhile
+            run(rows, records, ahead.result() if ahead is not None else ())
     except BaseException:
         kept_w.abort()
         rej_w.abort()
         raise
+    finally:
+        prefetch.close()
     kept_w.close()
     rej_w.close()
     prov = tally.provenance or {}

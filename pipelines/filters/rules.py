@@ -81,6 +81,7 @@ class RulesSpec(FilterSpec):
 
 class RulesFilter:
     name: ClassVar[str] = "rules"
+    per_row: ClassVar[bool] = True  # a row's verdict needs only the row: curate may run it on another core
 
     def __init__(self, spec: RulesSpec):
         self.spec = spec
