@@ -4,6 +4,7 @@ The same prompts generated without and with a constraint (greedy, so the work is
 generated tokens and tokens/s for each, and the time spent inside the mask itself per decoding step.
 Usage: PYTHONPATH=. .venv/bin/python bench/constrained.py [--n 8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,16 @@ from synth.backends.base import Request, Sampling, Structured, chat_messages
 from synth.backends.constrained import GrammarMask
 from synth.tasks.pairs import PAIR_SCHEMA
 
-SENTENCES = ["A man is playing a guitar.", "Two dogs run across a field.", "A woman is slicing an onion.",
-             "Children are playing in the snow.", "A chef cooks pasta in a kitchen.", "A boy rides a red bike.",
-             "The train arrives at the station.", "A cat sleeps on the sofa."]
+SENTENCES = [
+    "A man is playing a guitar.",
+    "Two dogs run across a field.",
+    "A woman is slicing an onion.",
+    "Children are playing in the snow.",
+    "A chef cooks pasta in a kitchen.",
+    "A boy rides a red bike.",
+    "The train arrives at the station.",
+    "A cat sleeps on the sofa.",
+]
 
 
 def run(backend, reqs):
@@ -34,15 +42,32 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=8)
     args = ap.parse_args()
     backend = get_backend(TransformersSpec(batch_size=16))
-    sents = (SENTENCES * (args.n // len(SENTENCES) + 1))[:args.n]
+    sents = (SENTENCES * (args.n // len(SENTENCES) + 1))[: args.n]
     cases = {
-        "choice (judge score 0-5)": ([chat_messages(("user", f"Rate 0-5 how similar: '{s}' and 'A person is outside.' "
-                                                             "Answer with one digit.")) for s in sents],
-                                     Sampling(max_tokens=4, temperature=0.0),
-                                     Structured(kind="choice", spec=[str(i) for i in range(6)])),
-        "json (pairs schema)": ([chat_messages(("user", 'Answer with a JSON object with keys "positive" (a paraphrase) '
-                                                        f'and "negative" (a contradiction) of: {s}')) for s in sents],
-                                Sampling(max_tokens=48, temperature=0.0), Structured(kind="json", spec=PAIR_SCHEMA)),
+        "choice (judge score 0-5)": (
+            [
+                chat_messages(
+                    ("user", f"Rate 0-5 how similar: '{s}' and 'A person is outside.' Answer with one digit.")
+                )
+                for s in sents
+            ],
+            Sampling(max_tokens=4, temperature=0.0),
+            Structured(kind="choice", spec=[str(i) for i in range(6)]),
+        ),
+        "json (pairs schema)": (
+            [
+                chat_messages(
+                    (
+                        "user",
+                        'Answer with a JSON object with keys "positive" (a paraphrase) '
+                        f'and "negative" (a contradiction) of: {s}',
+                    )
+                )
+                for s in sents
+            ],
+            Sampling(max_tokens=48, temperature=0.0),
+            Structured(kind="json", spec=PAIR_SCHEMA),
+        ),
     }
     warm = cases["choice (judge score 0-5)"]  # model, llguidance tokenizer (~1 s, once per backend) and grammar warm
     run(backend, [Request(messages=warm[0][0], sampling=Sampling(max_tokens=2), structured=warm[2])])

@@ -13,6 +13,7 @@ same process with the same hyper-parameters, so the rows compare with each other
 Usage: OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python bench/distill_row.py [--n 256] [--epochs 1] [--lr 4e-4]
        [--eval-max-pairs N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,14 +43,26 @@ def main() -> None:
     perm = list(range(len(sents)))
     random.Random(13).shuffle(perm)
     other = [sents[j] if j != i else sents[(i + 1) % len(sents)] for i, j in enumerate(perm)]
-    ts = TrainSpec(base_model="embedded:smollm2-135m-instruct", pooler="mean", base_layers=8, max_seq_length=32,
-                   encoder_dropout=0.1, epochs=args.epochs, batch_size=16, learning_rate=args.lr, seed=13)
+    ts = TrainSpec(
+        base_model="embedded:smollm2-135m-instruct",
+        pooler="mean",
+        base_layers=8,
+        max_seq_length=32,
+        encoder_dropout=0.1,
+        epochs=args.epochs,
+        batch_size=16,
+        learning_rate=args.lr,
+        seed=13,
+    )
     es = EvalSpec(sets=["stsb-dev", "stsb-test"], max_pairs=args.eval_max_pairs)
-    data = {"simcse_unsup": {"simcse_unsup": (SimCSEUnsupSpec(), {"anchor": sents, "positive": list(sents)})},
-            "distill_mse": {"distill_mse": (DistillMSESpec(), {"anchor": sents, "positive": other})},
-            "distill_kl": {"distill_kl": (DistillKLSpec(), {"anchor": sents, "positive": other})},
-            "distill_mse_in_batch": {"distill_mse": (DistillMSESpec(pairs="in_batch"),
-                                                     {"anchor": sents, "positive": other})}}
+    data = {
+        "simcse_unsup": {"simcse_unsup": (SimCSEUnsupSpec(), {"anchor": sents, "positive": list(sents)})},
+        "distill_mse": {"distill_mse": (DistillMSESpec(), {"anchor": sents, "positive": other})},
+        "distill_kl": {"distill_kl": (DistillKLSpec(), {"anchor": sents, "positive": other})},
+        "distill_mse_in_batch": {
+            "distill_mse": (DistillMSESpec(pairs="in_batch"), {"anchor": sents, "positive": other})
+        },
+    }
     results = {}
     for arm in args.arms.split(","):
         t0 = time.perf_counter()
@@ -60,11 +73,17 @@ def main() -> None:
             model, steps = build_model(str(res.model_dir), "keep", 32), res.steps
         train_s = time.perf_counter() - t0
         scores = evaluate_model(model, es)
-        results[arm] = {"scores": scores, "steps": steps, "train_s": round(train_s, 1),
-                        "eval_s": round(time.perf_counter() - t0 - train_s, 1)}
+        results[arm] = {
+            "scores": scores,
+            "steps": steps,
+            "train_s": round(train_s, 1),
+            "eval_s": round(time.perf_counter() - t0 - train_s, 1),
+        }
         print(arm, json.dumps(results[arm]), flush=True)
-    print(f"\n{len(sents)} premises; STS-B Spearman x100" + (f" on {args.eval_max_pairs} pairs per set"
-                                                             if args.eval_max_pairs else " (full dev/test)"))
+    print(
+        f"\n{len(sents)} premises; STS-B Spearman x100"
+        + (f" on {args.eval_max_pairs} pairs per set" if args.eval_max_pairs else " (full dev/test)")
+    )
     print("| arm | stsb-dev | stsb-test | steps | train s | eval s |\n|---|---|---|---|---|---|")
     for arm, r in results.items():
         s = r["scores"]

@@ -11,6 +11,7 @@ re-filter path).
 
     .venv/bin/python bench/filters.py --rows 3000 --encode-rows 1000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,10 @@ from pipelines.filters.thresholds import ThresholdsSpec  # noqa: E402
 from pipelines.schema import record_to_row  # noqa: E402
 from synth.records import Record  # noqa: E402
 
-CORPORA = [ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
-           ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt"]
+CORPORA = [
+    ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
+    ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt",
+]
 
 
 def make_records(n: int, seed: int = 0) -> list[Record]:
@@ -61,8 +64,18 @@ def make_records(n: int, seed: int = 0) -> list[Record]:
             p, neg = perturb(a, rng), sents[(i * 7 + 3) % len(sents)]
             if roll > 0.99:
                 neg = rng.choice(stsb)
-        out.append(Record(task="pairs", anchor_id=str(i), anchor=a, positive=p, negative=neg, seed=i,
-                          positive_score=float(rng.randint(0, 5)), negative_score=float(rng.randint(0, 5))))
+        out.append(
+            Record(
+                task="pairs",
+                anchor_id=str(i),
+                anchor=a,
+                positive=p,
+                negative=neg,
+                seed=i,
+                positive_score=float(rng.randint(0, 5)),
+                negative_score=float(rng.randint(0, 5)),
+            )
+        )
     return out
 
 
@@ -89,23 +102,30 @@ def main() -> None:
     load_encoder(ConsistencySpec().encoder)
     load_s = time.perf_counter() - t0
     from pipelines.filters.decontam import build_index
+
     t0 = time.perf_counter()
     build_index.cache_clear()
     build_filter(DecontamSpec())
     index_s = time.perf_counter() - t0
 
     enc = copy.deepcopy(records[: args.encode_rows])
-    specs = [("rules (baseline)", RulesSpec(), records), ("dedup exact+near", DedupSpec(), records),
-             ("dedup exact only", DedupSpec(near=False), records), ("thresholds", ThresholdsSpec(), records),
-             ("decontam", DecontamSpec(), records), ("consistency cold", ConsistencySpec(), enc),
-             ("consistency warm (stored cosines)", ConsistencySpec(), enc)]
+    specs = [
+        ("rules (baseline)", RulesSpec(), records),
+        ("dedup exact+near", DedupSpec(), records),
+        ("dedup exact only", DedupSpec(near=False), records),
+        ("thresholds", ThresholdsSpec(), records),
+        ("decontam", DecontamSpec(), records),
+        ("consistency cold", ConsistencySpec(), enc),
+        ("consistency warm (stored cosines)", ConsistencySpec(), enc),
+    ]
     for _, spec, recs in specs:
         timed(spec, copy.deepcopy(recs[-20:]))  # warm-up, untimed
     results = []
     enc_columns = empty_columns(len(enc))  # the cold pass stores cosines here; the warm pass reuses them
     for name, spec, recs in specs:
-        seconds, rejected = timed(spec, copy.deepcopy(recs) if recs is records else recs,
-                                  enc_columns if recs is enc else None)
+        seconds, rejected = timed(
+            spec, copy.deepcopy(recs) if recs is records else recs, enc_columns if recs is enc else None
+        )
         results.append((name, len(recs), seconds, rejected))
     base = results[0][1] / results[0][2]
     print(f"{args.rows} rows; encoder load {load_s:.1f}s, decontam index build {index_s:.2f}s (not in the rates)")
@@ -119,8 +139,10 @@ def main() -> None:
     t0 = time.perf_counter()
     stats = apply_filters(rows, [build_filter(s) for s in chain])
     total = time.perf_counter() - t0
-    print(f"\nquickstart chain (rules, dedup, decontam, consistency) via apply_filters: {len(rows)} rows in "
-          f"{total:.1f}s = {len(rows) / total:,.1f} rows/s; kept {stats[-1].rows_out}")
+    print(
+        f"\nquickstart chain (rules, dedup, decontam, consistency) via apply_filters: {len(rows)} rows in "
+        f"{total:.1f}s = {len(rows) / total:,.1f} rows/s; kept {stats[-1].rows_out}"
+    )
     for s in stats:
         print(f"  {s.stage}: {s.rows_in} in, {s.rows_out} kept, {s.rows_in / max(s.seconds, 1e-9):,.0f} rows/s")
 

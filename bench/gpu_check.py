@@ -11,6 +11,7 @@ bf16) it trains `--steps` steps on a small synthetic set, checks the loss falls 
 the first 5) and reports steps/s, samples/s and peak memory; then it generates at a large batch with
 transformers' `generate` (what the transformers backend calls) and reports tokens/s. One Markdown table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,36 @@ from sentence_transformers import SentenceTransformer
 WORDS = [f"w{i}" for i in range(2000)]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 SIZES = {  # encoder (BERT), decoder (Llama), batch, sequence words, generation batch / prompt / new tokens
-    "full": dict(hidden=768, layers=12, heads=12, ffn=3072, dec_hidden=768, dec_layers=12, dec_heads=12,
-                 batch=64, words=24, gen_batch=128, prompt=128, new=128, lr=5e-5),
-    "tiny": dict(hidden=64, layers=2, heads=2, ffn=128, dec_hidden=64, dec_layers=2, dec_heads=2,
-                 batch=16, words=10, gen_batch=8, prompt=16, new=16, lr=1e-3),
+    "full": dict(
+        hidden=768,
+        layers=12,
+        heads=12,
+        ffn=3072,
+        dec_hidden=768,
+        dec_layers=12,
+        dec_heads=12,
+        batch=64,
+        words=24,
+        gen_batch=128,
+        prompt=128,
+        new=128,
+        lr=5e-5,
+    ),
+    "tiny": dict(
+        hidden=64,
+        layers=2,
+        heads=2,
+        ffn=128,
+        dec_hidden=64,
+        dec_layers=2,
+        dec_heads=2,
+        batch=16,
+        words=10,
+        gen_batch=8,
+        prompt=16,
+        new=16,
+        lr=1e-3,
+    ),
 }
 
 
@@ -51,10 +78,18 @@ def tokenizer(path: str):
     vocab = {t: i for i, t in enumerate(SPECIALS + WORDS)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
-                                                       special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=512,
+    )
     fast.save_pretrained(path)
     return fast
 
@@ -64,9 +99,14 @@ def encoder(size: dict, path: str, device: str) -> SentenceTransformer:
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(SPECIALS) + len(WORDS), hidden_size=size["hidden"],
-                     num_hidden_layers=size["layers"],
-                     num_attention_heads=size["heads"], intermediate_size=size["ffn"], max_position_embeddings=512)
+    cfg = BertConfig(
+        vocab_size=len(SPECIALS) + len(WORDS),
+        hidden_size=size["hidden"],
+        num_hidden_layers=size["layers"],
+        num_attention_heads=size["heads"],
+        intermediate_size=size["ffn"],
+        max_position_embeddings=512,
+    )
     BertModel(cfg).save_pretrained(path)
     tokenizer(path)
     word = Transformer(path, max_seq_length=size["words"] + 2)
@@ -102,8 +142,8 @@ def objective(name: str, model: SentenceTransformer, size: dict, rng: random.Ran
         loss = st_losses.CoSENTLoss(model) if name == "cosent" else st_losses.AnglELoss(model)
     batches = []
     for i in range(0, len(pool), b):
-        lab = None if labels is None else torch.tensor(labels[i:i + b])
-        batches.append(([c[i:i + b] for c in cols], lab))
+        lab = None if labels is None else torch.tensor(labels[i : i + b])
+        batches.append(([c[i : i + b] for c in cols], lab))
     return loss, batches
 
 
@@ -150,9 +190,16 @@ def train_row(name: str, precision: str, size: dict, steps: int, device: str, tm
     sync(device)
     secs = time.perf_counter() - t0
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
-    return {"row": f"train {name}", "precision": precision, "steps_per_s": (steps - 1) / secs,
-            "samples_per_s": (steps - 1) * size["batch"] / secs, "peak_mib": peak_mib(device),
-            "loss_first": first, "loss_last": last, "loss_falls": last < first}
+    return {
+        "row": f"train {name}",
+        "precision": precision,
+        "steps_per_s": (steps - 1) / secs,
+        "samples_per_s": (steps - 1) * size["batch"] / secs,
+        "peak_mib": peak_mib(device),
+        "loss_first": first,
+        "loss_last": last,
+        "loss_falls": last < first,
+    }
 
 
 def generate_row(precision: str, size: dict, device: str) -> dict:
@@ -160,17 +207,30 @@ def generate_row(precision: str, size: dict, device: str) -> dict:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=32000, hidden_size=size["dec_hidden"], num_hidden_layers=size["dec_layers"],
-                      num_attention_heads=size["dec_heads"], num_key_value_heads=size["dec_heads"],
-                      intermediate_size=4 * size["dec_hidden"], max_position_embeddings=2048)
+    cfg = LlamaConfig(
+        vocab_size=32000,
+        hidden_size=size["dec_hidden"],
+        num_hidden_layers=size["dec_layers"],
+        num_attention_heads=size["dec_heads"],
+        num_key_value_heads=size["dec_heads"],
+        intermediate_size=4 * size["dec_hidden"],
+        max_position_embeddings=2048,
+    )
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     model = LlamaForCausalLM(cfg).to(device=device, dtype=dtype).eval()
     ids = torch.randint(10, 32000, (size["gen_batch"], size["prompt"]), device=device)
-    kw = dict(max_new_tokens=size["new"], min_new_tokens=size["new"], do_sample=True, top_p=0.9, temperature=0.7,
-              pad_token_id=0)
+    kw = dict(
+        max_new_tokens=size["new"],
+        min_new_tokens=size["new"],
+        do_sample=True,
+        top_p=0.9,
+        temperature=0.7,
+        pad_token_id=0,
+    )
     with torch.no_grad():
-        model.generate(ids[:2], attention_mask=torch.ones_like(ids[:2]),
-                       **{**kw, "max_new_tokens": 4, "min_new_tokens": 4})  # warm-up
+        model.generate(
+            ids[:2], attention_mask=torch.ones_like(ids[:2]), **{**kw, "max_new_tokens": 4, "min_new_tokens": 4}
+        )  # warm-up
         reset_peak(device)
         sync(device)
         t0 = time.perf_counter()
@@ -178,19 +238,28 @@ def generate_row(precision: str, size: dict, device: str) -> dict:
         sync(device)
     secs = time.perf_counter() - t0
     new = (out.shape[1] - ids.shape[1]) * out.shape[0]
-    return {"row": f"generate b={size['gen_batch']}", "precision": precision, "tokens_per_s": new / secs,
-            "peak_mib": peak_mib(device), "new_tokens": new}
+    return {
+        "row": f"generate b={size['gen_batch']}",
+        "precision": precision,
+        "tokens_per_s": new / secs,
+        "peak_mib": peak_mib(device),
+        "new_tokens": new,
+    }
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| row | precision | steps/s | samples/s | tokens/s | peak MiB | loss first -> last | falls |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| row | precision | steps/s | samples/s | tokens/s | peak MiB | loss first -> last | falls |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         f = lambda k, fmt="{:.1f}", r=r: fmt.format(r[k]) if k in r else ""  # noqa: E731
         loss = f"{r['loss_first']:.3f} -> {r['loss_last']:.3f}" if "loss_first" in r else ""
         falls = ("yes" if r["loss_falls"] else "NO") if "loss_falls" in r else ""
-        lines.append(f"| {r['row']} | {r['precision']} | {f('steps_per_s', '{:.2f}')} | {f('samples_per_s')} | "
-                     f"{f('tokens_per_s')} | {f('peak_mib', '{:.0f}')} | {loss} | {falls} |")
+        lines.append(
+            f"| {r['row']} | {r['precision']} | {f('steps_per_s', '{:.2f}')} | {f('samples_per_s')} | "
+            f"{f('tokens_per_s')} | {f('peak_mib', '{:.0f}')} | {loss} | {falls} |"
+        )
     return "\n".join(lines)
 
 
@@ -206,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     if not args.cpu and not torch.cuda.is_available():
-        print("no CUDA device visible (torch %s, CUDA build %s); pass --cpu to run on CPU"
-              % (torch.__version__, torch.version.cuda), file=sys.stderr)
+        print(
+            "no CUDA device visible (torch %s, CUDA build %s); pass --cpu to run on CPU"
+            % (torch.__version__, torch.version.cuda),
+            file=sys.stderr,
+        )
         return 2
     device = "cpu" if args.cpu else "cuda:0"
     if args.cpu and args.tiny:  # tiny ops gain nothing from threads; on a shared CI box they oversubscribe (3-10x)
@@ -218,16 +290,21 @@ def main(argv: list[str] | None = None) -> int:
     if device != "cpu" and not torch.cuda.is_bf16_supported():
         precisions = ["fp32"]
     name = torch.cuda.get_device_name(0) if device != "cpu" else f"CPU ({os.cpu_count()} cores)"
-    print(f"# gpu_check on {name}: torch {torch.__version__}, {'tiny' if args.tiny else 'full'} models, "
-          f"{steps} steps/row", flush=True)
+    print(
+        f"# gpu_check on {name}: torch {torch.__version__}, {'tiny' if args.tiny else 'full'} models, "
+        f"{steps} steps/row",
+        flush=True,
+    )
     t0 = time.perf_counter()
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         for obj in ("infonce", "simcse_unsup", "cosent", "angle"):
             for prec in precisions:
                 rows.append(train_row(obj, prec, size, steps, device, tmp))
-                print(f"  {rows[-1]['row']} {prec}: loss {rows[-1]['loss_first']:.3f} -> "
-                      f"{rows[-1]['loss_last']:.3f}", flush=True)
+                print(
+                    f"  {rows[-1]['row']} {prec}: loss {rows[-1]['loss_first']:.3f} -> {rows[-1]['loss_last']:.3f}",
+                    flush=True,
+                )
         for prec in precisions:
             rows.append(generate_row(prec, size, device))
     print(table(rows))

@@ -5,6 +5,7 @@ also: the extension sentences (made / asked, and the facts of the rows generated
 entities), the facts per style
 pool (styled vs plain requests), neighbour-swap positives, and how GCSE's re-selection formed the kept rows.
 Usage: python bench/kg_domain.py data/kg-domain"""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,11 @@ from pipelines.runplan import RunPlan  # noqa: E402
 
 def _facts(label: str, rows: list[dict], sides: str = "pn") -> None:
     st = fact_stats(rows)
-    parts = ([f"positives kept all facts {st['positives_kept_all_facts']}/{st['records']}"] if "p" in sides else []) \
-        + ([f"negatives changed exactly the target {st['negatives_changed_exactly_one']}/{st['records']}"]
-           if "n" in sides else [])
+    parts = ([f"positives kept all facts {st['positives_kept_all_facts']}/{st['records']}"] if "p" in sides else []) + (
+        [f"negatives changed exactly the target {st['negatives_changed_exactly_one']}/{st['records']}"]
+        if "n" in sides
+        else []
+    )
     print(f"  {label}: {', '.join(parts)}")
 
 
@@ -43,8 +46,10 @@ def main(run: Path) -> None:
     from_edit = sum(1 for c in checks if "kg_negative_from_edit" in c)
     hops = Counter(int(c["kg_replacement_hops"]) for c in checks if "kg_replacement_hops" in c)
     reasons = Counter(r["reason"] for r in final if not r["kept"])
-    print(f"graph ({g.get('graph', 'cooccurrence')}): {g['nodes']} nodes, {g['edges']} edges, types {g['types']} "
-          f"from {g['anchors']} anchors")
+    print(
+        f"graph ({g.get('graph', 'cooccurrence')}): {g['nodes']} nodes, {g['edges']} edges, types {g['types']} "
+        f"from {g['anchors']} anchors"
+    )
     if g.get("main_parts"):
         print(f"main-part graph: {g['main_parts']}")
     print(f"records: {len(generated)} ({dict(kinds)}); parsed: {st['records']}")
@@ -56,8 +61,9 @@ def main(run: Path) -> None:
     print(f"entity swaps by graph hops (1 neighbour, 2 two-hop, 0 same type elsewhere): {dict(hops)}")
     gcse(run, generated, checks)
     print(f"kept after filters: {sum(r['kept'] for r in final)}/{len(final)}; rejects: {dict(reasons.most_common())}")
-    marks = Counter(c["name"] for r in final if r["kept"] for c in r["checks"] or []
-                    if c["name"].startswith("reselect_"))
+    marks = Counter(
+        c["name"] for r in final if r["kept"] for c in r["checks"] or [] if c["name"].startswith("reselect_")
+    )
     if marks:
         print(f"kept rows by how GCSE's re-selection formed them: {dict(marks.most_common())}")
 
@@ -79,17 +85,24 @@ def gcse(run: Path, generated: list[dict], checks: list[dict]) -> None:
             ok = [e for e in rows if e.get("text")]
             kept = sum(e["fragments_kept"] for e in ok)
             whole = sum(e["fragments_kept"] == len(e["fragments"]) for e in ok)
-            print(f"  {path} path: {len(ok)}/{len(rows)} made, fragments kept {kept}/"
-                  f"{sum(len(e['fragments']) for e in ok)} (all kept in {whole}), "
-                  f"swaps {sum(len(e['swaps']) for e in rows)}, not made: "
-                  f"{dict(Counter(e['reason'] for e in rows if not e.get('text')))}")
-            _facts(f"rows from {path}-path extension anchors",
-                   [r for r in generated if r["anchor_id"] in {e["anchor_id"] for e in ok}])
+            print(
+                f"  {path} path: {len(ok)}/{len(rows)} made, fragments kept {kept}/"
+                f"{sum(len(e['fragments']) for e in ok)} (all kept in {whole}), "
+                f"swaps {sum(len(e['swaps']) for e in rows)}, not made: "
+                f"{dict(Counter(e['reason'] for e in rows if not e.get('text')))}"
+            )
+            _facts(
+                f"rows from {path}-path extension anchors",
+                [r for r in generated if r["anchor_id"] in {e["anchor_id"] for e in ok}],
+            )
     styles = _styles(generated)
     if any(styles.values()):
         pos_styled = [r for r in generated if "kg-style-pos-" in styles[r["id"]]]
-        plain_para = [r for r, c in zip(generated, checks) if "kg-style-pos-" not in styles[r["id"]]
-                      and "kg_positive_neighbour_sim" not in c]
+        plain_para = [
+            r
+            for r, c in zip(generated, checks)
+            if "kg-style-pos-" not in styles[r["id"]] and "kg_positive_neighbour_sim" not in c
+        ]
         neg_styled = [r for r in generated if "kg-style-neg-" in styles[r["id"]]]
         neg_plain = [r for r in generated if r["negative_kind"] == "refute" and "kg-style-neg-" not in styles[r["id"]]]
         print("style pools (positives: styled vs plain paraphrases; negatives: styled vs plain refutations):")
@@ -101,8 +114,12 @@ def gcse(run: Path, generated: list[dict], checks: list[dict]) -> None:
     nb = [r for r, c in zip(generated, checks) if "kg_positive_neighbour_sim" in c]
     if nb:
         sims = [c["kg_positive_neighbour_sim"] for c in checks if "kg_positive_neighbour_sim" in c]
-        _facts(f"neighbour-swap positives (mean neighbour cos {sum(sims) / len(sims):.2f}, "
-               f"{sum('kg_positive_from_edit' in c for c in checks)} taken from the edit)", nb, "p")
+        _facts(
+            f"neighbour-swap positives (mean neighbour cos {sum(sims) / len(sims):.2f}, "
+            f"{sum('kg_positive_from_edit' in c for c in checks)} taken from the edit)",
+            nb,
+            "p",
+        )
 
 
 if __name__ == "__main__":

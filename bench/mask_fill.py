@@ -5,6 +5,7 @@ per rate, how many fills were written, how many survived parsing (CLAIF's post-p
 filters kept, and the judge's mean 0-5 score of (original, filled) over kept rows.
 Usage: PYTHONPATH=. .venv/bin/python bench/mask_fill.py [--set corpus.limit=16 ...]
 """
+
 from __future__ import annotations
 
 import argparse

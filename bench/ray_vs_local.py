@@ -7,6 +7,7 @@ Both timings are the whole `synthesize` flow call, cold: local includes its one 
 starting Ray and one model load per worker. On a 2-core machine Ray cannot win: two workers share the same
 two cores the local executor already uses (torch runs 2 threads), so the ratio shows Ray's overhead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,17 +62,29 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shards", type=int, default=4)
     ap.add_argument("--anchors", type=int, default=2)
-    ap.add_argument("--order", default="local,ray,local",
-                    help="runs in this order; A-B-A brackets the ray run against load drift on a shared machine")
+    ap.add_argument(
+        "--order",
+        default="local,ray,local",
+        help="runs in this order; A-B-A brackets the ray run against load drift on a shared machine",
+    )
     args = ap.parse_args()
     out: dict = {"shards": args.shards, "anchors_per_shard": args.anchors, "cpus": os.cpu_count(), "runs": []}
     for i, kind in enumerate(args.order.split(",")):
         load = os.getloadavg()[0]
         s = timed_run(kind, args.shards, args.anchors, Path(tempfile.mkdtemp(prefix=f"bench-ray-{i}-")))
-        out["runs"].append({"executor": kind, "seconds": round(s, 1), "shards_per_s": round(args.shards / s, 4),
-                            "load_avg_1min_before": round(load, 1)})
-    best = {k: max(r["shards_per_s"] for r in out["runs"] if r["executor"] == k) for k in ("local", "ray")
-            if any(r["executor"] == k for r in out["runs"])}
+        out["runs"].append(
+            {
+                "executor": kind,
+                "seconds": round(s, 1),
+                "shards_per_s": round(args.shards / s, 4),
+                "load_avg_1min_before": round(load, 1),
+            }
+        )
+    best = {
+        k: max(r["shards_per_s"] for r in out["runs"] if r["executor"] == k)
+        for k in ("local", "ray")
+        if any(r["executor"] == k for r in out["runs"])
+    }
     if len(best) == 2:
         out["ray_over_local_best_shards_per_s"] = round(best["ray"] / best["local"], 2)
     print(json.dumps(out, indent=2))

@@ -6,6 +6,7 @@ Reads the run's generated shards (finished ones: a run still generating gives a 
 with the recipe defaults and with the repetition checks turned off (the baseline, same run), and prints rows
 rejected by each repetition reason, what each threshold rejects on its own, and the rejected texts.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,13 +26,20 @@ def human_sentences() -> dict[str, list[str]]:
     """Good sentences the checks must keep: shipped corpora, exemplar outputs, the shared corpora and STS-B."""
     from pipelines.corpora import __file__ as corpora_init
 
-    sets = {p.parent.name: [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-            for p in sorted(Path(corpora_init).parent.glob("*/*.txt"))}
+    sets = {
+        p.parent.name: [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        for p in sorted(Path(corpora_init).parent.glob("*/*.txt"))
+    }
     sets["exemplar outputs"] = sorted(exemplar_outputs())
     for p in sorted(q for q in SHARED.glob("*/*.txt") if q.parent.name != "stsbenchmark"):  # its .txt are docs
         sets[f"shared/{p.parent.name}"] = [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    sts = [c for f in sorted(SHARED.glob("stsbenchmark/sts-*.csv"))
-           for row in f.read_text(encoding="utf-8").splitlines() for c in row.split("\t")[5:7] if c.strip()]
+    sts = [
+        c
+        for f in sorted(SHARED.glob("stsbenchmark/sts-*.csv"))
+        for row in f.read_text(encoding="utf-8").splitlines()
+        for c in row.split("\t")[5:7]
+        if c.strip()
+    ]
     if sts:
         sets["shared/stsbenchmark sentences"] = sts
     return sets
@@ -46,15 +54,20 @@ def main(run: Path) -> None:
     with_rep = RulesFilter(spec).verdicts(records)
     without = RulesFilter(RulesSpec(max_top_ngram_share={}, max_dup_ngram_frac={})).verdicts(records)
     extra = [(r, v) for r, v, w in zip(records, with_rep, without) if v != w]
-    print(f"{run}: {len(shards)} shards, {len(rows)} generated rows, {len(parsed)} parsed; rules without repetition "
-          f"checks keep {sum(w is None for w in without)}, with them {sum(v is None for v in with_rep)}")
+    print(
+        f"{run}: {len(shards)} shards, {len(rows)} generated rows, {len(parsed)} parsed; rules without repetition "
+        f"checks keep {sum(w is None for w in without)}, with them {sum(v is None for v in with_rep)}"
+    )
     print("rejected only by a repetition check (first reason):", dict(Counter(v for _, v in extra)))
     alone = [({n: t}, {}) for n, t in sorted(spec.max_top_ngram_share.items())]
     alone += [({}, {n: t}) for n, t in sorted(spec.max_dup_ngram_frac.items())]
     kept_before = [r for r, w in zip(records, without) if w is None]
     for top, dup in alone:
-        name = f"top_{next(iter(top))}gram_share > {next(iter(top.values()))}" if top else \
-            f"dup_{next(iter(dup))}gram_frac > {next(iter(dup.values()))}"
+        name = (
+            f"top_{next(iter(top))}gram_share > {next(iter(top.values()))}"
+            if top
+            else f"dup_{next(iter(dup))}gram_frac > {next(iter(dup.values()))}"
+        )
         hit = sum(1 for r in kept_before if any(repetition_problem(t, top, dup) for t in (r.positive, r.negative) if t))
         print(f"  {name} alone: {hit} of {len(kept_before)} rows")
     for r, v in extra:

@@ -11,6 +11,7 @@ RSS reported is the curate stage's alone.
 
     .venv/bin/python bench/scale.py --rows 100000 --json /tmp/scale-100k.json --baseline-rows 10000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,24 @@ from pipelines.schema import SCHEMA, SCHEMA_VERSION  # noqa: E402
 from pipelines.shards import shard_path, write_table_atomic  # noqa: E402
 from synth.records import content_id  # noqa: E402
 
-CORPORA = [ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
-           ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt"]
-PROV = {"backend": "bench", "model": "none", "model_hash": "0", "prompt_ids": [], "exemplar_ids": [], "seed": 0,
-        "sample_index": 0, "temperature": 0.7, "top_p": 0.9, "max_tokens": 48, "recipe_hash": "scale",
-        "schema_version": SCHEMA_VERSION}
+CORPORA = [
+    ROOT / "pipelines/corpora/snli-premises/snli_premises.txt",
+    ROOT / "pipelines/corpora/pubmedqa-sentences/pubmedqa_sentences.txt",
+]
+PROV = {
+    "backend": "bench",
+    "model": "none",
+    "model_hash": "0",
+    "prompt_ids": [],
+    "exemplar_ids": [],
+    "seed": 0,
+    "sample_index": 0,
+    "temperature": 0.7,
+    "top_p": 0.9,
+    "max_tokens": 48,
+    "recipe_hash": "scale",
+    "schema_version": SCHEMA_VERSION,
+}
 
 
 def write_generated(n: int, directory: Path, shard_rows: int, seed: int = 0) -> list[Path]:
@@ -71,11 +85,25 @@ def write_generated(n: int, directory: Path, shard_rows: int, seed: int = 0) -> 
                     p = a  # copy of the anchor
                 recent.append((a, p, neg))
             anchor_id = content_id("anchor", a)
-            rows.append({"id": content_id("pairs", anchor_id, None, [], [], i, 0), "task": "pairs",
-                         "anchor_id": anchor_id, "anchor": a, "positive": p, "negative": neg,
-                         "negative_kind": "corpus", "scores": [], "checks": [], "entities": [], "quantities": [],
-                         "raw": [], "provenance": {**PROV, "seed": i, "shard": f"shard-{s_i:05d}"},
-                         "verdicts": [], "kept": True})
+            rows.append(
+                {
+                    "id": content_id("pairs", anchor_id, None, [], [], i, 0),
+                    "task": "pairs",
+                    "anchor_id": anchor_id,
+                    "anchor": a,
+                    "positive": p,
+                    "negative": neg,
+                    "negative_kind": "corpus",
+                    "scores": [],
+                    "checks": [],
+                    "entities": [],
+                    "quantities": [],
+                    "raw": [],
+                    "provenance": {**PROV, "seed": i, "shard": f"shard-{s_i:05d}"},
+                    "verdicts": [],
+                    "kept": True,
+                }
+            )
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
         paths.append(write_table_atomic(table, shard_path(directory, s_i, f"scale{s_i}")))
     return paths
@@ -109,19 +137,44 @@ def curate_child(shards: list[str], out_dir: str, mode: str, batch_rows: int) ->
         summary = write_dataset(rows, stats, Path(out_dir))
     seconds = time.perf_counter() - t0
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"rows": summary["rows"], "kept": summary["kept"], "rejected": summary["rejected"],
-            "seconds": round(seconds, 2), "cpu_seconds": round(use.ru_utime + use.ru_stime, 2),
-            "peak_rss_mb": round(peak_rss_mb(), 1),
-            "rejects_by_reason": summary["rejects_by_reason"],
-            "stages": {s.stage: {"rows_in": s.rows_in, "rows_out": s.rows_out, "seconds": round(s.seconds, 2),
-                                 "rows_per_s": round(s.rows_in / s.seconds) if s.seconds > 0 else None}
-                       for s in stats}}
+    return {
+        "rows": summary["rows"],
+        "kept": summary["kept"],
+        "rejected": summary["rejected"],
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(use.ru_utime + use.ru_stime, 2),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rejects_by_reason": summary["rejects_by_reason"],
+        "stages": {
+            s.stage: {
+                "rows_in": s.rows_in,
+                "rows_out": s.rows_out,
+                "seconds": round(s.seconds, 2),
+                "rows_per_s": round(s.rows_in / s.seconds) if s.seconds > 0 else None,
+            }
+            for s in stats
+        },
+    }
 
 
 def run_child(shards: list[Path], out_dir: Path, mode: str, batch_rows: int) -> dict:
     with tempfile.NamedTemporaryFile("r", suffix=".json") as f:
-        subprocess.run([sys.executable, __file__, "--child", mode, "--child-out", f.name, "--batch-rows",
-                        str(batch_rows), "--out-dir", str(out_dir), *map(str, shards)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--child-out",
+                f.name,
+                "--batch-rows",
+                str(batch_rows),
+                "--out-dir",
+                str(out_dir),
+                *map(str, shards),
+            ],
+            check=True,
+        )
         return json.loads(Path(f.name).read_text())
 
 
@@ -131,8 +184,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--shard-rows", type=int, default=20_000, help="rows per generated shard")
     ap.add_argument("--batch-rows", type=int, default=4096, help="rows per Arrow batch in curate")
-    ap.add_argument("--baseline-rows", type=int, default=0,
-                    help="also curate the first shards holding this many rows with today's whole-list path")
+    ap.add_argument(
+        "--baseline-rows",
+        type=int,
+        default=0,
+        help="also curate the first shards holding this many rows with today's whole-list path",
+    )
     ap.add_argument("--workdir", type=Path, help="keep the run here (default: a temp dir, removed)")
     ap.add_argument("--child", choices=["stream", "whole"], help=argparse.SUPPRESS)
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -140,8 +197,9 @@ def main() -> None:
     ap.add_argument("shards", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        Path(args.child_out).write_text(json.dumps(curate_child(args.shards, args.out_dir, args.child,
-                                                                args.batch_rows)))
+        Path(args.child_out).write_text(
+            json.dumps(curate_child(args.shards, args.out_dir, args.child, args.batch_rows))
+        )
         return
     tmp = None if args.workdir else tempfile.TemporaryDirectory(prefix="csynth-scale-")
     run = args.workdir or Path(tmp.name)  # type: ignore[union-attr]
@@ -149,23 +207,34 @@ def main() -> None:
     shards = write_generated(args.rows, run / "generated" / "pairs", args.shard_rows)
     gen_s = time.perf_counter() - t0
     load_start = os.getloadavg()
-    result = {**run_child(shards, run / "dataset", "stream", args.batch_rows), "generate_seconds": round(gen_s, 1),
-              "batch_rows": args.batch_rows, "load": {"start": load_start, "end": os.getloadavg()}}
-    print(f"{result['rows']:,} rows: curate {result['seconds']:.1f}s ({result['cpu_seconds']:.1f} CPU s), peak RSS "
-          f"{result['peak_rss_mb']:.0f} MB, kept {result['kept']:,} (shards written in {gen_s:.1f}s, load "
-          f"{load_start[0]:.1f} -> {result['load']['end'][0]:.1f})")
+    result = {
+        **run_child(shards, run / "dataset", "stream", args.batch_rows),
+        "generate_seconds": round(gen_s, 1),
+        "batch_rows": args.batch_rows,
+        "load": {"start": load_start, "end": os.getloadavg()},
+    }
+    print(
+        f"{result['rows']:,} rows: curate {result['seconds']:.1f}s ({result['cpu_seconds']:.1f} CPU s), peak RSS "
+        f"{result['peak_rss_mb']:.0f} MB, kept {result['kept']:,} (shards written in {gen_s:.1f}s, load "
+        f"{load_start[0]:.1f} -> {result['load']['end'][0]:.1f})"
+    )
     for name, s in result["stages"].items():
         print(f"  {name}: {s['rows_in']:,} in, {s['rows_out']:,} kept, {s['rows_per_s'] or '-'} rows/s")
     if args.baseline_rows:
-        first = shards[:max(1, -(-args.baseline_rows // args.shard_rows))]
+        first = shards[: max(1, -(-args.baseline_rows // args.shard_rows))]
         base = run_child(first, run / "dataset-whole", "whole", args.batch_rows)
         mine = run_child(first, run / "dataset-stream", "stream", args.batch_rows)
-        result["baseline"] = {"whole_list": base, "stream": mine,
-                              "speedup": round(base["seconds"] / mine["seconds"], 2),
-                              "rss_ratio": round(mine["peak_rss_mb"] / base["peak_rss_mb"], 2)}
-        print(f"baseline on {base['rows']:,} rows: whole-list {base['seconds']:.1f}s / {base['peak_rss_mb']:.0f} MB,"
-              f" stream {mine['seconds']:.1f}s / {mine['peak_rss_mb']:.0f} MB: x{result['baseline']['speedup']} "
-              f"faster, same decisions: {base['rejects_by_reason'] == mine['rejects_by_reason']}")
+        result["baseline"] = {
+            "whole_list": base,
+            "stream": mine,
+            "speedup": round(base["seconds"] / mine["seconds"], 2),
+            "rss_ratio": round(mine["peak_rss_mb"] / base["peak_rss_mb"], 2),
+        }
+        print(
+            f"baseline on {base['rows']:,} rows: whole-list {base['seconds']:.1f}s / {base['peak_rss_mb']:.0f} MB,"
+            f" stream {mine['seconds']:.1f}s / {mine['peak_rss_mb']:.0f} MB: x{result['baseline']['speedup']} "
+            f"faster, same decisions: {base['rejects_by_reason'] == mine['rejects_by_reason']}"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     if tmp:

@@ -15,6 +15,7 @@ the run's dataset is absent (resumable). Prints one Markdown table (Spearman x10
 on this machine are listed once instead of as empty columns) with wall times, and writes
 <run>/eval/scratch_comparison[-tag].{json,md} with every seed's scores; each finished run keeps its run.json (resume).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,7 @@ def arms(rows, recipe) -> dict[str, list | str]:
     from trainers.losses.simcse_unsup import SimCSEUnsupSpec, sentence_columns
     from trainers.train import training_columns
 
-    out: dict[str, list | str] = {
-        "unsup-simcse": [(SimCSEUnsupSpec(), sentence_columns(anchor_sentences(recipe)))]}
+    out: dict[str, list | str] = {"unsup-simcse": [(SimCSEUnsupSpec(), sentence_columns(anchor_sentences(recipe)))]}
     if rows is None:  # only the arms that need no synthetic data
         return out
 
@@ -87,8 +87,11 @@ def arms(rows, recipe) -> dict[str, list | str]:
     scores = usable(CoSENTSpec())
     out["synth-ranked"] = pairs + [ranked] if pairs and ranked else "dataset has no ranked lists"
     missing = [what for what, u in (("judge scores", scores), ("ranked lists", ranked)) if u is None]
-    out["synth-full"] = pairs + [scores, ranked] if pairs and not missing else \
-        f"dataset has no {' and no '.join(missing) or 'pairs'} (judge/ranked tasks not in this run)"
+    out["synth-full"] = (
+        pairs + [scores, ranked]
+        if pairs and not missing
+        else f"dataset has no {' and no '.join(missing) or 'pairs'} (judge/ranked tasks not in this run)"
+    )
     return out
 
 
@@ -96,8 +99,10 @@ def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
     """Markdown rows of the arms, and the sets that are missing everywhere (named once, not as columns)."""
     sets = list(dict.fromkeys(s for r in results.values() for s in r.get("summary", {})))
     shown = [s for s in sets if any(r.get("summary", {}).get(s, {}).get("mean") is not None for r in results.values())]
-    lines = ["| arm | " + " | ".join(shown) + " | lr | seeds | steps | train s (mean) | rows |",
-             "|---|" + "---|" * (len(shown) + 5)]
+    lines = [
+        "| arm | " + " | ".join(shown) + " | lr | seeds | steps | train s (mean) | rows |",
+        "|---|" + "---|" * (len(shown) + 5),
+    ]
     for arm, r in results.items():
         if "skipped" in r:
             lines.append(f"| {arm} | skipped: {r['skipped']} |" + " |" * (len(shown) + 4))
@@ -105,15 +110,19 @@ def table(results: dict[str, dict]) -> tuple[list[str], list[str]]:
         cells = []
         for s in shown:
             m = r["summary"][s]
-            cells.append("missing" if m["mean"] is None else
-                         f"{m['mean']:.2f}" + ("" if m["sd"] is None else f" ± {m['sd']:.2f}"))
+            cells.append(
+                "missing"
+                if m["mean"] is None
+                else f"{m['mean']:.2f}" + ("" if m["sd"] is None else f" ± {m['sd']:.2f}")
+            )
         runs = r.get("runs", [])
         train_s = round(sum(x["train_s"] for x in runs) / len(runs), 1) if runs else 0
         steps = runs[0]["steps"] if runs else 0
         rows = runs[0]["rows"] if runs else ""
         lr = f"{r['lr']:g}" if r.get("lr") is not None else "-"
-        lines.append(f"| {arm} | " + " | ".join(cells)
-                     + f" | {lr} | {len(runs) or '-'} | {steps} | {train_s} | {rows} |")
+        lines.append(
+            f"| {arm} | " + " | ".join(cells) + f" | {lr} | {len(runs) or '-'} | {steps} | {train_s} | {rows} |"
+        )
     return lines, [s for s in sets if s not in shown]
 
 
@@ -124,11 +133,17 @@ def main() -> None:
     ap.add_argument("--eval-max-pairs", type=int, default=None, help="N pairs spread over each eval set (quick run)")
     ap.add_argument("--arms", default=",".join(ARMS))
     ap.add_argument("--seeds", default=None, help="training seeds, comma-separated (default: the recipe's)")
-    ap.add_argument("--lr-grid", default=None,
-                    help="learning rates, comma-separated: each trained arm tries them all with the first seed, "
-                         "keeps the best on STS-B dev, and runs the other seeds at it (default: the recipe's)")
-    ap.add_argument("--tag", default=None,
-                    help="suffix of the output files and the models' folder (an ablation beside the main runs)")
+    ap.add_argument(
+        "--lr-grid",
+        default=None,
+        help="learning rates, comma-separated: each trained arm tries them all with the first seed, "
+        "keeps the best on STS-B dev, and runs the other seeds at it (default: the recipe's)",
+    )
+    ap.add_argument(
+        "--tag",
+        default=None,
+        help="suffix of the output files and the models' folder (an ablation beside the main runs)",
+    )
     args = ap.parse_args()
 
     from flows.recipe import load_recipe
@@ -159,8 +174,12 @@ def main() -> None:
             t0 = time.perf_counter()
             model = build_model(ts.base_model, ts.pooler, ts.max_seq_length, base_layers=ts.base_layers)
             scores = evaluate_model(model, es)
-            results[arm] = {"runs": [], "per_seed": [scores], "summary": summarise([scores]),
-                            "eval_s": round(time.perf_counter() - t0, 1)}
+            results[arm] = {
+                "runs": [],
+                "per_seed": [scores],
+                "summary": summarise([scores]),
+                "eval_s": round(time.perf_counter() - t0, 1),
+            }
             print(f"{arm}: {json.dumps(scores)}", flush=True)
             continue
         todo = plan.get(arm)
@@ -172,15 +191,20 @@ def main() -> None:
 
     lines, missing = table(results)
     anchors = len(anchor_sentences(recipe))
-    header = (f"base {ts.base_model} ({ts.pooler} pooling, first {ts.base_layers or 'all'} layers), "
-              f"{anchors} anchors, {len(rows) if rows is not None else '-'} kept rows, "
-              f"epochs {ts.epochs}, batch {ts.batch_size}, "
-              + (f"lr per arm from {{{', '.join(f'{x:g}' for x in lrs)}}} on STS-B dev (seed {seeds[0]}), "
-                 if len(lrs) > 1 else f"lr {lrs[0]:g}, ")
-              + f"max_seq {ts.max_seq_length}, "
-              f"encoder dropout {ts.encoder_dropout}, seeds {','.join(map(str, seeds))}; "
-              f"{platform.machine()} {os.cpu_count()} cores"
-              + (f"; missing on this machine: {', '.join(missing)}" if missing else ""))
+    header = (
+        f"base {ts.base_model} ({ts.pooler} pooling, first {ts.base_layers or 'all'} layers), "
+        f"{anchors} anchors, {len(rows) if rows is not None else '-'} kept rows, "
+        f"epochs {ts.epochs}, batch {ts.batch_size}, "
+        + (
+            f"lr per arm from {{{', '.join(f'{x:g}' for x in lrs)}}} on STS-B dev (seed {seeds[0]}), "
+            if len(lrs) > 1
+            else f"lr {lrs[0]:g}, "
+        )
+        + f"max_seq {ts.max_seq_length}, "
+        f"encoder dropout {ts.encoder_dropout}, seeds {','.join(map(str, seeds))}; "
+        f"{platform.machine()} {os.cpu_count()} cores"
+        + (f"; missing on this machine: {', '.join(missing)}" if missing else "")
+    )
     md = header + "\n\n" + "\n".join(lines) + "\n"
     print(md)
     stem = "scratch_comparison" + ("" if args.tag is None else f"-{args.tag}")

@@ -1,4 +1,5 @@
 """Shared by the benches that build synthetic generated rows from real corpus sentences."""
+
 from __future__ import annotations
 
 import random

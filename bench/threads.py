@@ -8,6 +8,7 @@ copies of the child running at once, and prints wall and CPU seconds with the ra
 Why: libgomp's default wait policy spins on every barrier; when there are more busy threads than cores, the
 spinning threads take the cores from the ones doing the work.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,22 +37,31 @@ def child(requests: int, max_tokens: int) -> dict:
     from synth.backends.base import Request, Sampling
 
     backend = get_backend(TransformersSpec(batch_size=16))
-    reqs = [Request(messages=[{"role": "user", "content": f"Paraphrase: a man number {i} rides a horse."}],
-                    sampling=Sampling(max_tokens=max_tokens, temperature=0.7, top_p=0.9, seed=i))
-            for i in range(requests)]
+    reqs = [
+        Request(
+            messages=[{"role": "user", "content": f"Paraphrase: a man number {i} rides a horse."}],
+            sampling=Sampling(max_tokens=max_tokens, temperature=0.7, top_p=0.9, seed=i),
+        )
+        for i in range(requests)
+    ]
     backend.generate(reqs[:2])  # warm-up
     r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     backend.generate(reqs)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
-    return {"threads": torch.get_num_threads(), "wall": time.perf_counter() - t0,
-            "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime}
+    return {
+        "threads": torch.get_num_threads(),
+        "wall": time.perf_counter() - t0,
+        "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
+    }
 
 
 def run_setting(env: dict[str, str], together: int, requests: int, max_tokens: int) -> list[dict]:
     cmd = [sys.executable, __file__, "--child", "--requests", str(requests), "--max-tokens", str(max_tokens)]
     base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
-    procs = [subprocess.Popen(cmd, env={**base, **env}, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True) for _ in range(together)]
+    procs = [
+        subprocess.Popen(cmd, env={**base, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(together)
+    ]
     return [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
 
 
@@ -72,8 +82,11 @@ def main() -> None:
         wall = max(r["wall"] for r in res)
         cpu = sum(r["cpu"] for r in res)
         base = base or wall
-        print(f"{name:24s} threads {res[0]['threads']}  wall {wall:6.1f} s  cpu {cpu:6.1f} s  "
-              f"x{base / wall:5.1f} vs default  (load {os.getloadavg()[0]:.1f})", flush=True)
+        print(
+            f"{name:24s} threads {res[0]['threads']}  wall {wall:6.1f} s  cpu {cpu:6.1f} s  "
+            f"x{base / wall:5.1f} vs default  (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

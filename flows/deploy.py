@@ -9,6 +9,7 @@ because the served runs start in the serve process's directory.
 
 A scheduled rerun is cheap when nothing changed: shards are keyed by content and skipped.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,9 +30,11 @@ def server_url() -> str:
 
     url = get_current_settings().api.url
     if not url:
-        raise ScheduleError("PREFECT_API_URL is not set: schedules need a running Prefect server.\n"
-                            "  prefect server start --host 127.0.0.1 --port 4200   # in another terminal\n"
-                            "  export PREFECT_API_URL=http://127.0.0.1:4200/api")
+        raise ScheduleError(
+            "PREFECT_API_URL is not set: schedules need a running Prefect server.\n"
+            "  prefect server start --host 127.0.0.1 --port 4200   # in another terminal\n"
+            "  export PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
     return str(url)
 
 
@@ -41,8 +44,10 @@ def check_server(url: str, timeout: float = 10.0) -> None:
     try:
         httpx.get(url.rstrip("/") + "/health", timeout=timeout).raise_for_status()
     except httpx.HTTPError as e:
-        raise ScheduleError(f"the Prefect server at {url} does not answer ({e}); start it with "
-                            f"`prefect server start --host 127.0.0.1` or fix PREFECT_API_URL") from None
+        raise ScheduleError(
+            f"the Prefect server at {url} does not answer ({e}); start it with "
+            f"`prefect server start --host 127.0.0.1` or fix PREFECT_API_URL"
+        ) from None
 
 
 def frozen_parameters(recipe: Recipe) -> dict[str, Any]:
@@ -57,8 +62,9 @@ def frozen_parameters(recipe: Recipe) -> dict[str, Any]:
     return {"recipe": data}
 
 
-def build_deployment(recipe: Recipe, cron: str, stage: Stage = "all", name: str | None = None,
-                     timezone: str | None = None):
+def build_deployment(
+    recipe: Recipe, cron: str, stage: Stage = "all", name: str | None = None, timezone: str | None = None
+):
     """A `RunnerDeployment` of the stage's flow on a cron schedule; one run at a time per deployment."""
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
@@ -68,8 +74,11 @@ def build_deployment(recipe: Recipe, cron: str, stage: Stage = "all", name: str 
 
     flow = {"all": end_to_end, "synthesize": synthesize}[stage]
     return flow.to_deployment(
-        name=name or recipe.name, schedules=[Cron(cron, timezone=timezone)], parameters=frozen_parameters(recipe),
-        description=f"contrastive-synth recipe {recipe.name!r}, stage {stage}", tags=["contrastive-synth", stage],
+        name=name or recipe.name,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters=frozen_parameters(recipe),
+        description=f"contrastive-synth recipe {recipe.name!r}, stage {stage}",
+        tags=["contrastive-synth", stage],
         concurrency_limit=1,  # a slow run is not overlapped by the next tick on the same run dir
         entrypoint_type=EntrypointType.MODULE_PATH,  # loads from the installed package, whatever the cwd
     )

@@ -1,4 +1,5 @@
 """@flow end_to_end: synthesize -> curate -> train -> evaluate, each a subflow; writes run_summary.json."""
+
 from __future__ import annotations
 
 import json

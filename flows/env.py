@@ -3,6 +3,7 @@
 A user's own Prefect configuration wins: anything set in the environment or in the active profile of their
 `profiles.toml` (`prefect config set`, `prefect cloud login`) is left alone; only what is unset gets a default.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,6 +71,7 @@ def flow_run_name(recipe_name: str, stage: str) -> str:
 def recipe_run_name(stage: str) -> Callable[[], str]:
     """A flow's `flow_run_name`: `<recipe>-<stage>` for every run of it, subflows of `synth run` and deployment
     runs included (the recipe parameter is a Recipe, or its dict form when a deployment passes it)."""
+
     def name() -> str:
         from prefect.runtime import flow_run
 

@@ -1,6 +1,7 @@
 """How well the LLM judge's similarity scores track human judgements: Spearman between the judge's
 expected-value and parsed scores and the STS-B dev gold scores (0-5), on a seeded sample or the full set.
 The reference encoder's cosine on the same pairs is reported beside it for scale."""
+
 from __future__ import annotations
 
 import random
@@ -49,9 +50,14 @@ def _spearman(xs: list[float | None], gold: list[float]) -> tuple[float | None, 
     return float(rho), len(pts)
 
 
-def calibrate(backend: BackendSpec | None = None, judge: JudgeSpec | None = None, limit: int | None = 200,
-              seed: int = 13, encoder: str | None = "embedded:all-minilm-l6-v2",
-              llm: Backend | None = None) -> Calibration:
+def calibrate(
+    backend: BackendSpec | None = None,
+    judge: JudgeSpec | None = None,
+    limit: int | None = 200,
+    seed: int = 13,
+    encoder: str | None = "embedded:all-minilm-l6-v2",
+    llm: Backend | None = None,
+) -> Calibration:
     """Score STS-B dev pairs with the judge and correlate with gold; `limit=None` = all 1,500 pairs."""
     judge = judge or JudgeSpec()
     llm = llm or get_backend(judge.backend or backend or TransformersSpec())
@@ -63,10 +69,17 @@ def calibrate(backend: BackendSpec | None = None, judge: JudgeSpec | None = None
     gold = [p.score for p in pairs]
     rho_e, n_e = _spearman([j.expected for j in out], gold)
     rho_p, n_p = _spearman([j.parsed for j in out], gold)
-    res = Calibration(model=llm.model_id, pairs=len(pairs), spearman_expected=rho_e, n_expected=n_e,
-                      spearman_parsed=rho_p, n_parsed=n_p, seconds=seconds,
-                      unparsable=sum(j.value is None for j in out),
-                      extra={"score_scale": [judge.score_min, judge.score_max], "exemplars": judge.exemplars})
+    res = Calibration(
+        model=llm.model_id,
+        pairs=len(pairs),
+        spearman_expected=rho_e,
+        n_expected=n_e,
+        spearman_parsed=rho_p,
+        n_parsed=n_p,
+        seconds=seconds,
+        unparsable=sum(j.value is None for j in out),
+        extra={"score_scale": [judge.score_min, judge.score_max], "exemplars": judge.exemplars},
+    )
     if encoder:
         from pipelines.filters.consistency import load_encoder
 

@@ -1,5 +1,6 @@
 """Recipe -> run plan (pipelines.runplan decides the stages), and the guard every writing command runs under:
 the run directory checked, locked for this process, and recovered from a killed earlier command."""
+
 from __future__ import annotations
 
 import logging
@@ -20,10 +21,14 @@ def generation_hash(recipe: Recipe) -> str:
 
 def make_plan(recipe: Recipe) -> RunPlan:
     """The run's ordered stages from the recipe; written to <run>/plan.json before any work."""
-    stages = plan_stages(recipe.tasks, scratch=recipe.scratch is not None,
-                         knowledge_graph=recipe.knowledge_graph is not None, train=recipe.train is not None,
-                         extension=bool(recipe.knowledge_graph and recipe.knowledge_graph.extension_rounds),
-                         evaluate=recipe.evaluate is not None)
+    stages = plan_stages(
+        recipe.tasks,
+        scratch=recipe.scratch is not None,
+        knowledge_graph=recipe.knowledge_graph is not None,
+        train=recipe.train is not None,
+        extension=bool(recipe.knowledge_graph and recipe.knowledge_graph.extension_rounds),
+        evaluate=recipe.evaluate is not None,
+    )
     plan = RunPlan(recipe.run_dir, stages, generation_hash(recipe))
     plan.write()
     return plan
@@ -33,10 +38,12 @@ def read_plan(recipe: Recipe) -> RunPlan:
     """The plan the last generation wrote, checked against this recipe's generation settings."""
     plan = RunPlan.read(recipe.run_dir)
     if plan.recipe_hash != generation_hash(recipe):
-        raise PlanError(f"{recipe.run_dir / 'plan.json'}: the recipe's generation settings "
-                        f"({', '.join(GENERATION_SECTIONS)}) "
-                        f"changed since this run was planned; run `synth generate` (or `synth run`) first so the "
-                        f"dataset holds exactly what the recipe plans")
+        raise PlanError(
+            f"{recipe.run_dir / 'plan.json'}: the recipe's generation settings "
+            f"({', '.join(GENERATION_SECTIONS)}) "
+            f"changed since this run was planned; run `synth generate` (or `synth run`) first so the "
+            f"dataset holds exactly what the recipe plans"
+        )
     return plan
 
 

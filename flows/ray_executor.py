@@ -12,6 +12,7 @@ The task code is the same `run_shard` the local executor calls. What this module
 
 Outputs are written by the workers, so on a multi-node cluster `output_dir` must be shared storage.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Environment the workers need to report to the same Prefect API and find the same models offline.
-FORWARDED_ENV = ("PREFECT_HOME", "PREFECT_LOGGING_EXTRA_LOGGERS", "PREFECT_SERVER_ANALYTICS_ENABLED",
-                 "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "CSYNTH_CACHE")
+FORWARDED_ENV = (
+    "PREFECT_HOME",
+    "PREFECT_LOGGING_EXTRA_LOGGERS",
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "HF_HUB_OFFLINE",
+    "TOKENIZERS_PARALLELISM",
+    "CSYNTH_CACHE",
+)
 
 
 def prefect_api_url() -> str | None:
@@ -64,8 +71,9 @@ def ray_init_kwargs(spec: "ExecutorSpec") -> dict[str, Any]:
     return kwargs
 
 
-def run_on_ray(jobs: Sequence[ShardJob], runner: "Runner", on_done: "OnDone | None",
-               spec: "ExecutorSpec") -> list[ShardResult]:
+def run_on_ray(
+    jobs: Sequence[ShardJob], runner: "Runner", on_done: "OnDone | None", spec: "ExecutorSpec"
+) -> list[ShardResult]:
     """Submit the shards to Ray, `spec.workers` at a time, and report each as it finishes."""
     if not jobs:
         return []
@@ -80,10 +88,17 @@ def run_on_ray(jobs: Sequence[ShardJob], runner: "Runner", on_done: "OnDone | No
     results: list[ShardResult] = []
     failed: list[tuple[ShardJob, BaseException]] = []
     # Per-task runtime_env (not ray.init's) so it also applies when Ray was initialised by someone else.
-    options = {"num_cpus": spec.cpus_per_worker, "num_gpus": spec.gpus_per_worker, "max_calls": 0,
-               "max_retries": spec.max_retries, "runtime_env": {"env_vars": worker_env()}}
-    with RayTaskRunner(address=spec.address, init_kwargs=ray_init_kwargs(spec)) as task_runner, \
-            remote_options(**options):
+    options = {
+        "num_cpus": spec.cpus_per_worker,
+        "num_gpus": spec.gpus_per_worker,
+        "max_calls": 0,
+        "max_retries": spec.max_retries,
+        "runtime_env": {"env_vars": worker_env()},
+    }
+    with (
+        RayTaskRunner(address=spec.address, init_kwargs=ray_init_kwargs(spec)) as task_runner,
+        remote_options(**options),
+    ):
         log.info("ray: %d shards on %s, %d at a time", len(todo), spec.address or "a local instance", spec.workers)
 
         def submit() -> None:
@@ -109,14 +124,20 @@ def run_on_ray(jobs: Sequence[ShardJob], runner: "Runner", on_done: "OnDone | No
                 submit()
     if failed:
         names = ", ".join(os.path.basename(j.out_path) for j, _ in failed)
-        raise RuntimeError(f"{len(failed)} of {len(jobs)} shards failed on Ray ({names}); the {len(results)} "
-                           f"finished ones are on disk and a rerun redoes only the failed ones. First error: "
-                           f"{failed[0][1]}") from failed[0][1]
+        raise RuntimeError(
+            f"{len(failed)} of {len(jobs)} shards failed on Ray ({names}); the {len(results)} "
+            f"finished ones are on disk and a rerun redoes only the failed ones. First error: "
+            f"{failed[0][1]}"
+        ) from failed[0][1]
     return results
 
 
-def run_ray(jobs: Sequence[ShardJob], runner: "Runner" = run_shard, on_done: "OnDone | None" = None,
-            spec: "ExecutorSpec | None" = None) -> list[ShardResult]:
+def run_ray(
+    jobs: Sequence[ShardJob],
+    runner: "Runner" = run_shard,
+    on_done: "OnDone | None" = None,
+    spec: "ExecutorSpec | None" = None,
+) -> list[ShardResult]:
     """The `ray` executor: ray and prefect-ray load only when a recipe asks for it."""
     from pipelines.executors import ExecutorSpec
 

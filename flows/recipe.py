@@ -2,6 +2,7 @@
 
 A wrong key or value fails with the file, the key path and what is allowed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,8 @@ class Strict(BaseModel):
 class CorpusSpec(Strict):
     path: str = "builtin:snli-premises"
     kind: Literal["text", "nli", "simcse", "columns"] = Field(
-        "text", description="text: a sentence per row; nli / simcse / columns: existing pairs (paired_corpus.py)")
+        "text", description="text: a sentence per row; nli / simcse / columns: existing pairs (paired_corpus.py)"
+    )
     columns: dict[str, str] | None = Field(None, description="kind = columns: role -> column (anchor, positive, ...)")
     text_field: str = "text"
     limit: int | None = Field(None, ge=1)
@@ -131,9 +133,10 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        line = path.read_bytes()[:e.start].count(b"\n") + 1
-        raise RecipeError(f"{path}:{line}: not valid UTF-8 "
-                          f"(byte {e.object[e.start]:#04x} at offset {e.start})") from None
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise RecipeError(
+            f"{path}:{line}: not valid UTF-8 (byte {e.object[e.start]:#04x} at offset {e.start})"
+        ) from None
     try:
         if path.suffix == ".toml":
             return tomllib.loads(text)
@@ -172,8 +175,10 @@ def _list_item(items: list, selector: str, dotted: str) -> dict:
         return items[int(selector)]
     named = [x for x in items if isinstance(x, dict) and x.get("name") == selector]
     if len(named) != 1:
-        raise RecipeError(f"override {dotted}: no single entry named {selector!r}; names: "
-                          f"{[x.get('name') for x in items if isinstance(x, dict)]}")
+        raise RecipeError(
+            f"override {dotted}: no single entry named {selector!r}; names: "
+            f"{[x.get('name') for x in items if isinstance(x, dict)]}"
+        )
     return named[0]
 
 

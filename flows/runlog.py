@@ -1,5 +1,6 @@
 """Each command's log, appended to `<run dir>/run.log`: Prefect's flow and task run lines plus the project's
 loggers, so a run directory explains itself after the terminal is gone."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,11 @@ def run_log(run_dir: Path, command: str) -> Iterator[Path]:
         lg.addHandler(handler)
     start = datetime.now(timezone.utc).isoformat(timespec="seconds")
     # the header goes to the file whatever the `flows` logger's level (unset: WARNING, which dropped it)
-    handler.handle(logging.LogRecord("flows", logging.INFO, __file__, 0, "=== %s: synth %s",
-                                     (start, " ".join([command, *sys.argv[2:]])), None))
+    handler.handle(
+        logging.LogRecord(
+            "flows", logging.INFO, __file__, 0, "=== %s: synth %s", (start, " ".join([command, *sys.argv[2:]])), None
+        )
+    )
     try:
         yield path
     except BaseException as e:

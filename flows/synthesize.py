@@ -1,5 +1,6 @@
 """@flow synthesize: the run plan's stages up to generation: anchors (corpus or scratch) -> knowledge graph ->
 generation tasks -> annotating tasks, each shard planned in the plan before it runs."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,12 @@ from synth.backends.base import Sampling
 
 def sampling_of(recipe: Recipe) -> Sampling:
     s = recipe.sampling
-    return Sampling(max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p,
-                    seed=recipe.seed if s.seed is None else s.seed)
+    return Sampling(
+        max_tokens=s.max_tokens,
+        temperature=s.temperature,
+        top_p=s.top_p,
+        seed=recipe.seed if s.seed is None else s.seed,
+    )
 
 
 @task(name="prepare-anchors")
@@ -37,8 +42,16 @@ def prepare_anchors(recipe: Recipe) -> list[str]:
         get_run_logger().info("scratch anchors: %s", counts)
         return [str(p) for p in paths]
     c = recipe.corpus
-    corpus = read_corpus(c.path, text_field=c.text_field, min_chars=c.min_chars, max_chars=c.max_chars,
-                         limit=c.limit, skip=c.skip, kind=c.kind, columns=c.columns)
+    corpus = read_corpus(
+        c.path,
+        text_field=c.text_field,
+        min_chars=c.min_chars,
+        max_chars=c.max_chars,
+        limit=c.limit,
+        skip=c.skip,
+        kind=c.kind,
+        columns=c.columns,
+    )
     write_corpus_rejects(corpus, run / "anchors")
     get_run_logger().info("corpus %s: %s", c.path, corpus.counts())
     return [str(p) for p in write_anchor_shards(corpus.anchors, run / "anchors", c.shard_size)]
@@ -49,8 +62,9 @@ def generate_shard(job: ShardJob) -> ShardResult:
     return run_shard(job)
 
 
-def plan_generation(recipe: Recipe, plan: RunPlan, anchor_shards: list[Path],
-                    extras: dict[str, str]) -> dict[str, list[ShardJob]]:
+def plan_generation(
+    recipe: Recipe, plan: RunPlan, anchor_shards: list[Path], extras: dict[str, str]
+) -> dict[str, list[ShardJob]]:
     """Every generate and annotate stage's shards, in plan order, recorded in the plan as they are keyed."""
     tasks = {t.name: t for t in recipe.tasks}
     jobs: dict[str, list[ShardJob]] = {}
@@ -60,9 +74,17 @@ def plan_generation(recipe: Recipe, plan: RunPlan, anchor_shards: list[Path],
         if stage.kind == "annotate":  # the same-index shards of the tasks it scores
             scored = [jobs[s] for s in stage.inputs if s.startswith("generate:")]
             inputs = {i: [js[i].out_path for js in scored] for i in range(len(anchor_shards))}
-        jobs[stage.name] = plan_task_jobs(spec, anchor_shards, recipe.generator, sampling_of(recipe), recipe.seed,
-                                          plan.recipe_hash, recipe.run_dir / "generated", inputs=inputs,
-                                          extras=extras if "knowledge_graph" in stage.inputs else None)
+        jobs[stage.name] = plan_task_jobs(
+            spec,
+            anchor_shards,
+            recipe.generator,
+            sampling_of(recipe),
+            recipe.seed,
+            plan.recipe_hash,
+            recipe.run_dir / "generated",
+            inputs=inputs,
+            extras=extras if "knowledge_graph" in stage.inputs else None,
+        )
         plan.resolve(stage.name, [j.out_path for j in jobs[stage.name]])
     return jobs
 
@@ -113,10 +135,19 @@ def _synthesize(recipe: Recipe) -> str:
     planned = len(generate) + len(annotate)
     logger.info("%d shards planned, %d already finished, %d to generate", planned, planned - total, total)
     with generation_progress(recipe.name, total) as shard_done:  # terminal bar + Prefect progress artifact
+
         def progress(res: ShardResult) -> None:
             p = shard_done(res.records, res.tokens)
-            logger.info("[%d/%d] %s: %d records, %d tokens, %.1fs; %s", p.done, total, Path(res.path).name,
-                        res.records, res.tokens, res.seconds, p.summary())
+            logger.info(
+                "[%d/%d] %s: %d records, %d tokens, %.1fs; %s",
+                p.done,
+                total,
+                Path(res.path).name,
+                res.records,
+                res.tokens,
+                res.seconds,
+                p.summary(),
+            )
 
         run_shards = EXECUTORS.impl(recipe.executor.kind)
         run_shards(pending, runner=generate_shard, on_done=progress, spec=recipe.executor)

@@ -1,4 +1,5 @@
 """@flow train and @flow evaluate: dataset -> fine-tuned encoder; base vs trained on STS."""
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,17 @@ def train_encoder(recipe: Recipe, baseline: bool = False) -> dict:
     staged = staging_dir(target)
     try:
         res = fn(recipe.run_dir / "dataset", recipe.train, staged)
-        info = {"model_dir": str(target), "train_rows": res.train_rows, "steps": res.steps,
-                "seconds": round(res.seconds, 1), "loss": res.loss, "device": res.device,
-                "precision": res.precision, "peak_memory_mib": res.peak_memory_mib, "world_size": res.world_size}
+        info = {
+            "model_dir": str(target),
+            "train_rows": res.train_rows,
+            "steps": res.steps,
+            "seconds": round(res.seconds, 1),
+            "loss": res.loss,
+            "device": res.device,
+            "precision": res.precision,
+            "peak_memory_mib": res.peak_memory_mib,
+            "world_size": res.world_size,
+        }
         (staged / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
@@ -63,8 +72,9 @@ def release_generation_gpu() -> list[str]:
     before = gpu_free_mib()
     released = release_accelerator_backends()
     if released:
-        get_run_logger().info("released generation backends %s before training: GPU free %s -> %s MiB",
-                              released, before, gpu_free_mib())
+        get_run_logger().info(
+            "released generation backends %s before training: GPU free %s -> %s MiB", released, before, gpu_free_mib()
+        )
     return released
 
 
@@ -76,12 +86,18 @@ def train(recipe: Recipe) -> str:
         release_generation_gpu()
         info = train_encoder(recipe)
     publish_link(recipe.name, "model", info["model_dir"])
-    get_run_logger().info("trained on %d rows, %d steps, %.1fs -> %s", info["train_rows"], info["steps"],
-                          info["seconds"], info["model_dir"])
+    get_run_logger().info(
+        "trained on %d rows, %d steps, %.1fs -> %s",
+        info["train_rows"],
+        info["steps"],
+        info["seconds"],
+        info["model_dir"],
+    )
     if recipe.train.baseline == "simcse_unsup":
         ref = train_encoder(recipe, baseline=True)
-        get_run_logger().info("unsup-SimCSE baseline: %d sentences, %d steps -> %s", ref["train_rows"], ref["steps"],
-                              ref["model_dir"])
+        get_run_logger().info(
+            "unsup-SimCSE baseline: %d sentences, %d steps -> %s", ref["train_rows"], ref["steps"], ref["model_dir"]
+        )
     return info["model_dir"]
 
 
@@ -90,8 +106,9 @@ def evaluate_encoder(label: str, model_path: str, recipe: Recipe) -> dict:
     device = recipe.train.device if recipe.train is not None else "auto"
     if label == "base" and recipe.train is not None:  # the base as training sees it: same pooler and layers
         t = recipe.train
-        return evaluate_sets(load_encoder(model_path, t.pooler, t.max_seq_length, t.base_layers, device),
-                             recipe.evaluate)
+        return evaluate_sets(
+            load_encoder(model_path, t.pooler, t.max_seq_length, t.base_layers, device), recipe.evaluate
+        )
     return evaluate_sets(load_encoder(model_path, device=device), recipe.evaluate)
 
 
@@ -101,10 +118,14 @@ def model_card(recipe: Recipe) -> dict:
     from trainers.model_card import write_model_card
 
     t = recipe.train
-    return write_model_card(recipe.run_dir / "model", recipe.evaluate,
-                            base_model=t.base_model if t else "unknown", dataset_dir=recipe.run_dir / "dataset",
-                            dataset_name=f"{recipe.name} (contrastive-synth)",
-                            objectives=[o.name for o in t.objectives] if t else [])
+    return write_model_card(
+        recipe.run_dir / "model",
+        recipe.evaluate,
+        base_model=t.base_model if t else "unknown",
+        dataset_dir=recipe.run_dir / "dataset",
+        dataset_name=f"{recipe.name} (contrastive-synth)",
+        objectives=[o.name for o in t.objectives] if t else [],
+    )
 
 
 @flow(name="evaluate", flow_run_name=recipe_run_name("evaluate"))
@@ -123,7 +144,10 @@ def evaluate(recipe: Recipe, include_trained: bool = True) -> str:
     js, md = comparison_report(results, recipe.run_dir / "eval")
     if "trained" in results:
         card_section(model_dir / "README.md", md.read_text(encoding="utf-8"))
-    create_markdown_artifact(key=f"{recipe.name.lower().replace('_', '-').replace('.', '-')}-sts",
-                             markdown=md.read_text(encoding="utf-8"), description="evaluation, base vs trained")
+    create_markdown_artifact(
+        key=f"{recipe.name.lower().replace('_', '-').replace('.', '-')}-sts",
+        markdown=md.read_text(encoding="utf-8"),
+        description="evaluation, base vs trained",
+    )
     get_run_logger().info("evaluation report: %s", md)
     return str(md)

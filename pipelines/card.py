@@ -5,6 +5,7 @@ wrote the anchors itself) has a stated license, and the card carries the most re
 input in the body, so a user can see why. An input the project does not know (a user's own corpus file, a hub
 model) makes the license `unknown`.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -17,13 +18,22 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from pipelines.configs import CONFIGS
 
 # Most restrictive first: an unknown input could be anything; share-alike / copyleft bind derived data.
-LICENSE_ORDER = ("unknown", "cc-by-nc-sa-4.0", "cc-by-nc-4.0", "gpl-3.0", "cc-by-sa-4.0", "cc-by-4.0",
-                 "apache-2.0", "mit")
+LICENSE_ORDER = (
+    "unknown",
+    "cc-by-nc-sa-4.0",
+    "cc-by-nc-4.0",
+    "gpl-3.0",
+    "cc-by-sa-4.0",
+    "cc-by-4.0",
+    "apache-2.0",
+    "mit",
+)
 
 
 @dataclass(frozen=True)
 class Input:
     """One thing the dataset derives from, with its license id (Hub spelling) and where that is stated."""
+
     name: str
     license: str
     source: str
@@ -31,19 +41,31 @@ class Input:
 
 
 KNOWN_CORPORA = {
-    "builtin:snli-premises": Input("SNLI 1.0 premises (builtin:snli-premises)", "cc-by-sa-4.0",
-                                   "pipelines/corpora/snli-premises/PROVENANCE.md", "stanfordnlp/snli"),
-    "builtin:pubmedqa-sentences": Input("PubMedQA abstract sentences (builtin:pubmedqa-sentences)", "mit",
-                                       "pipelines/corpora/pubmedqa-sentences/PROVENANCE.md", "qiaojin/PubMedQA"),
+    "builtin:snli-premises": Input(
+        "SNLI 1.0 premises (builtin:snli-premises)",
+        "cc-by-sa-4.0",
+        "pipelines/corpora/snli-premises/PROVENANCE.md",
+        "stanfordnlp/snli",
+    ),
+    "builtin:pubmedqa-sentences": Input(
+        "PubMedQA abstract sentences (builtin:pubmedqa-sentences)",
+        "mit",
+        "pipelines/corpora/pubmedqa-sentences/PROVENANCE.md",
+        "qiaojin/PubMedQA",
+    ),
 }
 KNOWN_MODELS = {
-    "embedded:smollm2-135m-instruct": Input("SmolLM2-135M-Instruct (generator)", "apache-2.0",
-                                            "HuggingFaceTB/SmolLM2-135M-Instruct model card"),
-    "embedded:all-minilm-l6-v2": Input("all-MiniLM-L6-v2 (reference encoder)", "apache-2.0",
-                                       "sentence-transformers/all-MiniLM-L6-v2 model card"),
+    "embedded:smollm2-135m-instruct": Input(
+        "SmolLM2-135M-Instruct (generator)", "apache-2.0", "HuggingFaceTB/SmolLM2-135M-Instruct model card"
+    ),
+    "embedded:all-minilm-l6-v2": Input(
+        "all-MiniLM-L6-v2 (reference encoder)", "apache-2.0", "sentence-transformers/all-MiniLM-L6-v2 model card"
+    ),
 }
-HUB_MODEL_IDS = {"embedded:smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct",
-                 "embedded:all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+HUB_MODEL_IDS = {
+    "embedded:smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct",
+    "embedded:all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+}
 
 
 def recipe_inputs(recipe: Mapping[str, Any]) -> list[Input]:
@@ -76,8 +98,14 @@ def most_restrictive(inputs: Sequence[Input]) -> str:
 
 def size_category(n: int) -> str:
     """The Hub's size bucket names."""
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                        (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")):
+    for limit, name in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+    ):
         if n < limit:
             return name
     return "100M<n<1B"
@@ -100,25 +128,40 @@ def dataset_info(dataset_dir: Path, summary: Mapping[str, Any], config_rows: Map
     out = []
     for name, n in rows.items():
         size = sum(p.stat().st_size for p in (dataset_dir / folders.get(name, name)).glob("*.parquet"))
-        out.append({"config_name": name, "splits": [{"name": "train", "num_bytes": size, "num_examples": n}],
-                    "download_size": size, "dataset_size": size})
+        out.append(
+            {
+                "config_name": name,
+                "splits": [{"name": "train", "num_bytes": size, "num_examples": n}],
+                "download_size": size,
+                "dataset_size": size,
+            }
+        )
     return out
 
 
-def card_data(summary: Mapping[str, Any], recipe_text: str, config_rows: Mapping[str, int],
-              recipe_name: str = "", dataset_dir: Path | None = None) -> tuple[DatasetCardData, list[Input]]:
+def card_data(
+    summary: Mapping[str, Any],
+    recipe_text: str,
+    config_rows: Mapping[str, int],
+    recipe_name: str = "",
+    dataset_dir: Path | None = None,
+) -> tuple[DatasetCardData, list[Input]]:
     recipe = tomllib.loads(recipe_text) if recipe_text.strip() else {}
     inputs = recipe_inputs(recipe)
     models = recipe_models(recipe)
     lic = most_restrictive(inputs)
     data = DatasetCardData(
-        license=lic, language=["en"], pretty_name=recipe_name or "contrastive-synth dataset",
+        license=lic,
+        language=["en"],
+        pretty_name=recipe_name or "contrastive-synth dataset",
         task_categories=["sentence-similarity", "feature-extraction", "text-classification"],
         task_ids=["natural-language-inference", "semantic-similarity-scoring"],
         size_categories=[size_category(int(summary.get("kept", 0)))],
         source_datasets=[i.hub_id for i in inputs if i.hub_id] or None,
-        annotations_creators=["machine-generated"], language_creators=["machine-generated", "found"],
-        multilinguality=["monolingual"], configs=hub_configs(config_rows),
+        annotations_creators=["machine-generated"],
+        language_creators=["machine-generated", "found"],
+        multilinguality=["monolingual"],
+        configs=hub_configs(config_rows),
         tags=["sentence-transformers", "contrastive-learning", "synthetic", "contrastive-synth"],
         models=sorted({HUB_MODEL_IDS.get(m, m) for m in models.values()}),
         **({"dataset_info": dataset_info(dataset_dir, summary, config_rows)} if dataset_dir else {}),
@@ -126,8 +169,14 @@ def card_data(summary: Mapping[str, Any], recipe_text: str, config_rows: Mapping
     return data, inputs
 
 
-def render(summary: Mapping[str, Any], body: str, recipe_text: str, config_rows: Mapping[str, int],
-           recipe_name: str = "", dataset_dir: Path | None = None) -> str:
+def render(
+    summary: Mapping[str, Any],
+    body: str,
+    recipe_text: str,
+    config_rows: Mapping[str, int],
+    recipe_name: str = "",
+    dataset_dir: Path | None = None,
+) -> str:
     """README.md text: Hub YAML from the card data, then the body with configs and license sections."""
     data, inputs = card_data(summary, recipe_text, config_rows, recipe_name, dataset_dir)
     cut = body.find("\n## ")
@@ -137,9 +186,13 @@ def render(summary: Mapping[str, Any], body: str, recipe_text: str, config_rows:
 
 
 def configs_section(config_rows: Mapping[str, int]) -> str:
-    lines = ["## Configs", "", "| config | rows | load with | use |", "|---|---|---|---|",
-             '| `all` (default) | kept rows, full schema | `load_dataset("<this dir>", "all")` '
-             '| provenance, verdicts |']
+    lines = [
+        "## Configs",
+        "",
+        "| config | rows | load with | use |",
+        "|---|---|---|---|",
+        '| `all` (default) | kept rows, full schema | `load_dataset("<this dir>", "all")` | provenance, verdicts |',
+    ]
     for n, rows in config_rows.items():
         lines.append(f'| `{n}` | {rows} | `load_dataset("<this dir>", "{n}")` | {CONFIGS[n].description} |')
     lines.append('| `rejects` | rejected rows + reason | `load_dataset("<this dir>", "rejects")` | audit |')
@@ -148,8 +201,10 @@ def configs_section(config_rows: Mapping[str, int]) -> str:
 
 def license_section(inputs: Sequence[Input], license_id: str) -> str:
     rows = "\n".join(f"| {i.name} | `{i.license}` | {i.source} |" for i in inputs)
-    return (f"## License\n\n`{license_id}`: the most restrictive license among the inputs this dataset derives "
-            f"from (check them before you publish):\n\n| input | license | stated in |\n|---|---|---|\n{rows}\n\n")
+    return (
+        f"## License\n\n`{license_id}`: the most restrictive license among the inputs this dataset derives "
+        f"from (check them before you publish):\n\n| input | license | stated in |\n|---|---|---|\n{rows}\n\n"
+    )
 
 
 def judge_scale(recipe_text: str) -> tuple[float, float]:

@@ -16,6 +16,7 @@
 record batches, so memory follows the batch, not the dataset; each config is one Parquet file, written beside
 and renamed into place (always the same name, so a rewrite replaces it and leaves nothing stale).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,13 +29,22 @@ import pyarrow.parquet as pq
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")  # SNLI / MNLI order, as cross-encoder NLI heads expect
 BATCH_ROWS = 4096
-SOURCE_COLUMNS = ["anchor", "positive", "negative", "text_b", "pair_score", "positive_score", "negative_score",
-                  "ranked"]
+SOURCE_COLUMNS = [
+    "anchor",
+    "positive",
+    "negative",
+    "text_b",
+    "pair_score",
+    "positive_score",
+    "negative_score",
+    "ranked",
+]
 
 
 @dataclass(frozen=True)
 class ConfigSpec:
     """One derived config: its name, Arrow schema, and how a kept row becomes zero or more of its rows."""
+
     name: str
     schema: pa.Schema
     rows: Callable[[dict[str, Any], tuple[float, float]], Iterator[dict[str, Any]]]
@@ -62,8 +72,11 @@ def scale_score(value: float, scale: tuple[float, float]) -> float:
 
 
 def _pair_score(r: dict, scale: tuple[float, float]) -> Iterator[dict]:
-    for text, score in ((r["positive"], r["positive_score"]), (r["negative"], r["negative_score"]),
-                        (r["text_b"], r["pair_score"])):
+    for text, score in (
+        (r["positive"], r["positive_score"]),
+        (r["negative"], r["negative_score"]),
+        (r["text_b"], r["pair_score"]),
+    ):
         if _text(r["anchor"]) and _text(text) and score is not None and score == score:  # NaN != NaN
             yield {"sentence1": r["anchor"], "sentence2": text, "score": scale_score(score, scale)}
 
@@ -88,25 +101,52 @@ def _hf_schema(fields: list[tuple[str, pa.DataType]], features: dict[str, Any] |
         return pa.schema(fields)
     from datasets import ClassLabel, Features, Value
 
-    feats = Features({name: ClassLabel(names=list(NLI_LABELS)) if features.get(name) == "nli"
-                      else Value("string") for name, _ in fields})
+    feats = Features(
+        {
+            name: ClassLabel(names=list(NLI_LABELS)) if features.get(name) == "nli" else Value("string")
+            for name, _ in fields
+        }
+    )
     return feats.arrow_schema
 
 
-CONFIGS: dict[str, ConfigSpec] = {c.name: c for c in (
-    ConfigSpec("triplet", _hf_schema([("anchor", pa.string()), ("positive", pa.string()), ("negative", pa.string())]),
-               _triplet, "(anchor, positive, negative): MultipleNegativesRankingLoss with hard negatives"),
-    ConfigSpec("pair", _hf_schema([("anchor", pa.string()), ("positive", pa.string())]),
-               _pair, "(anchor, positive): MultipleNegativesRankingLoss with in-batch negatives"),
-    ConfigSpec("pair-score", _hf_schema([("sentence1", pa.string()), ("sentence2", pa.string()),
-                                         ("score", pa.float64())]),
-               _pair_score, "(sentence1, sentence2, score in [0, 1]): CoSENT / AnglE / CosineSimilarity losses"),
-    ConfigSpec("pair-class", _hf_schema([("premise", pa.string()), ("hypothesis", pa.string()),
-                                         ("label", pa.int64())], {"label": "nli"}),
-               _pair_class, "(premise, hypothesis, label: entailment / neutral / contradiction): cross-encoder NLI"),
-    ConfigSpec("ranked", _hf_schema([("anchor", pa.string()), ("ranked", pa.list_(pa.string()))]),
-               _ranked, "(anchor, ranked list most to least similar): listwise losses"),
-)}
+CONFIGS: dict[str, ConfigSpec] = {
+    c.name: c
+    for c in (
+        ConfigSpec(
+            "triplet",
+            _hf_schema([("anchor", pa.string()), ("positive", pa.string()), ("negative", pa.string())]),
+            _triplet,
+            "(anchor, positive, negative): MultipleNegativesRankingLoss with hard negatives",
+        ),
+        ConfigSpec(
+            "pair",
+            _hf_schema([("anchor", pa.string()), ("positive", pa.string())]),
+            _pair,
+            "(anchor, positive): MultipleNegativesRankingLoss with in-batch negatives",
+        ),
+        ConfigSpec(
+            "pair-score",
+            _hf_schema([("sentence1", pa.string()), ("sentence2", pa.string()), ("score", pa.float64())]),
+            _pair_score,
+            "(sentence1, sentence2, score in [0, 1]): CoSENT / AnglE / CosineSimilarity losses",
+        ),
+        ConfigSpec(
+            "pair-class",
+            _hf_schema(
+                [("premise", pa.string()), ("hypothesis", pa.string()), ("label", pa.int64())], {"label": "nli"}
+            ),
+            _pair_class,
+            "(premise, hypothesis, label: entailment / neutral / contradiction): cross-encoder NLI",
+        ),
+        ConfigSpec(
+            "ranked",
+            _hf_schema([("anchor", pa.string()), ("ranked", pa.list_(pa.string()))]),
+            _ranked,
+            "(anchor, ranked list most to least similar): listwise losses",
+        ),
+    )
+}
 
 
 def config_path(dataset_dir: Path, name: str) -> Path:
@@ -123,8 +163,9 @@ def iter_kept_rows(dataset_dir: Path, batch_rows: int = BATCH_ROWS) -> Iterator[
             yield [{c: r.get(c) for c in SOURCE_COLUMNS} for r in rows]
 
 
-def write_configs(dataset_dir: Path, score_scale: tuple[float, float] = (0.0, 5.0),
-                  batch_rows: int = BATCH_ROWS) -> dict[str, tuple[Path, int]]:
+def write_configs(
+    dataset_dir: Path, score_scale: tuple[float, float] = (0.0, 5.0), batch_rows: int = BATCH_ROWS
+) -> dict[str, tuple[Path, int]]:
     """Write every config that has rows from the dataset's kept rows; returns {config: (file written, rows)}."""
     dataset_dir = Path(dataset_dir)
     if score_scale[1] <= score_scale[0]:

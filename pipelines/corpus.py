@@ -9,6 +9,7 @@ long, duplicates) never stop a run: each is a reject with its file, line number 
 CSV/TSV rows are one per physical line (sentence corpora): a quote left open at the end of a line is a
 `malformed_row` reject for that line, never a cell that swallows the rest of the file.
 """
+
 from __future__ import annotations
 
 import csv
@@ -150,8 +151,7 @@ def _parquet(path: Path, text_field: str) -> Iterator[tuple[int, str | _Bad]]:
 
     pf = pq.ParquetFile(path)
     if text_field not in pf.schema_arrow.names:
-        raise CorpusError(f"{path}: no column {text_field!r} (columns: {pf.schema_arrow.names}); "
-                          f"set corpus.text_field")
+        raise CorpusError(f"{path}: no column {text_field!r} (columns: {pf.schema_arrow.names}); set corpus.text_field")
     line = 0
     for batch in pf.iter_batches(batch_size=4096, columns=[text_field]):
         for v in batch.column(0).to_pylist():
@@ -191,9 +191,17 @@ def _key(text: str) -> bytes:
     return hashlib.blake2b(text.lower().encode("utf-8"), digest_size=8).digest()
 
 
-def read_corpus(path: str, *, text_field: str = "text", min_chars: int = 10, max_chars: int = 500,
-                limit: int | None = None, skip: int = 0, kind: str = "text",
-                columns: dict[str, str] | None = None) -> Corpus:
+def read_corpus(
+    path: str,
+    *,
+    text_field: str = "text",
+    min_chars: int = 10,
+    max_chars: int = 500,
+    limit: int | None = None,
+    skip: int = 0,
+    kind: str = "text",
+    columns: dict[str, str] | None = None,
+) -> Corpus:
     """Anchors from a corpus file in file order, exact duplicates removed, bad lines recorded.
 
     The read stops once `skip + limit` anchors are found, so lines after them are never read (nor rejected).
@@ -201,8 +209,9 @@ def read_corpus(path: str, *, text_field: str = "text", min_chars: int = 10, max
     if kind != "text":  # labelled / paired data (NLI, SimCSE CSV, mapped columns): its own reader
         from pipelines.paired_corpus import read_paired_corpus
 
-        return read_paired_corpus(path, kind, columns=columns, min_chars=min_chars, max_chars=max_chars,
-                                  limit=limit, skip=skip)
+        return read_paired_corpus(
+            path, kind, columns=columns, min_chars=min_chars, max_chars=max_chars, limit=limit, skip=skip
+        )
     p = resolve_path(path)
     if not p.exists():
         raise CorpusError(f"corpus file not found: {p} (corpus.path)")

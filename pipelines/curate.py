@@ -5,6 +5,7 @@ only the rows still kept, after its annotate step (if it has one) wrote typed co
 verdict is appended to the row, and the first failing reason becomes the row's `reason`. Verdicts make
 re-filtering with new thresholds cheap: no regeneration.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,17 @@ from synth.records import Record
 
 log = logging.getLogger(__name__)
 
-_RECORD_FIELDS = ("positive", "negative", "negative_kind", "text_b", "pair_score", "positive_score",
-                  "negative_score", "ranked", "ranked_mode")
+_RECORD_FIELDS = (
+    "positive",
+    "negative",
+    "negative_kind",
+    "text_b",
+    "pair_score",
+    "positive_score",
+    "negative_score",
+    "ranked",
+    "ranked_mode",
+)
 
 
 @dataclass
@@ -72,8 +82,9 @@ def apply_filters(rows: list[dict[str, Any]], filters: Sequence[Filter]) -> list
     stats = new_stats(filters)
     filter_batch(rows, filters, stats, whole=True)
     for s in stats[1:]:
-        log.info("filter %s: %d in, %d kept (%.0f rows/s)", s.stage, s.rows_in, s.rows_out,
-                 s.rows_in / max(s.seconds, 1e-9))
+        log.info(
+            "filter %s: %d in, %d kept (%.0f rows/s)", s.stage, s.rows_in, s.rows_out, s.rows_in / max(s.seconds, 1e-9)
+        )
     return stats
 
 
@@ -82,9 +93,15 @@ def new_stats(filters: Sequence[Filter]) -> list[StageStats]:
     return [StageStats("parse", 0, 0, 0.0)] + [StageStats(f.name, 0, 0, 0.0) for f in filters]
 
 
-def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: list[StageStats], *,
-                 whole: bool = False, records: dict[int, Record] | None = None,
-                 given: Sequence[Sequence[str | None]] = ()) -> None:
+def filter_batch(
+    rows: list[dict[str, Any]],
+    filters: Sequence[Filter],
+    stats: list[StageStats],
+    *,
+    whole: bool = False,
+    records: dict[int, Record] | None = None,
+    given: Sequence[Sequence[str | None]] = (),
+) -> None:
     """Filter one batch of rows (verdicts already reset) in place and add its counts to `stats`.
 
     `whole`: the rows are the whole dataset (`verdicts`); otherwise stateful filters (dedup) carry what
@@ -115,14 +132,20 @@ def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: l
         if len(reasons) != len(live):
             raise RuntimeError(f"filter {flt.name} returned {len(reasons)} verdicts for {len(live)} rows")
         for row, why in zip(live, reasons):
-            row["verdicts"] = row["verdicts"] + [{"stage": flt.name, "kept": why is None,
-                                                  "reason": f"{flt.name}:{why}" if why else None}]
+            row["verdicts"] = row["verdicts"] + [
+                {"stage": flt.name, "kept": why is None, "reason": f"{flt.name}:{why}" if why else None}
+            ]
             if why is not None:
                 row["kept"] = False
                 row["reason"] = f"{flt.name}:{why}"
         add_emitted_rows(annotator, flt.name, rows, checked, records, record_to_row)  # GCSE's re-emitted pairs
-        _add(st, len(live), sum(r["kept"] for r in live), time.perf_counter() - t0 + convert,
-             (reason_class(w) for w in reasons if w))
+        _add(
+            st,
+            len(live),
+            sum(r["kept"] for r in live),
+            time.perf_counter() - t0 + convert,
+            (reason_class(w) for w in reasons if w),
+        )
         convert = 0.0
     t0 = time.perf_counter()
     for row in checked:  # an annotate step may have re-formed a record (a reoriented pair): the row gets it
@@ -135,8 +158,9 @@ def filter_batch(rows: list[dict[str, Any]], filters: Sequence[Filter], stats: l
         stats[-1].seconds += time.perf_counter() - t0
 
 
-def annotate(annotator: Annotator, live: list[dict[str, Any]], recs: list[Record],
-             records: dict[int, Record]) -> tuple[list[Record], Columns]:
+def annotate(
+    annotator: Annotator, live: list[dict[str, Any]], recs: list[Record], records: dict[int, Record]
+) -> tuple[list[Record], Columns]:
     """Run an annotate step on the live rows: their annotation columns (as stored, e.g. cosines from an earlier
     run) are handed in, written back typed, and the records it returns replace the rows' records."""
     columns = {c: [row.get(c) for row in live] for c in ANNOTATION_COLUMNS}

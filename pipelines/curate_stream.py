@@ -7,6 +7,7 @@ curate order (their order decides which duplicate is "first"), and `annotations`
 `load_rows` merges. Memory holds one batch, the ids that occur more than once, and the filters' compact state
 (dedup: hashes and band keys in numpy arrays), so it does not grow with the rows' text.
 """
+
 from __future__ import annotations
 
 import os
@@ -161,20 +162,32 @@ class Tally:
         self.kept += sum(r["kept"] for r in rows)
 
 
-def curate_stream(generated: Sequence[Path], filters: Sequence[Filter], out_dir: Path, *,
-                  annotations: Sequence[Path] = (), batch_rows: int | None = None,
-                  **kw: Any) -> tuple[dict[str, Any], list[StageStats]]:
+def curate_stream(
+    generated: Sequence[Path],
+    filters: Sequence[Filter],
+    out_dir: Path,
+    *,
+    annotations: Sequence[Path] = (),
+    batch_rows: int | None = None,
+    **kw: Any,
+) -> tuple[dict[str, Any], list[StageStats]]:
     """`curate_batches` over the rows of `generated` then `annotations`, merged by id as `load_rows` merges
     them, read `batch_rows` at a time."""
-    return curate_batches(MergedShards([*generated, *annotations]).batches(batch_rows), filters,
-                          out_dir, **kw)
+    return curate_batches(MergedShards([*generated, *annotations]).batches(batch_rows), filters, out_dir, **kw)
 
 
-def curate_batches(batches: Iterable[list[dict[str, Any]]], filters: Sequence[Filter], out_dir: Path, *,
-                   recipe_text: str = "", recipe_name: str = "", rows_per_file: int | None = None,
-                   extra_sections: Sequence[str] = (), observers: Sequence[Observer] = (),
-                   before_card: Callable[[list[StageStats]], Sequence[str]] | None = None,
-                   ) -> tuple[dict[str, Any], list[StageStats]]:
+def curate_batches(
+    batches: Iterable[list[dict[str, Any]]],
+    filters: Sequence[Filter],
+    out_dir: Path,
+    *,
+    recipe_text: str = "",
+    recipe_name: str = "",
+    rows_per_file: int | None = None,
+    extra_sections: Sequence[str] = (),
+    observers: Sequence[Observer] = (),
+    before_card: Callable[[list[StageStats]], Sequence[str]] | None = None,
+) -> tuple[dict[str, Any], list[StageStats]]:
     """Filter rows batch by batch and write `data/`, `rejects/`, `stats.json` and the card into `out_dir`, a
     fresh (staging) directory: swap it in with `pipelines.swap` as the curate flow does.
 
@@ -222,13 +235,25 @@ def curate_batches(batches: Iterable[list[dict[str, Any]]], filters: Sequence[Fi
     rej_w.close()
     prov = tally.provenance or {}
     summary = {
-        "schema_version": SCHEMA_VERSION, "rows": tally.rows, "kept": tally.kept, "rejected": tally.rows - tally.kept,
-        "by_task": tally.by_task, "rejects_by_reason": dict(sorted(tally.reasons.items(), key=lambda kv: -kv[1])),
+        "schema_version": SCHEMA_VERSION,
+        "rows": tally.rows,
+        "kept": tally.kept,
+        "rejected": tally.rows - tally.kept,
+        "by_task": tally.by_task,
+        "rejects_by_reason": dict(sorted(tally.reasons.items(), key=lambda kv: -kv[1])),
         "filters": [s.__dict__ for s in stats],
-        "generator": {k: prov.get(k) for k in ("backend", "model", "model_hash", "temperature", "top_p",
-                                               "max_tokens", "recipe_hash")},
+        "generator": {
+            k: prov.get(k)
+            for k in ("backend", "model", "model_hash", "temperature", "top_p", "max_tokens", "recipe_hash")
+        },
     }
     more = list(before_card(stats)) if before_card is not None else []
-    finish_dataset(summary, stats, Path(out_dir), recipe_text=recipe_text, recipe_name=recipe_name,
-                   extra_sections=[*more, *extra_sections])
+    finish_dataset(
+        summary,
+        stats,
+        Path(out_dir),
+        recipe_text=recipe_text,
+        recipe_name=recipe_name,
+        extra_sections=[*more, *extra_sections],
+    )
     return summary, stats

@@ -10,6 +10,7 @@ The recipe's `[executor]` table picks one by `kind`:
 A crashed or retried shard is safe everywhere: `run_shard` skips a shard whose file exists and writes
 atomically, so a rerun (or Ray's own task retry) redoes only the missing ones.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Literal, Sequence
@@ -28,8 +29,11 @@ class ExecutorSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["local", "ray"] = Field("local", description="where shards run: local | ray")
-    address: str | None = Field(None, description="Ray cluster: unset starts a local one for the run; 'auto' "
-                                                  "joins this machine's cluster; 'ray://<head>:10001' a remote one")
+    address: str | None = Field(
+        None,
+        description="Ray cluster: unset starts a local one for the run; 'auto' "
+        "joins this machine's cluster; 'ray://<head>:10001' a remote one",
+    )
     workers: int = Field(2, ge=1, description="shards in flight at once (model replicas)")
     cpus_per_worker: float = Field(1.0, gt=0, description="Ray num_cpus per shard task")
     gpus_per_worker: float = Field(0.0, ge=0, description="Ray num_gpus per shard task (1 = one vLLM replica per GPU)")
@@ -37,8 +41,12 @@ class ExecutorSpec(BaseModel):
     max_retries: int = Field(1, ge=0, description="Ray re-runs a shard whose worker process died (safe: idempotent)")
 
 
-def run_local(jobs: Sequence[ShardJob], runner: Runner = run_shard, on_done: OnDone | None = None,
-              spec: ExecutorSpec | None = None) -> list[ShardResult]:
+def run_local(
+    jobs: Sequence[ShardJob],
+    runner: Runner = run_shard,
+    on_done: OnDone | None = None,
+    spec: ExecutorSpec | None = None,
+) -> list[ShardResult]:
     """One shard after another in this process: the engine loads once and owns the CPU/GPU."""
     results = []
     for job in jobs:
@@ -57,8 +65,12 @@ def register_executor(kind: str, fn: Callable[..., list[ShardResult]] | str) -> 
     EXECUTORS.register(kind, None, fn)
 
 
-def run_jobs(jobs: Sequence[ShardJob], spec: ExecutorSpec | None = None, runner: Runner = run_shard,
-             on_done: OnDone | None = None) -> list[ShardResult]:
+def run_jobs(
+    jobs: Sequence[ShardJob],
+    spec: ExecutorSpec | None = None,
+    runner: Runner = run_shard,
+    on_done: OnDone | None = None,
+) -> list[ShardResult]:
     """Run the jobs with the executor the spec names."""
     spec = spec or ExecutorSpec()
     if spec.kind not in EXECUTORS:

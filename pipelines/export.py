@@ -8,6 +8,7 @@
   pair (`[corpus] kind = "nli"`) as 1. Written as .jsonl or .parquet by the output's suffix.
 Only kept rows (`data/`) are exported; rejects never leave.
 """
+
 from __future__ import annotations
 
 import csv
@@ -78,8 +79,12 @@ def export_dataset(dataset: Path, out: Path, fmt: str) -> ExportResult:
         return ExportResult(out, len(triplets), skipped)
     items, skipped = pair_class_rows(rows)
     if out.suffix == ".parquet":
-        write_table_atomic(pa.Table.from_pylist(items, schema=pa.schema(
-            [("premise", pa.string()), ("hypothesis", pa.string()), ("label", pa.int64())])), out)
+        write_table_atomic(
+            pa.Table.from_pylist(
+                items, schema=pa.schema([("premise", pa.string()), ("hypothesis", pa.string()), ("label", pa.int64())])
+            ),
+            out,
+        )
     elif out.suffix == ".jsonl":
         write_text_atomic("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items), out)
     else:

@@ -4,6 +4,7 @@ The data-quality report on disk links its plots relative to the dataset dir (`pl
 file viewer or the Hub resolves; the Prefect UI cannot reach that directory, so the copy sent as an artifact
 carries the images inline (the UI's markdown renderer, `marked` without sanitising, keeps `data:` sources).
 """
+
 from __future__ import annotations
 
 import base64
@@ -11,8 +12,14 @@ import re
 from pathlib import Path
 
 IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<url>[^)\s]+)\)")
-MIME = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-        ".gif": "image/gif", ".webp": "image/webp"}
+MIME = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 
 def data_uri(path: Path) -> str:

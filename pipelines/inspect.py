@@ -2,6 +2,7 @@
 
 The filter table is the report's (`pipelines.report.filter_table_rows`), read back from stats.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,10 @@ def inspect_dataset(path: Path, console: Console, samples: int = 3) -> dict:
         r.add_row(k, str(v))
     console.print(r)
     for row in read_dataset_rows(d)[:samples]:
-        fields = {k: row[k] for k in ("task", "anchor", "positive", "negative", "ranked", "positive_score",
-                                      "negative_score") if row.get(k) is not None}
+        fields = {
+            k: row[k]
+            for k in ("task", "anchor", "positive", "negative", "ranked", "positive_score", "negative_score")
+            if row.get(k) is not None
+        }
         console.print_json(json.dumps(fields, ensure_ascii=False))
     return stats

@@ -10,6 +10,7 @@ build one networkx graph over all shards, and save it under the run dir.
 The graph key hashes the extraction shard keys; generation shards include it in their own key, so a
 changed graph never reuses stale generations. Also: the dataset-card section and fact statistics.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,9 @@ def extraction_key(spec: KnowledgeGraphSpec, backend: BackendSpec | None, anchor
     return shard_key("kg-extract", *parts)
 
 
-def extract_shard(anchor_shard: Path, index: int, spec: KnowledgeGraphSpec, backend: BackendSpec | None,
-                  seed: int, out_dir: Path) -> tuple[Path, bool]:
+def extract_shard(
+    anchor_shard: Path, index: int, spec: KnowledgeGraphSpec, backend: BackendSpec | None, seed: int, out_dir: Path
+) -> tuple[Path, bool]:
     """Extract one anchor shard to JSONL (atomic); returns (path, skipped)."""
     anchors = read_anchor_shard(anchor_shard)
     key = extraction_key(spec, backend, [a.id for a in anchors], seed)
@@ -71,12 +73,22 @@ def extract_shard(anchor_shard: Path, index: int, spec: KnowledgeGraphSpec, back
 
 
 def read_extractions(paths: Sequence[Path]) -> list[Extraction]:
-    return [Extraction.from_dict(json.loads(line)) for p in paths
-            for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        Extraction.from_dict(json.loads(line))
+        for p in paths
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
-def build_knowledge_graph(anchor_shards: Sequence[Path], spec: KnowledgeGraphSpec, backend: BackendSpec | None,
-                          seed: int, kg_dir: Path, prune: bool = True) -> GraphArtifacts:
+def build_knowledge_graph(
+    anchor_shards: Sequence[Path],
+    spec: KnowledgeGraphSpec,
+    backend: BackendSpec | None,
+    seed: int,
+    kg_dir: Path,
+    prune: bool = True,
+) -> GraphArtifacts:
     """Extract every anchor shard (finished ones skipped), then build and save the graph over all of them.
     `prune=False` keeps extraction shards of anchors not listed (the extension anchors a later call adds)."""
     out_dir = kg_dir / "extractions"
@@ -102,14 +114,30 @@ def build_knowledge_graph(anchor_shards: Sequence[Path], spec: KnowledgeGraphSpe
         mp_path.unlink()  # written by an earlier embedding graph of this run
     save_graph(g, graph_path)
     write_text_atomic("".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in exs), ex_path)
-    s = {"key": key, "anchors": len(exs), "extractor": spec.extractor, "graph": spec.graph,
-         "extraction_errors": sum(1 for e in exs if e.error), **summary(g)}
+    s = {
+        "key": key,
+        "anchors": len(exs),
+        "extractor": spec.extractor,
+        "graph": spec.graph,
+        "extraction_errors": sum(1 for e in exs if e.error),
+        **summary(g),
+    }
     if mg is not None:
-        s["main_parts"] = {"nodes": mg.number_of_nodes(), "edges": mg.number_of_edges(), "roles": summary(mg)["types"],
-                           "anchors_with_main_parts": sum(bool(e.main_parts) for e in exs)}
+        s["main_parts"] = {
+            "nodes": mg.number_of_nodes(),
+            "edges": mg.number_of_edges(),
+            "roles": summary(mg)["types"],
+            "anchors_with_main_parts": sum(bool(e.main_parts) for e in exs),
+        }
     write_text_atomic(json.dumps(s, indent=2, ensure_ascii=False), sum_path)
-    log.info("knowledge graph: %d nodes, %d edges from %d anchors (%d shards extracted, %d reused)", s["nodes"],
-             s["edges"], len(exs), sum(not skipped for _, skipped in done), sum(skipped for _, skipped in done))
+    log.info(
+        "knowledge graph: %d nodes, %d edges from %d anchors (%d shards extracted, %d reused)",
+        s["nodes"],
+        s["edges"],
+        len(exs),
+        sum(not skipped for _, skipped in done),
+        sum(skipped for _, skipped in done),
+    )
     return GraphArtifacts(str(graph_path), str(ex_path), key, s, str(mp_path) if mg is not None else "")
 
 
@@ -117,8 +145,7 @@ def _encode(spec: KnowledgeGraphSpec):
     from pipelines.filters.consistency import load_encoder
 
     model = load_encoder(spec.encoder)
-    return lambda texts: model.encode(texts, convert_to_numpy=True, normalize_embeddings=True,
-                                      show_progress_bar=False)
+    return lambda texts: model.encode(texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
 
 
 def make_graph(exs: Sequence[Extraction], spec: KnowledgeGraphSpec):
@@ -140,9 +167,13 @@ def fact_stats(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     from pipelines.filters.knowledge import negative_reason, positive_reason
     from pipelines.schema import row_to_record
 
-    recs = [row_to_record(r) for r in rows if r["task"] == "kg_variants"
-            and not any(v["stage"] == "parse" and not v["kept"] for v in r.get("verdicts") or [])
-            and not any(c["name"].startswith("reselect_reemitted") for c in r.get("checks") or [])]  # no facts
+    recs = [
+        row_to_record(r)
+        for r in rows
+        if r["task"] == "kg_variants"
+        and not any(v["stage"] == "parse" and not v["kept"] for v in r.get("verdicts") or [])
+        and not any(c["name"].startswith("reselect_reemitted") for c in r.get("checks") or [])
+    ]  # no facts
     out = {"records": len(recs), "positives_kept_all_facts": 0, "negatives_changed_exactly_one": 0}
     for r in recs:
         out["positives_kept_all_facts"] += positive_reason(r) is None
@@ -161,8 +192,7 @@ def add_fact_stats(total: dict[str, int], rows: Sequence[dict[str, Any]]) -> dic
     return total
 
 
-def card_sections(run_dir: Path, dataset_dir: Path,
-                  rows: Sequence[dict[str, Any]] | dict[str, int]) -> list[str]:
+def card_sections(run_dir: Path, dataset_dir: Path, rows: Sequence[dict[str, Any]] | dict[str, int]) -> list[str]:
     """Copy the run's graphs (entities; main parts, when built) next to the dataset and describe them (and the
     fact checks: from the rows, or as summed by `add_fact_stats`) for the card."""
     kg = run_dir / "kg"
@@ -176,7 +206,9 @@ def card_sections(run_dir: Path, dataset_dir: Path,
     text = summary_markdown(s)
     st = rows if isinstance(rows, dict) else fact_stats(rows)
     if st.get("records"):
-        text += (f"\n\nOf {st['records']} parsed kg_variants records, {st['positives_kept_all_facts']} positives kept "
-                 f"every extracted entity and quantity and {st['negatives_changed_exactly_one']} hard negatives "
-                 "changed exactly their targeted fact (before any filter).")
+        text += (
+            f"\n\nOf {st['records']} parsed kg_variants records, {st['positives_kept_all_facts']} positives kept "
+            f"every extracted entity and quantity and {st['negatives_changed_exactly_one']} hard negatives "
+            "changed exactly their targeted fact (before any filter)."
+        )
     return [text]

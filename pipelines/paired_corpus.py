@@ -15,6 +15,7 @@ Kinds (`[corpus] kind`):
 - `columns`: `[corpus] columns = {anchor = "...", positive = "...", negative = "...", text_b = "...",
   score = "..."}` over any .jsonl/.csv/.tsv/.parquet; `anchor` and one more are required.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,10 +30,19 @@ from synth.records import Anchor
 
 KINDS = ("nli", "simcse", "columns")
 ROLES = ("anchor", "positive", "negative", "text_b", "score")
-NLI_FIELDS = {"anchor": ("sentence1", "premise"), "hypothesis": ("sentence2", "hypothesis"),
-              "label": ("gold_label", "label")}
-NLI_LABELS = {"entailment": "entailment", "neutral": "neutral", "contradiction": "contradiction",
-              "0": "entailment", "1": "neutral", "2": "contradiction"}
+NLI_FIELDS = {
+    "anchor": ("sentence1", "premise"),
+    "hypothesis": ("sentence2", "hypothesis"),
+    "label": ("gold_label", "label"),
+}
+NLI_LABELS = {
+    "entailment": "entailment",
+    "neutral": "neutral",
+    "contradiction": "contradiction",
+    "0": "entailment",
+    "1": "neutral",
+    "2": "contradiction",
+}
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
@@ -50,8 +60,11 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
     elif suffix in (".csv", ".tsv"):
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         text = path.read_text(encoding="utf-8", errors="replace")
-        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",",
-                                quoting=csv.QUOTE_NONE if suffix == ".tsv" else csv.QUOTE_MINIMAL)
+        reader = csv.DictReader(
+            io.StringIO(text),
+            delimiter="\t" if suffix == ".tsv" else ",",
+            quoting=csv.QUOTE_NONE if suffix == ".tsv" else csv.QUOTE_MINIMAL,
+        )
         for i, row in enumerate(reader):
             yield i + 2, row
     elif suffix == ".parquet":
@@ -60,8 +73,10 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
         for i, row in enumerate(pq.read_table(path).to_pylist()):
             yield i + 1, row
     else:
-        raise CorpusError(f"{path}: unsupported extension {suffix!r} for a paired corpus (corpus.path); "
-                          f"supported: .jsonl, .csv, .tsv, .parquet")
+        raise CorpusError(
+            f"{path}: unsupported extension {suffix!r} for a paired corpus (corpus.path); "
+            f"supported: .jsonl, .csv, .tsv, .parquet"
+        )
 
 
 def _pick(row: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -74,8 +89,10 @@ def _fields(kind: str, columns: dict[str, str] | None) -> dict[str, tuple[str, .
     if kind == "simcse":
         return {"anchor": ("sent0",), "positive": ("sent1",), "negative": ("hard_neg",)}
     if not columns or "anchor" not in columns or len(set(columns) & set(ROLES[1:])) == 0:
-        raise CorpusError("corpus.kind = 'columns' needs corpus.columns with 'anchor' and at least one of "
-                          f"{list(ROLES[1:])}; got {columns}")
+        raise CorpusError(
+            "corpus.kind = 'columns' needs corpus.columns with 'anchor' and at least one of "
+            f"{list(ROLES[1:])}; got {columns}"
+        )
     unknown = sorted(set(columns) - set(ROLES))
     if unknown:
         raise CorpusError(f"corpus.columns: unknown role(s) {unknown}; allowed: {list(ROLES)}")
@@ -94,8 +111,16 @@ def _text(value: Any, min_chars: int, max_chars: int) -> tuple[str | None, str |
     return text, None
 
 
-def read_paired_corpus(path: str, kind: str, *, columns: dict[str, str] | None = None, min_chars: int = 10,
-                       max_chars: int = 500, limit: int | None = None, skip: int = 0) -> Corpus:
+def read_paired_corpus(
+    path: str,
+    kind: str,
+    *,
+    columns: dict[str, str] | None = None,
+    min_chars: int = 10,
+    max_chars: int = 500,
+    limit: int | None = None,
+    skip: int = 0,
+) -> Corpus:
     """Anchors in file order, each carrying its rows in `given`; bad rows recorded with line and reason."""
     from pipelines.corpus import resolve_path
 
@@ -123,8 +148,11 @@ def read_paired_corpus(path: str, kind: str, *, columns: dict[str, str] | None =
         items.setdefault(key, []).append(item)
     for key, (anchor, line) in first.items():
         given = _pair_nli(items[key]) if kind == "nli" else items[key]
-        corpus.anchors.append(Anchor(text=anchor, source=str(path), line=line,
-                                     given=json.dumps(given, ensure_ascii=False, sort_keys=True)))
+        corpus.anchors.append(
+            Anchor(
+                text=anchor, source=str(path), line=line, given=json.dumps(given, ensure_ascii=False, sort_keys=True)
+            )
+        )
     corpus.anchors = corpus.anchors[skip:]
     if limit is not None:
         corpus.anchors = corpus.anchors[:limit]
@@ -133,10 +161,14 @@ def read_paired_corpus(path: str, kind: str, *, columns: dict[str, str] | None =
     return corpus
 
 
-def _item(row: dict[str, Any], kind: str, fields: dict[str, tuple[str, ...]], min_chars: int,
-          max_chars: int) -> tuple[dict[str, Any] | None, str | None]:
-    missing = [f[0] for role, f in fields.items() if role in ("anchor", "hypothesis", "label", "positive")
-               and _pick(row, f) is None]
+def _item(
+    row: dict[str, Any], kind: str, fields: dict[str, tuple[str, ...]], min_chars: int, max_chars: int
+) -> tuple[dict[str, Any] | None, str | None]:
+    missing = [
+        f[0]
+        for role, f in fields.items()
+        if role in ("anchor", "hypothesis", "label", "positive") and _pick(row, f) is None
+    ]
     if missing:
         return None, f"missing_field:{missing[0]}"
     anchor, reason = _text(_pick(row, fields["anchor"]), min_chars, max_chars)

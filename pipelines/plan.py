@@ -7,6 +7,7 @@ and record-schema versions, the backend's settings and the model's content hash 
 knowledge graph's key. Generation and annotation share this one function: an annotator's inputs are the
 same-index shards of the tasks it scores.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,9 +33,18 @@ def task_backend(task: TaskSpec, default: BackendSpec) -> BackendSpec:
     return getattr(task, "backend", None) or default
 
 
-def plan_task_jobs(task: TaskSpec, anchor_shards: Sequence[Path], backend: BackendSpec, sampling: Sampling,
-                   seed: int, recipe_hash: str, generated_dir: Path, *, extras: dict[str, str] | None = None,
-                   inputs: dict[int, Sequence[str]] | None = None) -> list[ShardJob]:
+def plan_task_jobs(
+    task: TaskSpec,
+    anchor_shards: Sequence[Path],
+    backend: BackendSpec,
+    sampling: Sampling,
+    seed: int,
+    recipe_hash: str,
+    generated_dir: Path,
+    *,
+    extras: dict[str, str] | None = None,
+    inputs: dict[int, Sequence[str]] | None = None,
+) -> list[ShardJob]:
     """`extras` (the knowledge graph's path and key) reach the task as `TaskContext.extras`; all but the
     `*_path` entries are part of the key. `inputs` maps an anchor-shard index to the record shards an
     annotating task reads there (their names carry their own keys, so a regenerated input re-annotates)."""
@@ -54,9 +64,20 @@ def plan_task_jobs(task: TaskSpec, anchor_shards: Sequence[Path], backend: Backe
         if keyed:
             parts.append(keyed)
         out = shard_path(generated_dir / task.name, i, shard_key(*parts))
-        jobs.append(ShardJob(index=i, out_path=str(out), task=task, backend=backend, sampling=sampling, seed=seed,
-                             recipe_hash=recipe_hash, anchors=anchors, input_paths=in_paths,
-                             extras=dict(extras or {})))
+        jobs.append(
+            ShardJob(
+                index=i,
+                out_path=str(out),
+                task=task,
+                backend=backend,
+                sampling=sampling,
+                seed=seed,
+                recipe_hash=recipe_hash,
+                anchors=anchors,
+                input_paths=in_paths,
+                extras=dict(extras or {}),
+            )
+        )
     return jobs
 
 

@@ -5,6 +5,7 @@ Each plot has a title with the row count, axis labels, a legend, and bins fixed 
 so a dataset of a dozen rows is as readable as one of a million. A plot with no data is not written. The plots
 take counts per value, not rows, so a streamed dataset's histograms are summed batch by batch.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,14 @@ def _median(counts: Counts) -> float:
     return (picks[0] + picks[1]) / 2 if picks else 0.0
 
 
-def _pair_hist(values: dict[str, Counts], bins: np.ndarray, title: str, xlabel: str, path: Path,
-               lines: Sequence[tuple[float, str, str]] = ()) -> Path | None:
+def _pair_hist(
+    values: dict[str, Counts],
+    bins: np.ndarray,
+    title: str,
+    xlabel: str,
+    path: Path,
+    lines: Sequence[tuple[float, str, str]] = (),
+) -> Path | None:
     colors = {"positive": POS, "negative": NEG}
     total = max(sum(v.values()) for v in values.values())
     if total == 0:
@@ -67,9 +74,15 @@ def _pair_hist(values: dict[str, Counts], bins: np.ndarray, title: str, xlabel: 
     fig, ax = _figure(f"{title} (n={total})", xlabel)
     present = [(label, vals) for label, vals in values.items() if vals]
     # side-by-side bars per bin: both distributions stay visible where they overlap
-    ax.hist([list(v) for _, v in present], bins=bins, weights=[list(v.values()) for _, v in present],
-            color=[colors[k] for k, _ in present], edgecolor="black", linewidth=0.5,
-            label=[f"{k} (n={sum(v.values())})" for k, v in present])
+    ax.hist(
+        [list(v) for _, v in present],
+        bins=bins,
+        weights=[list(v.values()) for _, v in present],
+        color=[colors[k] for k, _ in present],
+        edgecolor="black",
+        linewidth=0.5,
+        label=[f"{k} (n={sum(v.values())})" for k, v in present],
+    )
     ax.set_xlim(bins[0], bins[-1])
     _lines(ax, lines)
     return _save(fig, ax, path)
@@ -82,8 +95,9 @@ def plot_scores(vals: dict[str, Counts], path: Path, lines: Sequence[tuple[float
         return None
     lo, hi = min(0.0, math.floor(min(allv))), max(5.0, math.ceil(max(allv)))
     # 0.5-wide bins centred on whole and half scores: a judge's integers sit mid-bin
-    return _pair_hist(vals, np.arange(lo - 0.25, hi + 0.5, 0.5),
-                      "LLM judge scores", "score given by the judge", path, lines)
+    return _pair_hist(
+        vals, np.arange(lo - 0.25, hi + 0.5, 0.5), "LLM judge scores", "score given by the judge", path, lines
+    )
 
 
 def plot_cosines(vals: dict[str, Counts], path: Path, lines: Sequence[tuple[float, str, str]] = ()) -> Path | None:
@@ -94,8 +108,9 @@ def plot_cosines(vals: dict[str, Counts], path: Path, lines: Sequence[tuple[floa
     lo = max(-1.0, math.floor(min(allv) * 20) / 20 - 0.05)  # 0.05-wide bins aligned to 0.05, up to 1.0
     edges = np.arange(lo, 1.0001, 0.05) - 1e-9
     edges[-1] = 1.0 + 1e-6  # a cosine of exactly 1 (a copy) still lands in the last bin
-    return _pair_hist(vals, edges, "Reference-encoder cosine to the anchor",
-                      "cosine similarity to the anchor", path, lines)
+    return _pair_hist(
+        vals, edges, "Reference-encoder cosine to the anchor", "cosine similarity to the anchor", path, lines
+    )
 
 
 def word_count(text: str) -> int:
@@ -112,6 +127,13 @@ def plot_lengths(series: dict[str, Counts], records: int, path: Path) -> Path | 
     fig, ax = _figure(f"Sentence lengths (n={records} records)", "words per sentence")
     for (label, vals), color in zip(series.items(), (ANC, POS, NEG)):
         if vals:
-            ax.hist(list(vals), bins=bins, weights=list(vals.values()), histtype="step", linewidth=2, color=color,
-                    label=f"{label} (n={sum(vals.values())}, median {int(_median(vals))})")
+            ax.hist(
+                list(vals),
+                bins=bins,
+                weights=list(vals.values()),
+                histtype="step",
+                linewidth=2,
+                color=color,
+                label=f"{label} (n={sum(vals.values())}, median {int(_median(vals))})",
+            )
     return _save(fig, ax, path)

@@ -10,6 +10,7 @@ verdicts of the rows still live at that filter, so the decisions are those of th
 The worker starts at the second batch (a run of one batch never pays for a process), only with two or more cores,
 and `CSYNTH_CURATE_WORKERS=0` turns it off.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -60,8 +61,9 @@ class Prefetcher:
         if not self.lead or index == 0 or not wanted():
             return None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
-                                             initargs=(self.lead,))
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=(self.lead,)
+            )
         return self._pool.submit(_verdicts, [tuple(getattr(r, f) for f in TEXTS) for r in records])
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ Bars are drawn with rich on the terminal only (stderr); on a pipe, a file or und
 and the log lines stay the record. The generation numbers (`GenerationProgress`) are plain data, so the same
 figures feed the bar, the log and the Prefect progress artifact (`flows/progress.py`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,14 +70,24 @@ class GenerationProgress:
 
     def summary(self) -> str:
         """`3/4 shards, 12 records, 45.2 tokens/s, ETA 0:00:10` (the artifact's description and the bar's text)."""
-        return (f"{self.done}/{self.total} shards, {self.records} records, {self.tokens_per_s:.1f} tokens/s, "
-                f"ETA {_clock(self.eta_s if self.done < self.total else 0.0)}")
+        return (
+            f"{self.done}/{self.total} shards, {self.records} records, {self.tokens_per_s:.1f} tokens/s, "
+            f"ETA {_clock(self.eta_s if self.done < self.total else 0.0)}"
+        )
 
 
 def _bar(console: Console, unit: str) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-                    TextColumn("{task.fields[extra]}"), TimeElapsedColumn(), console=console,
-                    disable=not console.is_terminal, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TextColumn("{task.fields[extra]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=False,
+    )
 
 
 @contextmanager
@@ -90,8 +101,10 @@ def logs_above(bar: Progress) -> Iterator[None]:
     if bar.disable or target is None:
         yield
         return
-    loggers = [logging.getLogger(), *(v for v in logging.root.manager.loggerDict.values()
-                                      if isinstance(v, logging.Logger))]
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
     swapped: list[tuple[logging.StreamHandler, Any]] = []
     for lg in loggers:
         for h in lg.handlers:
@@ -110,24 +123,31 @@ def logs_above(bar: Progress) -> Iterator[None]:
 
 
 @contextmanager
-def generation_bar(progress: GenerationProgress, label: str = "generate",
-                   console: Console | None = None) -> Iterator[Callable[[], None]]:
+def generation_bar(
+    progress: GenerationProgress, label: str = "generate", console: Console | None = None
+) -> Iterator[Callable[[], None]]:
     """A bar over all shards of the run; yields `refresh()`, to call after `progress.add(...)`."""
     console = console or progress_console()
     with _bar(console, "shards") as bar, logs_above(bar):
         task = bar.add_task(label, total=progress.total, extra="")
 
         def refresh() -> None:
-            bar.update(task, completed=progress.done, extra=(
-                f"{progress.records} records, {progress.tokens_per_s:.1f} tokens/s, "
-                f"ETA {_clock(progress.eta_s if progress.done < progress.total else 0.0)}"))
+            bar.update(
+                task,
+                completed=progress.done,
+                extra=(
+                    f"{progress.records} records, {progress.tokens_per_s:.1f} tokens/s, "
+                    f"ETA {_clock(progress.eta_s if progress.done < progress.total else 0.0)}"
+                ),
+            )
 
         refresh()
         yield refresh
 
 
-def encode(model: Any, texts: Sequence[str], *, label: str, batch_size: int = 32,
-           console: Console | None = None, **kwargs: Any) -> Any:
+def encode(
+    model: Any, texts: Sequence[str], *, label: str, batch_size: int = 32, console: Console | None = None, **kwargs: Any
+) -> Any:
     """`model.encode(texts, ...)` with a rich bar (texts encoded / total) on a terminal; one plain call, no bar,
     anywhere else. The embeddings are the same either way (each text is encoded on its own row)."""
     import numpy as np
@@ -141,6 +161,6 @@ def encode(model: Any, texts: Sequence[str], *, label: str, batch_size: int = 32
     with _bar(console, "texts") as bar:
         task = bar.add_task(label, total=len(texts), extra="")
         for i in range(0, len(texts), step):
-            parts.append(model.encode(list(texts[i:i + step]), **kwargs))
+            parts.append(model.encode(list(texts[i : i + step]), **kwargs))
             bar.update(task, advance=len(parts[-1]))
     return np.concatenate(parts)

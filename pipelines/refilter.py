@@ -8,6 +8,7 @@ so new thresholds see the pairs as generated. The new dataset is built beside th
 file by file under a journal (pipelines.swap): a kill rolls forward on the next command, and files in the
 dataset directory that the project did not write are never touched.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -77,13 +78,15 @@ def _cached_cosines(dataset_dir: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def refilter_batches(dataset_dir: Path, shards: Sequence[Path] = (),
-                     batch_rows: int | None = None) -> Iterator[list[dict[str, Any]]]:
+def refilter_batches(
+    dataset_dir: Path, shards: Sequence[Path] = (), batch_rows: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
     """The rows to re-filter, batch by batch: the planned generated shards if all are present (merged by id as
     curate merges them, plus the cosines the dataset stored, joined by id), else the dataset's own rows
     (`stored_batches`)."""
-    if not (shards and all(Path(p).exists() for p in shards)
-            and sum(pq.ParquetFile(p).metadata.num_rows for p in shards)):
+    if not (
+        shards and all(Path(p).exists() for p in shards) and sum(pq.ParquetFile(p).metadata.num_rows for p in shards)
+    ):
         yield from stored_batches(dataset_dir, batch_rows)
         return
     cached = _cached_cosines(dataset_dir)
@@ -101,13 +104,26 @@ def load_for_refilter(dataset_dir: Path, shards: Sequence[Path] = ()) -> list[di
     return [r for batch in refilter_batches(dataset_dir, shards) for r in batch]
 
 
-def write_curated(rows: Sequence[dict], stats: Sequence[StageStats], out_dir: Path, *, filters: Sequence[Any] = (),
-                  recipe_text: str = "", recipe_name: str = "",
-                  extra_sections: Sequence[str] = ()) -> tuple[dict[str, Any], Report]:
+def write_curated(
+    rows: Sequence[dict],
+    stats: Sequence[StageStats],
+    out_dir: Path,
+    *,
+    filters: Sequence[Any] = (),
+    recipe_text: str = "",
+    recipe_name: str = "",
+    extra_sections: Sequence[str] = (),
+) -> tuple[dict[str, Any], Report]:
     """report.md + plots, then the dataset (data/, rejects/, card linking the report, stats.json)."""
     report = write_report(rows, stats, out_dir, title=recipe_name, filters=filters)
-    summary = write_dataset(rows, stats, out_dir, recipe_text=recipe_text, recipe_name=recipe_name,
-                            extra_sections=[card_section(report), *extra_sections])
+    summary = write_dataset(
+        rows,
+        stats,
+        out_dir,
+        recipe_text=recipe_text,
+        recipe_name=recipe_name,
+        extra_sections=[card_section(report), *extra_sections],
+    )
     return summary, report
 
 
@@ -126,9 +142,19 @@ def build_and_swap(dataset_dir: Path, build: Callable[[Path], T]) -> T:
     return out
 
 
-def rewrite_dataset(rows: Sequence[dict], stats: Sequence[StageStats], dataset_dir: Path, *,
-                    filters: Sequence[Any] = (), recipe_text: str = "",
-                    recipe_name: str = "") -> tuple[dict[str, Any], Report]:
+def rewrite_dataset(
+    rows: Sequence[dict],
+    stats: Sequence[StageStats],
+    dataset_dir: Path,
+    *,
+    filters: Sequence[Any] = (),
+    recipe_text: str = "",
+    recipe_name: str = "",
+) -> tuple[dict[str, Any], Report]:
     """write_curated into a staging dir, swapped in place of dataset_dir's own files."""
-    return build_and_swap(dataset_dir, lambda staged: write_curated(rows, stats, staged, filters=filters,
-                                                                    recipe_text=recipe_text, recipe_name=recipe_name))
+    return build_and_swap(
+        dataset_dir,
+        lambda staged: write_curated(
+            rows, stats, staged, filters=filters, recipe_text=recipe_text, recipe_name=recipe_name
+        ),
+    )

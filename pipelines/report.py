@@ -3,6 +3,7 @@
 Written beside the dataset as `report.md` + `plots/*.png`; the same table rows feed the dataset card,
 `synth inspect` and the Prefect table artifact, so every view of a dataset tells the same numbers.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -30,10 +31,17 @@ def filter_table_rows(stats: Sequence[StageStats | dict]) -> list[dict[str, Any]
     for s in stats:
         d = asdict(s) if isinstance(s, StageStats) else s
         n_in, n_out, sec = d["rows_in"], d["rows_out"], d.get("seconds") or 0.0
-        out.append({"stage": d["stage"], "in": n_in, "kept": n_out, "rejected": n_in - n_out,
-                    "kept %": f"{100 * n_out / n_in:.1f}" if n_in else "-",
-                    "rows/s": f"{n_in / sec:,.0f}" if sec > 0 and n_in else "-",
-                    "reasons": ", ".join(f"{k} {v}" for k, v in d["reasons"].items()) or "-"})
+        out.append(
+            {
+                "stage": d["stage"],
+                "in": n_in,
+                "kept": n_out,
+                "rejected": n_in - n_out,
+                "kept %": f"{100 * n_out / n_in:.1f}" if n_in else "-",
+                "rows/s": f"{n_in / sec:,.0f}" if sec > 0 and n_in else "-",
+                "reasons": ", ".join(f"{k} {v}" for k, v in d["reasons"].items()) or "-",
+            }
+        )
     return out
 
 
@@ -70,8 +78,7 @@ class ReportStats:
     samples: dict[str, list[dict]] = field(default_factory=dict)
     scores: dict[str, dict[float, int]] = field(default_factory=lambda: {"positive": {}, "negative": {}})
     cosines: dict[str, dict[float, int]] = field(default_factory=lambda: {"positive": {}, "negative": {}})
-    lengths: dict[str, dict[float, int]] = field(
-        default_factory=lambda: {"anchor": {}, "positive": {}, "negative": {}})
+    lengths: dict[str, dict[float, int]] = field(default_factory=lambda: {"anchor": {}, "positive": {}, "negative": {}})
 
     @classmethod
     def of(cls, rows: Sequence[dict]) -> "ReportStats":
@@ -99,8 +106,9 @@ class ReportStats:
                 if r.get(f):
                     _bump(self.lengths[f], word_count(r[f]))
 
-    def write(self, stats: Sequence[StageStats], out_dir: Path, *, title: str = "",
-              filters: Sequence[Any] = ()) -> Report:
+    def write(
+        self, stats: Sequence[StageStats], out_dir: Path, *, title: str = "", filters: Sequence[Any] = ()
+    ) -> Report:
         """report.md + plots/{scores,cosines,lengths}.png in out_dir; returns the report's parts."""
         out_dir = Path(out_dir)
         score_lines, cos_lines = _threshold_lines(filters)
@@ -139,8 +147,10 @@ def _threshold_lines(filters: Sequence[Any]) -> tuple[list, list]:
     scores, cosines = [], []
     for f in filters:
         if f.name == "thresholds":
-            scores += [(f.min_positive, f"keep positive >= {f.min_positive:g}", POS),
-                       (f.max_negative, f"keep negative <= {f.max_negative:g}", NEG)]
+            scores += [
+                (f.min_positive, f"keep positive >= {f.min_positive:g}", POS),
+                (f.max_negative, f"keep negative <= {f.max_negative:g}", NEG),
+            ]
         elif f.name == "consistency":
             if f.min_positive_cos is not None:
                 cosines.append((f.min_positive_cos, f"keep cos(a,p) >= {f.min_positive_cos:g}", POS))
@@ -149,8 +159,9 @@ def _threshold_lines(filters: Sequence[Any]) -> tuple[list, list]:
     return scores, cosines
 
 
-def write_report(rows: Sequence[dict], stats: Sequence[StageStats], out_dir: Path, *, title: str = "",
-                 filters: Sequence[Any] = ()) -> Report:
+def write_report(
+    rows: Sequence[dict], stats: Sequence[StageStats], out_dir: Path, *, title: str = "", filters: Sequence[Any] = ()
+) -> Report:
     """report.md + plots/{scores,cosines,lengths}.png in out_dir from a list of rows."""
     return ReportStats.of(rows).write(stats, out_dir, title=title, filters=filters)
 
@@ -164,25 +175,44 @@ _MISSING = {
 
 def _markdown(st: ReportStats, table: list[dict], plots: dict[str, str], title: str) -> str:
     n, kept, reasons = st.rows, st.kept, st.reasons
-    reason_rows = [{"reason": k, "rows": v, "share of generated %": f"{100 * v / n:.1f}"}
-                   for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])]
-    parts = [f"# Data-quality report{': ' + title if title else ''}", "",
-             f"{kept} of {n} generated records kept ({100 * kept / max(n, 1):.1f} %); every rejected row is in "
-             "`rejects/` with its reason and the verdict of each filter it reached.", "",
-             "## Filters (in order)", "", markdown_table(table, TABLE_COLUMNS), "",
-             "## Rejects by reason", "",
-             markdown_table(reason_rows, ("reason", "rows", "share of generated %")) if reason_rows else "None.",
-             "", "## Distributions", ""]
-    captions = {"scores": "LLM judge scores, positives vs negatives",
-                "cosines": "Reference-encoder cosines, positives vs negatives",
-                "lengths": "Sentence lengths"}
+    reason_rows = [
+        {"reason": k, "rows": v, "share of generated %": f"{100 * v / n:.1f}"}
+        for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])
+    ]
+    parts = [
+        f"# Data-quality report{': ' + title if title else ''}",
+        "",
+        f"{kept} of {n} generated records kept ({100 * kept / max(n, 1):.1f} %); every rejected row is in "
+        "`rejects/` with its reason and the verdict of each filter it reached.",
+        "",
+        "## Filters (in order)",
+        "",
+        markdown_table(table, TABLE_COLUMNS),
+        "",
+        "## Rejects by reason",
+        "",
+        markdown_table(reason_rows, ("reason", "rows", "share of generated %")) if reason_rows else "None.",
+        "",
+        "## Distributions",
+        "",
+    ]
+    captions = {
+        "scores": "LLM judge scores, positives vs negatives",
+        "cosines": "Reference-encoder cosines, positives vs negatives",
+        "lengths": "Sentence lengths",
+    }
     for name, caption in captions.items():
         parts += [f"### {caption}", "", f"![{caption}]({plots[name]})" if name in plots else _MISSING[name], ""]
     parts += [f"## Sample rejects (up to {SAMPLES_PER_REASON} per reason)", ""]
     for reason, sample in st.samples.items():
-        parts += [f"### {reason} ({reasons[reason]})", "",
-                  markdown_table([{**r, "id": r["id"][:10]} for r in sample],
-                                 ("id", "anchor", "positive", "negative", "reason")), ""]
+        parts += [
+            f"### {reason} ({reasons[reason]})",
+            "",
+            markdown_table(
+                [{**r, "id": r["id"][:10]} for r in sample], ("id", "anchor", "positive", "negative", "reason")
+            ),
+            "",
+        ]
     if not reasons:
         parts.append("No rejects.")
     return "\n".join(parts).rstrip() + "\n"
@@ -190,7 +220,11 @@ def _markdown(st: ReportStats, table: list[dict], plots: dict[str, str], title: 
 
 def card_section(report: Report) -> str:
     """The dataset card's pointer to the report (plots embedded, paths relative to the card)."""
-    lines = ["## Data-quality report", "",
-             "Per-filter counts, rejects by reason, histograms and sample rejects: [report.md](report.md).", ""]
+    lines = [
+        "## Data-quality report",
+        "",
+        "Per-filter counts, rejects by reason, histograms and sample rejects: [report.md](report.md).",
+        "",
+    ]
     lines += [f"![{name}]({path})" for name, path in report.plots.items()]
     return "\n".join(lines)

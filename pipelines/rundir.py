@@ -5,6 +5,7 @@ The lock is `fcntl.flock` on `<run>/.lock`: the kernel releases it when the hold
 included), so no manual cleanup is ever needed. The file holds the holder's pid and command for the message a
 second writer gets. Within one process the lock is re-entrant (a flow calling sub-flows).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -42,14 +43,18 @@ def check_run_dir(run_dir: Path, *, allow_existing: bool = False) -> Path:
     """The resolved run dir; refuses `.`-like names' results and existing non-empty folders that are not runs."""
     resolved = Path(run_dir).resolve()
     if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents or resolved == Path.home():
-        raise RunDirError(f"run directory {resolved} is the current directory, one above it or the home "
-                          f"directory; set `name` or `output_dir` to a folder of its own")
+        raise RunDirError(
+            f"run directory {resolved} is the current directory, one above it or the home "
+            f"directory; set `name` or `output_dir` to a folder of its own"
+        )
     if resolved.exists() and not resolved.is_dir():
         raise RunDirError(f"run directory {resolved} exists and is not a directory")
     if resolved.exists() and any(resolved.iterdir()) and not is_run_dir(resolved) and not allow_existing:
-        raise RunDirError(f"run directory {resolved} exists, is not empty and is not a contrastive-synth run "
-                          f"(no plan.json); choose another output_dir, or pass --allow-existing-dir to write "
-                          f"into it (files the project did not write are never deleted)")
+        raise RunDirError(
+            f"run directory {resolved} exists, is not empty and is not a contrastive-synth run "
+            f"(no plan.json); choose another output_dir, or pass --allow-existing-dir to write "
+            f"into it (files the project did not write are never deleted)"
+        )
     return resolved
 
 
@@ -93,11 +98,12 @@ def run_lock(run_dir: Path, command: str = "") -> Iterator[None]:
     except BlockingIOError:
         os.close(fd)
         h = holder(run_dir)
-        raise RunDirError(f"run directory {run_dir.resolve()} is in use by pid {h.get('pid', '?')} "
-                          f"({h.get('command', 'unknown command')}, since {h.get('since', '?')}); wait for it to "
-                          f"finish or stop it, then run again") from None
-    info = {"pid": os.getpid(), "command": command or " ".join(sys.argv),
-            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        raise RunDirError(
+            f"run directory {run_dir.resolve()} is in use by pid {h.get('pid', '?')} "
+            f"({h.get('command', 'unknown command')}, since {h.get('since', '?')}); wait for it to "
+            f"finish or stop it, then run again"
+        ) from None
+    info = {"pid": os.getpid(), "command": command or " ".join(sys.argv), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     os.ftruncate(fd, 0)
     os.write(fd, json.dumps(info).encode())
     _held[key] = [fd, 1]

@@ -6,6 +6,7 @@
 atomically before work starts; each stage's output files (content-keyed shard paths) are filled in as soon as
 they are known, and every later stage reads its inputs from the plan, never by globbing a directory.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,11 @@ class RunPlan:
         return [p for s in self.of_kind("generate", "annotate") for p in self.outputs(s.name)]
 
     def write(self) -> Path:
-        data = {"contrastive_synth_plan": PLAN_VERSION, "recipe_hash": self.recipe_hash,
-                "stages": [asdict(s) for s in self.stages]}
+        data = {
+            "contrastive_synth_plan": PLAN_VERSION,
+            "recipe_hash": self.recipe_hash,
+            "stages": [asdict(s) for s in self.stages],
+        }
         return write_text_atomic(json.dumps(data, indent=2), self.run_dir / PLAN_FILE)
 
     @classmethod
@@ -83,8 +87,15 @@ class RunPlan:
         return cls(Path(run_dir), stages, data.get("recipe_hash", ""))
 
 
-def plan_stages(tasks: Sequence[TaskSpec], *, scratch: bool, knowledge_graph: bool, train: bool,
-                evaluate: bool, extension: bool = False) -> list[StagePlan]:
+def plan_stages(
+    tasks: Sequence[TaskSpec],
+    *,
+    scratch: bool,
+    knowledge_graph: bool,
+    train: bool,
+    evaluate: bool,
+    extension: bool = False,
+) -> list[StagePlan]:
     """The ordered stages of a run from what the recipe asks for and what each task consumes."""
     anchors = StagePlan("anchors", "scratch_anchors" if scratch else "anchors", [])
     stages = [anchors]
@@ -95,15 +106,22 @@ def plan_stages(tasks: Sequence[TaskSpec], *, scratch: bool, knowledge_graph: bo
     annotators = [t for t in tasks if "records" in t.consumes]
     generators = [t for t in tasks if "records" not in t.consumes]
     for t in generators:
-        stages.append(StagePlan(f"generate:{t.name}", "generate",
-                                [{"anchors": "anchors", "graph": "knowledge_graph"}[c] for c in t.consumes]
-                                + (["extend"] if any(s.kind == "extend" for s in stages) else [])))
+        stages.append(
+            StagePlan(
+                f"generate:{t.name}",
+                "generate",
+                [{"anchors": "anchors", "graph": "knowledge_graph"}[c] for c in t.consumes]
+                + (["extend"] if any(s.kind == "extend" for s in stages) else []),
+            )
+        )
     names = [t.name for t in generators]
     for t in annotators:
         wanted = getattr(t, "score_tasks", None)
         if wanted is not None and set(wanted) - set(names):
-            raise PlanError(f"[[tasks]] {t.name}.score_tasks names {sorted(set(wanted) - set(names))}, which the "
-                            f"recipe does not generate; generation tasks: {names}")
+            raise PlanError(
+                f"[[tasks]] {t.name}.score_tasks names {sorted(set(wanted) - set(names))}, which the "
+                f"recipe does not generate; generation tasks: {names}"
+            )
         scored = list(wanted) if wanted is not None else names
         stages.append(StagePlan(f"annotate:{t.name}", "annotate", ["anchors"] + [f"generate:{n}" for n in scored]))
     stages.append(StagePlan("curate", "curate", [s.name for s in stages if s.kind in ("generate", "annotate")]))

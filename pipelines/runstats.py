@@ -1,4 +1,5 @@
 """Generation cost of a run, summed from the metadata each shard carries (tokens, seconds)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,5 +20,10 @@ def generation_stats(paths: Sequence[Path]) -> dict[str, float]:
             rows += md.num_rows
             tokens += int(meta.get(b"csynth.tokens", b"0"))
             seconds += float(meta.get(b"csynth.seconds", b"0"))
-    return {"shards": shards, "records": rows, "tokens": tokens, "seconds": round(seconds, 1),
-            "tokens_per_second": round(tokens / seconds, 1) if seconds else 0.0}
+    return {
+        "shards": shards,
+        "records": rows,
+        "tokens": tokens,
+        "seconds": round(seconds, 1),
+        "tokens_per_second": round(tokens / seconds, 1) if seconds else 0.0,
+    }

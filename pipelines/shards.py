@@ -4,6 +4,7 @@ A shard is written to a temporary file in the same directory and renamed into pl
 either no shard or a whole one; a killed run leaves at most a `.tmp-*` file, removed on the next run.
 A shard's key hashes everything that determines its content, so a rerun skips exactly the finished ones.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ T = TypeVar("T")
 
 
 def split(items: Sequence[T], size: int) -> list[list[T]]:
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def shard_key(*parts: object) -> str:

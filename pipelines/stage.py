@@ -3,6 +3,7 @@
 It builds (or reuses) the backend, runs the task over the shard's anchors (or, for annotating tasks
 such as the judge, over the records of earlier shards), and writes rows atomically.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,8 +61,13 @@ def run_shard(job: ShardJob) -> ShardResult:
     # a pass-through task (existing data) writes no text: its shard never loads the generator
     backend = get_backend(job.backend) if job.task.uses_llm else None
     task = build_task(job.task)
-    ctx = TaskContext(seed=job.seed, sampling=job.sampling, shard=out.name.split("-")[1] if "-" in out.name else "",
-                      backend_for=get_backend, extras=dict(job.extras))
+    ctx = TaskContext(
+        seed=job.seed,
+        sampling=job.sampling,
+        shard=out.name.split("-")[1] if "-" in out.name else "",
+        backend_for=get_backend,
+        extras=dict(job.extras),
+    )
     tokens_before = getattr(backend, "tokens_generated", 0)
     generated_by: dict[str, dict[str, Any]] = {}  # annotated rows keep the provenance of their generation
     if job.input_paths and "records" in job.task.consumes:
@@ -73,19 +79,35 @@ def run_shard(job: ShardJob) -> ShardResult:
     if backend is None:  # the rows' own source lines are in prompt_ids (`given:<path>:<line>`)
         provenance = {"backend": "given", "shard": out.name, "recipe_hash": job.recipe_hash}
     else:
-        provenance = {"backend": backend.name, "model": backend.model_id, "model_hash": backend.model_hash,
-                      "temperature": job.sampling.temperature, "top_p": job.sampling.top_p,
-                      "max_tokens": job.task.max_tokens or job.sampling.max_tokens, "shard": out.name,
-                      "recipe_hash": job.recipe_hash}
+        provenance = {
+            "backend": backend.name,
+            "model": backend.model_id,
+            "model_hash": backend.model_hash,
+            "temperature": job.sampling.temperature,
+            "top_p": job.sampling.top_p,
+            "max_tokens": job.task.max_tokens or job.sampling.max_tokens,
+            "shard": out.name,
+            "recipe_hash": job.recipe_hash,
+        }
     rows = [record_to_row(r, generated_by.get(r.id) or provenance) for r in records]
-    res = ShardResult(path=str(out), records=len(rows), parse_rejects=sum(1 for r in rows if not r["kept"]),
-                      tokens=getattr(backend, "tokens_generated", 0) - tokens_before,
-                      seconds=time.perf_counter() - t0)
+    res = ShardResult(
+        path=str(out),
+        records=len(rows),
+        parse_rejects=sum(1 for r in rows if not r["kept"]),
+        tokens=getattr(backend, "tokens_generated", 0) - tokens_before,
+        seconds=time.perf_counter() - t0,
+    )
     table = rows_to_table(rows)
     # generation cost travels inside the shard's own metadata: written atomically with it, summed by reports
     meta = dict(table.schema.metadata or {})
     meta.update({b"csynth.tokens": str(res.tokens).encode(), b"csynth.seconds": f"{res.seconds:.3f}".encode()})
     write_table_atomic(table.replace_schema_metadata(meta), out)
-    log.info("shard %s: %d records (%d unparsable), %d tokens in %.1fs", out.name, res.records, res.parse_rejects,
-             res.tokens, res.seconds)
+    log.info(
+        "shard %s: %d records (%d unparsable), %d tokens in %.1fs",
+        out.name,
+        res.records,
+        res.parse_rejects,
+        res.tokens,
+        res.seconds,
+    )
     return res

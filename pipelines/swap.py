@@ -7,6 +7,7 @@ journal (`<target>/.swap.json`: files to move in, files of the old manifest to r
 `manifest.json` lists what the project wrote; anything else in the target (a Hub clone's `.git`, the user's own
 notes) is never touched.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,18 @@ from pipelines.shards import write_text_atomic
 MANIFEST = "manifest.json"
 JOURNAL = ".swap.json"
 # What versions before the manifest wrote into a dataset directory: replaced when such a dataset is rewritten.
-LEGACY = {"dataset": ("data/*.parquet", "rejects/*.parquet", "plots/*.png", "README.md", "stats.json", "report.md",
-                      "*.graphml"),
-          "model": ()}
+LEGACY = {
+    "dataset": (
+        "data/*.parquet",
+        "rejects/*.parquet",
+        "plots/*.png",
+        "README.md",
+        "stats.json",
+        "report.md",
+        "*.graphml",
+    ),
+    "model": (),
+}
 
 
 def staging_dir(target: Path) -> Path:
@@ -51,8 +61,7 @@ def swap_in(staged: Path, target: Path) -> list[str]:
     (staged / MANIFEST).write_text(json.dumps({"files": files + [MANIFEST]}, indent=2), encoding="utf-8")
     old = manifest(target)
     target.mkdir(parents=True, exist_ok=True)
-    journal = {"staged": staged.name, "files": files + [MANIFEST],
-               "remove": sorted(set(old) - set(files) - {MANIFEST})}
+    journal = {"staged": staged.name, "files": files + [MANIFEST], "remove": sorted(set(old) - set(files) - {MANIFEST})}
     write_text_atomic(json.dumps(journal, indent=2), target / JOURNAL)
     finish_swap(target)
     return files + [MANIFEST]

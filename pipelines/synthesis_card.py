@@ -1,6 +1,7 @@
 """Dataset-card section for ranked lists, AI-feedback scores and scratch anchors (issue 4): which tasks the
 judge scored, score means, the fraction of monotone ranked lists, and what the scratch stage rejected. The
 section is returned, not inserted: the curate flow hands every section to the one card writer."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,11 @@ class SynthesisTally:
             self.scored += bool(r.get("scores"))
             self.judge_fail += (r.get("reason") or "").startswith("parse:judge_")
             if r["kept"]:
-                for key, col, ok in (("pos", "positive_score", True), ("neg", "negative_score", True),
-                                     ("pair", "pair_score", r["task"] == "judge")):
+                for key, col, ok in (
+                    ("pos", "positive_score", True),
+                    ("neg", "negative_score", True),
+                    ("pair", "pair_score", r["task"] == "judge"),
+                ):
                     if ok and r.get(col) is not None:
                         self.means[key][0] += r[col]
                         self.means[key][1] += 1
@@ -81,21 +85,32 @@ def section(rows: "Sequence[dict[str, Any]] | SynthesisTally", anchors_dir: Path
         for task in sorted(st.tasks):
             n, scored, kept = st.tasks[task]
             out.append(f"| {task} | {n} | {scored} | {kept} |")
-        out += ["", f"Judge scores over kept rows (mean): positive {_fmt(st.means['pos'])}, "
-                    f"negative {_fmt(st.means['neg'])}, random pairs {_fmt(st.means['pair'])}; "
-                    f"unparsable judgements (rejected): {st.judge_fail}.", ""]
+        out += [
+            "",
+            f"Judge scores over kept rows (mean): positive {_fmt(st.means['pos'])}, "
+            f"negative {_fmt(st.means['neg'])}, random pairs {_fmt(st.means['pair'])}; "
+            f"unparsable judgements (rejected): {st.judge_fail}.",
+            "",
+        ]
     if st.ranked:
         out.append(f"Ranked lists: {st.ranked} generated ({', '.join(sorted(st.modes))}), {st.ranked_kept} kept.")
         for check, label in CHECKS:
             m, n, mk, nk = st.monotone.get(check, [0, 0, 0, 0])  # every list the monotone filter saw, kept or not
-            out.append(f"- monotone by {label}: {m}/{n}" + (f" = {m / n:.2f} of the lists checked; kept lists "
-                                                             f"{mk}/{nk}" if n else " (no `monotone` filter, or no "
-                                                             "list reached it / had scores)"))
+            out.append(
+                f"- monotone by {label}: {m}/{n}"
+                + (
+                    f" = {m / n:.2f} of the lists checked; kept lists {mk}/{nk}"
+                    if n
+                    else " (no `monotone` filter, or no list reached it / had scores)"
+                )
+            )
         out.append("")
     for path in manifest[-1:]:
         counts = json.loads(path.read_text(encoding="utf-8")).get("counts", {})
-        out.append(f"Scratch anchors written by the LLM: {counts.get('anchors', 0)} kept, {counts.get('rejected', 0)} "
-                   f"rejected ({', '.join(f'{k} {v}' for k, v in counts.get('by_reason', {}).items()) or 'none'}); "
-                   f"rejects in `anchors/scratch_rejects.jsonl`.")
+        out.append(
+            f"Scratch anchors written by the LLM: {counts.get('anchors', 0)} kept, {counts.get('rejected', 0)} "
+            f"rejected ({', '.join(f'{k} {v}' for k, v in counts.get('by_reason', {}).items()) or 'none'}); "
+            f"rejects in `anchors/scratch_rejects.jsonl`."
+        )
         out.append("")
     return "\n".join(out).rstrip() + "\n"

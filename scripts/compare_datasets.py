@@ -7,6 +7,7 @@ reason), not timings or the run's paths.
 
     python scripts/compare_datasets.py BEFORE/dataset AFTER/dataset     # exit 0: identical, 1: differences
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,8 +16,19 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-CONTENT = ("task", "anchor_id", "anchor", "positive", "negative", "negative_kind", "text_b", "ranked", "raw",
-           "kept", "reason")
+CONTENT = (
+    "task",
+    "anchor_id",
+    "anchor",
+    "positive",
+    "negative",
+    "negative_kind",
+    "text_b",
+    "ranked",
+    "raw",
+    "kept",
+    "reason",
+)
 
 
 def load_rows(dataset: Path) -> dict[str, dict[str, Any]]:

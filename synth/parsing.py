@@ -1,4 +1,5 @@
 """Read an LLM's answer into a clean sentence or a reason why not; never raises on model text."""
+
 from __future__ import annotations
 
 import json
@@ -73,7 +74,7 @@ def parse_json_object(text: str, keys: tuple[str, ...] = ()) -> tuple[dict | Non
             depth -= 1
             if depth == 0:
                 try:
-                    obj = json.loads(text[start:i + 1])
+                    obj = json.loads(text[start : i + 1])
                 except json.JSONDecodeError:
                     return None, "bad_json"
                 if not isinstance(obj, dict):

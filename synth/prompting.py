@@ -1,5 +1,6 @@
 """Prompt pools as data files: load them, sample an instruction and few-shot exemplars with a seeded RNG,
 and render SynCSE-style multi-turn chats (instruction, "Alright.", k demonstrations, the query)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -53,15 +54,19 @@ def check_instructions(path: str, provided: Sequence[str], require_all: bool = F
     for inst in load_instructions(path):
         missing = set(provided) - placeholders(inst.text) if require_all else set()
         if missing:
-            raise PromptError(f"{path}: instruction {inst.id!r} does not use "
-                              f"{', '.join('{' + m + '}' for m in sorted(missing))}, which this task fills "
-                              f"and the template needs")
+            raise PromptError(
+                f"{path}: instruction {inst.id!r} does not use "
+                f"{', '.join('{' + m + '}' for m in sorted(missing))}, which this task fills "
+                f"and the template needs"
+            )
         unknown = placeholders(inst.text) - set(provided)
         if unknown:
-            raise PromptError(f"{path}: instruction {inst.id!r} uses "
-                              f"{', '.join('{' + u + '}' for u in sorted(unknown))}"
-                              f", which this task does not fill (it fills: "
-                              f"{', '.join('{' + p + '}' for p in provided) or 'nothing'})")
+            raise PromptError(
+                f"{path}: instruction {inst.id!r} uses "
+                f"{', '.join('{' + u + '}' for u in sorted(unknown))}"
+                f", which this task does not fill (it fills: "
+                f"{', '.join('{' + p + '}' for p in provided) or 'nothing'})"
+            )
 
 
 def render(inst: Instruction, **values: object) -> str:
@@ -133,16 +138,18 @@ def request_seed(run_seed: int, *parts: object) -> int:
     return int(content_id(run_seed, *parts), 16) % (2**31 - 1)
 
 
-def sample_prompt(instructions: Sequence[Instruction], exemplars: Sequence[Exemplar], k: int,
-                  rng: random.Random) -> tuple[Instruction, list[Exemplar]]:
+def sample_prompt(
+    instructions: Sequence[Instruction], exemplars: Sequence[Exemplar], k: int, rng: random.Random
+) -> tuple[Instruction, list[Exemplar]]:
     """One instruction and k distinct exemplars, as SynCSE does for diversity."""
     inst = rng.choice(list(instructions))
     shots = rng.sample(list(exemplars), min(k, len(exemplars)))
     return inst, shots
 
 
-def few_shot_chat(instruction: str, shots: Sequence[Exemplar], query: str,
-                  system: str | None = None) -> tuple[Message, ...]:
+def few_shot_chat(
+    instruction: str, shots: Sequence[Exemplar], query: str, system: str | None = None
+) -> tuple[Message, ...]:
     msgs: list[Message] = []
     if system:
         msgs.append({"role": "system", "content": system})

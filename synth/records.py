@@ -3,6 +3,7 @@
 One shape for all tasks (pairs, judge scores, ranked lists, knowledge-graph variants) so that
 filters, writers and trainers never branch on the task. `pipelines.schema` maps it to Arrow.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -13,6 +13,7 @@ own task, filter or loss then works from a recipe without editing this repositor
     [project.entry-points."contrastive_synth.plugins"]
     my_tasks = "my_package.tasks"          # calls TASKS.register("echo", EchoSpec, EchoTask) at import
 """
+
 from __future__ import annotations
 
 import importlib

@@ -4,6 +4,7 @@ Recipes are echoed (errors, `--help` defaults, logs) and stored (recipe.toml, da
 shard keys), so a key must only ever live in an environment variable that the recipe names. Every error here
 names the field and the kind of secret, never the value.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,12 +15,27 @@ from urllib.parse import parse_qsl, urlsplit
 KEY_SHAPES = re.compile(
     r"(?:^|[^A-Za-z0-9])(?:sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|"
     r"github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{16,}|xox[abprs]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}|"
-    r"AIza[0-9A-Za-z_\-]{30,}|r8_[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|nvapi-[A-Za-z0-9_\-]{20,})")
+    r"AIza[0-9A-Za-z_\-]{30,}|r8_[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|nvapi-[A-Za-z0-9_\-]{20,})"
+)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SECRET_PARAMS = {"key", "api_key", "apikey", "api-key", "token", "access_token", "auth", "secret", "password",
-                 "sig", "signature", "x-api-key"}
-WHERE_KEYS_BELONG = ("put the key in an environment variable and give its NAME in generator.api_key_env "
-                     "(for example api_key_env = \"OPENAI_API_KEY\")")
+SECRET_PARAMS = {
+    "key",
+    "api_key",
+    "apikey",
+    "api-key",
+    "token",
+    "access_token",
+    "auth",
+    "secret",
+    "password",
+    "sig",
+    "signature",
+    "x-api-key",
+}
+WHERE_KEYS_BELONG = (
+    "put the key in an environment variable and give its NAME in generator.api_key_env "
+    '(for example api_key_env = "OPENAI_API_KEY")'
+)
 
 
 def looks_like_secret(value: str) -> bool:
@@ -30,11 +46,15 @@ def looks_like_secret(value: str) -> bool:
 def check_env_name(value: str) -> str:
     """An environment variable's NAME, never a key: refused without echoing it."""
     if looks_like_secret(value):
-        raise ValueError(f"this looks like an API key itself, not the name of a variable; {WHERE_KEYS_BELONG}. "
-                         "The value is not repeated here")
+        raise ValueError(
+            f"this looks like an API key itself, not the name of a variable; {WHERE_KEYS_BELONG}. "
+            "The value is not repeated here"
+        )
     if not ENV_NAME.match(value):
-        raise ValueError("must be the NAME of an environment variable (letters, digits, _; not starting with a "
-                         "digit); the value is not repeated here")
+        raise ValueError(
+            "must be the NAME of an environment variable (letters, digits, _; not starting with a "
+            "digit); the value is not repeated here"
+        )
     return value
 
 

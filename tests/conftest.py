@@ -1,5 +1,6 @@
 """Test settings: one Prefect server per session in a temp home (every CLI subprocess inherits its URL instead of
 starting its own temporary server), the model cache shared across the session."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A scripted LLM double for unit tests of parsing and control flow (never evidence a feature works)."""
+
 from __future__ import annotations
 
 from typing import Callable, Sequence

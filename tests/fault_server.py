@@ -7,6 +7,7 @@ last user message), then `script` (consumed one entry per request), else "ok". A
 "nochoices" (200 with an error body, as gateways answer upstream failures); "garbage" (200, not JSON);
 ("hang", s) then ok; ("trickle", s): a 200 whose body arrives one byte at a time over s seconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,26 +23,46 @@ def sentence_answer(body: dict) -> dict:
     """Answers that pass the rules filter: a positive or a negative per the instruction, one per choice."""
     asks_negative = "contradict" in json.dumps(body["messages"][0]).lower()
     text = "Nobody is outside in the rain today." if asks_negative else "A person is spending time outdoors today."
-    return {"choices": [{"index": k, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                        for k in range(body.get("n", 1))], "usage": {"completion_tokens": 8 * body.get("n", 1)}}
+    return {
+        "choices": [
+            {"index": k, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            for k in range(body.get("n", 1))
+        ],
+        "usage": {"completion_tokens": 8 * body.get("n", 1)},
+    }
 
 
 def echo_answer(body: dict) -> dict:
     text = "echo: " + body["messages"][-1]["content"]
     choices = []
     for k in range(body.get("n", 1)):
-        c: dict[str, Any] = {"index": k, "message": {"role": "assistant", "content": f"{text} #{k}"},
-                             "finish_reason": "stop"}
+        c: dict[str, Any] = {
+            "index": k,
+            "message": {"role": "assistant", "content": f"{text} #{k}"},
+            "finish_reason": "stop",
+        }
         if body.get("logprobs"):
-            c["logprobs"] = {"content": [{"token": "echo", "logprob": -0.1, "top_logprobs": [
-                {"token": "echo", "logprob": -0.1}, {"token": "Echo", "logprob": -2.5}]}]}
+            c["logprobs"] = {
+                "content": [
+                    {
+                        "token": "echo",
+                        "logprob": -0.1,
+                        "top_logprobs": [{"token": "echo", "logprob": -0.1}, {"token": "Echo", "logprob": -2.5}],
+                    }
+                ]
+            }
         choices.append(c)
     return {"choices": choices, "usage": {"completion_tokens": 5 * len(choices)}}
 
 
 class FaultServer:
-    def __init__(self, script=(), delay: float = 0.0, rules: list[tuple[str, Any]] | None = None,
-                 answer: Callable[[dict], dict] = echo_answer):
+    def __init__(
+        self,
+        script=(),
+        delay: float = 0.0,
+        rules: list[tuple[str, Any]] | None = None,
+        answer: Callable[[dict], dict] = echo_answer,
+    ):
         self.script = list(script)
         self.rules = list(rules or [])
         self.delay = delay
@@ -98,11 +119,19 @@ class FaultServer:
                     return self._send(200, {"object": "error", "message": "upstream model crashed", "code": 502})
                 if action in ("400", "400-echo-key"):
                     echo = f" (key {self.headers.get('Authorization', '')[7:]})" if action == "400-echo-key" else ""
-                    return self._send(400, {"object": "error", "message": "This model's maximum context length is "
-                                            f"2048 tokens. However, you requested 4242 tokens.{echo}", "code": 400})
+                    return self._send(
+                        400,
+                        {
+                            "object": "error",
+                            "message": "This model's maximum context length is "
+                            f"2048 tokens. However, you requested 4242 tokens.{echo}",
+                            "code": 400,
+                        },
+                    )
                 code = int(action)
-                self._send(code, {"error": {"message": f"injected {code}"}},
-                           {"Retry-After": "0"} if code == 429 else {})
+                self._send(
+                    code, {"error": {"message": f"injected {code}"}}, {"Retry-After": "0"} if code == 429 else {}
+                )
 
             def _trickle(self, data: bytes, seconds: float):
                 try:
@@ -113,7 +142,7 @@ class FaultServer:
                     self.wfile.flush()
                     step = seconds / max(len(data), 1)
                     for i in range(len(data)):
-                        self.wfile.write(data[i:i + 1])
+                        self.wfile.write(data[i : i + 1])
                         self.wfile.flush()
                         time.sleep(step)
                 except (BrokenPipeError, ConnectionResetError):

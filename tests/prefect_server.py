@@ -6,6 +6,7 @@ into Prefect's database (secrets) still look at the one the runs wrote. `CSYNTH_
 PREFECT_API_URL already set) keeps the old behaviour; the users' ephemeral path stays covered by tests that strip
 PREFECT_* from their subprocess environment (tests/flows/test_env.py, test_ephemeral_cli).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -41,16 +42,26 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def start_server(env: dict[str, str], *, log: Path | None = None, ui: bool = False,
-                 timeout: float = 300) -> tuple[subprocess.Popen, str]:
+def start_server(
+    env: dict[str, str], *, log: Path | None = None, ui: bool = False, timeout: float = 300
+) -> tuple[subprocess.Popen, str]:
     """A `prefect server` on a free port of 127.0.0.1 in its own process group, healthy: (process, API URL)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
-    env = {**env, "PREFECT_API_URL": url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_SERVER_UI_ENABLED": "true" if ui else "false"}  # the UI's static files only where looked at
+    env = {
+        **env,
+        "PREFECT_API_URL": url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "true" if ui else "false",
+    }  # the UI's static files only where looked at
     out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     where = f"; see {log}" if log is not None else ""
     deadline = time.monotonic() + timeout
     while True:

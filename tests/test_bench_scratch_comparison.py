@@ -1,4 +1,5 @@
 """The comparison bench's aggregation: mean and sample sd over seeds, missing sets named once, skipped arms."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +10,8 @@ import pytest
 from trainers import sweep
 
 spec = importlib.util.spec_from_file_location(
-    "scratch_comparison", Path(__file__).resolve().parent.parent / "bench" / "scratch_comparison.py")
+    "scratch_comparison", Path(__file__).resolve().parent.parent / "bench" / "scratch_comparison.py"
+)
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
@@ -17,18 +19,23 @@ spec.loader.exec_module(bench)
 def test_summarise_mean_and_sample_sd_and_missing():
     s = sweep.summarise([{"stsb-dev": 40.0, "sts12": None}, {"stsb-dev": 44.0, "sts12": None}])
     assert s["stsb-dev"]["mean"] == 42.0
-    assert s["stsb-dev"]["sd"] == pytest.approx(2 ** 0.5 * 2)
+    assert s["stsb-dev"]["sd"] == pytest.approx(2**0.5 * 2)
     assert s["sts12"] == {"mean": None, "sd": None}
     assert sweep.summarise([{"stsb-dev": 40.0}])["stsb-dev"]["sd"] is None
 
 
 def test_table_hides_sets_missing_everywhere_and_keeps_skipped_arms():
-    runs = [{"train_s": 10.0, "steps": 5, "rows": {"infonce": 80}},
-            {"train_s": 12.0, "steps": 5, "rows": {"infonce": 80}}]
+    runs = [
+        {"train_s": 10.0, "steps": 5, "rows": {"infonce": 80}},
+        {"train_s": 12.0, "steps": 5, "rows": {"infonce": 80}},
+    ]
     results = {
         "base": {"runs": [], "summary": sweep.summarise([{"stsb-dev": 36.0, "sickr": None}])},
-        "synth-pairs": {"lr": 4e-4, "runs": runs, "summary": sweep.summarise([{"stsb-dev": 37.0, "sickr": None},
-                                                                  {"stsb-dev": 39.0, "sickr": None}])},
+        "synth-pairs": {
+            "lr": 4e-4,
+            "runs": runs,
+            "summary": sweep.summarise([{"stsb-dev": 37.0, "sickr": None}, {"stsb-dev": 39.0, "sickr": None}]),
+        },
         "synth-full": {"skipped": "dataset has no judge scores"},
     }
     lines, missing = bench.table(results)
@@ -53,8 +60,9 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path, monkeypatch):
     def fake_fit(data, ts, out_dir):
         calls.append(ts.epochs)
         out_dir.mkdir(parents=True, exist_ok=True)
-        return TrainResult(model_dir=out_dir, train_rows=2, steps=3, seconds=1.0, loss=0.5,
-                           rows_per_objective={"infonce": 2})
+        return TrainResult(
+            model_dir=out_dir, train_rows=2, steps=3, seconds=1.0, loss=0.5, rows_per_objective={"infonce": 2}
+        )
 
     monkeypatch.setattr(tr, "fit", fake_fit)
     monkeypatch.setattr(tm, "build_model", lambda *a, **k: None)

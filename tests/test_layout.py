@@ -1,4 +1,5 @@
 """The import direction of docs/architecture.md: data flows one way."""
+
 import ast
 from pathlib import Path
 
@@ -38,9 +39,10 @@ def test_shared_modules_import_nothing_of_the_project(module):
 
 def test_trainers_use_only_the_neutral_modules_of_synth():
     allowed = {m.removesuffix(".py").replace("/", ".") for m in NEUTRAL}
-    bad = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
-                                            if m.startswith("synth") and m not in allowed)
-           for p in (ROOT / "trainers").rglob("*.py")}
+    bad = {
+        str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.startswith("synth") and m not in allowed)
+        for p in (ROOT / "trainers").rglob("*.py")
+    }
     assert {k: v for k, v in bad.items() if v} == {}
 
 
@@ -52,14 +54,20 @@ def imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN_MODULES))
 def test_layers_do_not_reach_into_other_concerns(package):
-    bad = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
-                                            if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_MODULES[package]))
-           for p in (ROOT / package).rglob("*.py")}
+    bad = {
+        str(p.relative_to(ROOT)): sorted(
+            m for m in imported_modules(p) if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_MODULES[package])
+        )
+        for p in (ROOT / package).rglob("*.py")
+    }
     assert {k: v for k, v in bad.items() if v} == {}
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_packages_import_only_downstream(package):
-    bad = {str(p.relative_to(ROOT)): sorted(imports(p) & FORBIDDEN[package])
-           for p in (ROOT / package).rglob("*.py") if imports(p) & FORBIDDEN[package]}
+    bad = {
+        str(p.relative_to(ROOT)): sorted(imports(p) & FORBIDDEN[package])
+        for p in (ROOT / package).rglob("*.py")
+        if imports(p) & FORBIDDEN[package]
+    }
     assert bad == {}

@@ -6,6 +6,7 @@ device: "auto" (CUDA when available, else CPU) | "cpu" | "cuda" | "cuda:N". Unde
 loss scaling; fp32 on CPU) | "fp32" | "bf16" | "fp16". Both are checked before any work starts: a recipe asking
 for CUDA on a machine without it fails here with what torch reports, not after generation.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,13 +66,17 @@ def resolve_device(name: str) -> str:
         if name == "cpu":
             return "cpu"
     if not available:
-        raise DeviceError(f"[train] device = {name!r} but CUDA is not available on this machine "
-                          f"({_torch_build()}); set device = \"auto\" or \"cpu\", or install a CUDA build of torch")
+        raise DeviceError(
+            f"[train] device = {name!r} but CUDA is not available on this machine "
+            f'({_torch_build()}); set device = "auto" or "cpu", or install a CUDA build of torch'
+        )
     local_rank = os.environ.get("LOCAL_RANK")
     if local_rank is not None:  # one GPU per process, picked by the launcher
         if name != "cuda":
-            raise DeviceError(f"[train] device = {name!r} under a data-parallel launcher: each process takes the GPU "
-                              "of its LOCAL_RANK; use device = \"cuda\" or \"auto\" and CUDA_VISIBLE_DEVICES")
+            raise DeviceError(
+                f"[train] device = {name!r} under a data-parallel launcher: each process takes the GPU "
+                'of its LOCAL_RANK; use device = "cuda" or "auto" and CUDA_VISIBLE_DEVICES'
+            )
         return f"cuda:{int(local_rank)}"
     index = int(name[5:]) if name.startswith("cuda:") else 0
     if index >= torch.cuda.device_count():
@@ -89,11 +94,15 @@ def resolve_precision(precision: str, device: str) -> Literal["fp32", "bf16", "f
             return "fp32"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if precision == "fp16" and not cuda:
-        raise DeviceError("[train] precision = \"fp16\" needs a GPU (CPU fp16 training has no loss scaling); "
-                          "use \"bf16\" or \"fp32\" on CPU")
+        raise DeviceError(
+            '[train] precision = "fp16" needs a GPU (CPU fp16 training has no loss scaling); '
+            'use "bf16" or "fp32" on CPU'
+        )
     if precision == "bf16" and cuda and not torch.cuda.is_bf16_supported():
-        raise DeviceError(f"[train] precision = \"bf16\" but {torch.cuda.get_device_name(device)} does not support "
-                          "bfloat16; use \"fp16\" or \"auto\"")
+        raise DeviceError(
+            f'[train] precision = "bf16" but {torch.cuda.get_device_name(device)} does not support '
+            'bfloat16; use "fp16" or "auto"'
+        )
     return precision  # type: ignore[return-value]
 
 

@@ -6,6 +6,7 @@ BIOSSES is GPL-3.0 and not shipped: a user's `data_dir` holds `biosses.tsv` (the
 `data_dir` (same folders, or `pubmedqa-retrieval/`) is read first. Retrieval files: `<prefix>_queries.tsv`
 (query_id, query), `<prefix>_corpus.tsv` (doc_id, text), `<prefix>_qrels.tsv` (query_id, doc_id, relevance).
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,8 +33,10 @@ def load_biosses(data_dir: str | Path | None) -> list[Pair]:
     """The 100 BIOSSES pairs (all of them, as MTEB scores it); MissingEvalSet when no biosses.tsv is found."""
     path = _find(data_dir, "biosses.tsv")
     if path is None:
-        raise MissingEvalSet(f"biosses: no biosses.tsv in {data_dir} (or its biosses/, domain-biomedical/); "
-                             "BIOSSES is GPL-3.0 and not shipped")
+        raise MissingEvalSet(
+            f"biosses: no biosses.tsv in {data_dir} (or its biosses/, domain-biomedical/); "
+            "BIOSSES is GPL-3.0 and not shipped"
+        )
     return read_normalized_tsv(path)
 
 
@@ -47,7 +50,7 @@ class RetrievalSet:
 def _table(path: Path, header: list[str]) -> list[tuple[int, list[str]]]:
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    if not rows or [h.strip() for h in rows[0][:len(header)]] != header:
+    if not rows or [h.strip() for h in rows[0][: len(header)]] != header:
         raise EvalDataError(f"{path}:1: header must be {'<TAB>'.join(header)}")
     out = []
     for i, row in enumerate(rows[1:], start=2):
@@ -75,8 +78,10 @@ def load_retrieval(prefix: str, data_dir: str | Path | None) -> RetrievalSet:
     for i, r in _table(rpath, ["query_id", "doc_id", "relevance"]):
         q, d = r[0].strip(), r[1].strip()
         if q not in rs.queries or d not in rs.corpus:
-            raise EvalDataError(f"{rpath}:{i}: {'query' if q not in rs.queries else 'document'} "
-                                f"{q if q not in rs.queries else d!r} is not in {qpath.name} / {cpath.name}")
+            raise EvalDataError(
+                f"{rpath}:{i}: {'query' if q not in rs.queries else 'document'} "
+                f"{q if q not in rs.queries else d!r} is not in {qpath.name} / {cpath.name}"
+            )
         try:
             relevance = float(r[2])
         except ValueError:

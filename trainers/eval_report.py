@@ -5,6 +5,7 @@ only when all seven were scored, as SimCSE's table reports it), and "<set> <metr
 after the first is compared with the first (the base): a general set (every set that is not a domain set) that
 lost more than `tolerance` points is flagged, because a domain gain must not be bought with a general loss.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,18 @@ from trainers.evaluate import DOMAIN_SETS, SENTEVAL_SETS
 AVG = "avg"
 TOLERANCE = 0.5
 # MTEB's names for the sets it has (the retrieval set is this project's, so it keeps a name of its own).
-MTEB_TASKS = {"sts12": ("STS12", "test"), "sts13": ("STS13", "test"), "sts14": ("STS14", "test"),
-              "sts15": ("STS15", "test"), "sts16": ("STS16", "test"), "stsb-test": ("STSBenchmark", "test"),
-              "stsb-dev": ("STSBenchmark", "validation"), "sickr": ("SICK-R", "test"),
-              "biosses": ("BIOSSES", "test"), "pubmedqa-retrieval": ("PubMedQARetrievalCSynth", "test")}
+MTEB_TASKS = {
+    "sts12": ("STS12", "test"),
+    "sts13": ("STS13", "test"),
+    "sts14": ("STS14", "test"),
+    "sts15": ("STS15", "test"),
+    "sts16": ("STS16", "test"),
+    "stsb-test": ("STSBenchmark", "test"),
+    "stsb-dev": ("STSBenchmark", "validation"),
+    "sickr": ("SICK-R", "test"),
+    "biosses": ("BIOSSES", "test"),
+    "pubmedqa-retrieval": ("PubMedQARetrievalCSynth", "test"),
+}
 
 
 def columns_of(name: str, res: dict[str, Any]) -> list[str]:
@@ -59,8 +68,9 @@ def regressions(results: dict[str, dict[str, float | None]], tolerance: float = 
         for col, v in results[label].items():
             b = base.get(col)
             if is_general(col) and v is not None and b is not None and v - b < -tolerance:
-                out.append({"model": label, "column": col, "base": round(b, 2), "score": round(v, 2),
-                            "delta": round(v - b, 2)})
+                out.append(
+                    {"model": label, "column": col, "base": round(b, 2), "score": round(v, 2), "delta": round(v - b, 2)}
+                )
     return out
 
 
@@ -68,16 +78,20 @@ def _cell(v: float | None, status: str) -> str:
     return status if v is None else ("nan" if math.isnan(v) else f"{v:.2f}")
 
 
-def markdown(results: dict[str, dict[str, float | None]], sets: dict[str, dict[str, dict[str, Any]]],
-             tolerance: float = TOLERANCE) -> str:
+def markdown(
+    results: dict[str, dict[str, float | None]],
+    sets: dict[str, dict[str, dict[str, Any]]],
+    tolerance: float = TOLERANCE,
+) -> str:
     """The table (models x columns, then each later model's change against the first) and the notes under it."""
     cols = list(dict.fromkeys(c for r in results.values() for c in r))
     labels = list(results)
     status = {c: res["status"] for r in sets.values() for name, res in r.items() for c in columns_of(name, res)}
     lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for label in labels:
-        lines.append(f"| {label} | " + " | ".join(_cell(results[label].get(c), status.get(c, "missing"))
-                                                  for c in cols) + " |")
+        lines.append(
+            f"| {label} | " + " | ".join(_cell(results[label].get(c), status.get(c, "missing")) for c in cols) + " |"
+        )
     flagged = regressions(results, tolerance)
     for label in labels[1:]:
         cells = []
@@ -89,12 +103,18 @@ def markdown(results: dict[str, dict[str, float | None]], sets: dict[str, dict[s
             hit = any(f["model"] == label and f["column"] == c for f in flagged)
             cells.append(f"**{v - b:+.2f} !**" if hit else f"{v - b:+.2f}")
         lines.append(f"| {label} - base | " + " | ".join(cells) + " |")
-    notes = ["", "STS columns: Spearman x100 of cosine; `avg`: mean of SentEval's seven (STS12-16, STS-B test, "
-             "SICK-R), shown only when all seven were scored; retrieval columns: nDCG@10, MRR@10, Recall@100 x100."]
+    notes = [
+        "",
+        "STS columns: Spearman x100 of cosine; `avg`: mean of SentEval's seven (STS12-16, STS-B test, "
+        "SICK-R), shown only when all seven were scored; retrieval columns: nDCG@10, MRR@10, Recall@100 x100.",
+    ]
     if len(labels) > 1:
         if flagged:
-            notes.append(f"\n**General sets that lost more than {tolerance} points:** " + ", ".join(
-                f"{f['column']} ({f['model']}: {f['delta']:+.2f})" for f in flagged) + ".")
+            notes.append(
+                f"\n**General sets that lost more than {tolerance} points:** "
+                + ", ".join(f"{f['column']} ({f['model']}: {f['delta']:+.2f})" for f in flagged)
+                + "."
+            )
         else:
             notes.append(f"\nNo general set lost more than {tolerance} points.")
     first = sets[labels[0]] if labels else {}
@@ -128,31 +148,47 @@ def write_mteb(sets: dict[str, dict[str, dict[str, Any]]], out_dir: Path) -> lis
                 m = {"cosine_spearman": m["spearman"], "spearman": m["spearman"]}
             m["main_score"] = m["cosine_spearman"] if res["kind"] == "sts" else m[f"{res['main'].replace('@', '_at_')}"]
             m.update(hf_subset="default", languages=["eng-Latn"])
-            t = tasks.setdefault(task, {"dataset_revision": "local", "task_name": task, "mteb_version": None,
-                                        "scores": {}, "evaluation_time": 0.0, "kg_co2_emissions": None})
+            t = tasks.setdefault(
+                task,
+                {
+                    "dataset_revision": "local",
+                    "task_name": task,
+                    "mteb_version": None,
+                    "scores": {},
+                    "evaluation_time": 0.0,
+                    "kg_co2_emissions": None,
+                },
+            )
             t["scores"][split] = [m]
             t["evaluation_time"] += res["seconds"]
         if not tasks:
             continue
         d.mkdir(parents=True, exist_ok=True)
-        (d / "model_meta.json").write_text(json.dumps({"name": label, "revision": "no_revision_available"},
-                                                      indent=2), encoding="utf-8")
+        (d / "model_meta.json").write_text(
+            json.dumps({"name": label, "revision": "no_revision_available"}, indent=2), encoding="utf-8"
+        )
         for task, body in tasks.items():
             (d / f"{task}.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
             written.append(d / f"{task}.json")
     return written
 
 
-def comparison_report(sets: dict[str, dict[str, dict[str, Any]]], out_dir: Path,
-                      tolerance: float = TOLERANCE) -> tuple[Path, Path]:
+def comparison_report(
+    sets: dict[str, dict[str, dict[str, Any]]], out_dir: Path, tolerance: float = TOLERANCE
+) -> tuple[Path, Path]:
     """report.json (flat scores, per-set details, regression flags) + report.md, and MTEB-layout JSONs in mteb/."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results = {label: flat_scores(s) for label, s in sets.items()}
     md = out_dir / "report.md"
     md.write_text("# Evaluation: base vs trained\n\n" + markdown(results, sets, tolerance), encoding="utf-8")
     js = out_dir / "report.json"
-    js.write_text(json.dumps({"scores": results, "sets": sets, "regressions": regressions(results, tolerance),
-                              "tolerance": tolerance}, indent=2), encoding="utf-8")
+    js.write_text(
+        json.dumps(
+            {"scores": results, "sets": sets, "regressions": regressions(results, tolerance), "tolerance": tolerance},
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     write_mteb(sets, out_dir / "mteb")
     return js, md
 

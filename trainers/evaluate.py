@@ -9,6 +9,7 @@ trainers/sts_data.py and trainers/domain_data.py); STS-B and PubMedQA retrieval 
 A set whose files are absent is "missing"; one that cannot be read is an "error" with its message; both are
 reported beside the sets that were scored, never fatal to them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -89,29 +90,36 @@ def mteb_spearman(model: Any, task: str) -> float:
     try:
         import mteb
     except ImportError:
-        raise RuntimeError(f"mteb:{task} needs the optional `mteb` package (pip install mteb) and internet access "
-                           "to download the task's data; local sets need no extra package") from None
+        raise RuntimeError(
+            f"mteb:{task} needs the optional `mteb` package (pip install mteb) and internet access "
+            "to download the task's data; local sets need no extra package"
+        ) from None
     try:
         res = mteb.evaluate(model, mteb.get_tasks(tasks=[task]), cache=None)
         scores = res[0].scores["test"][0]
     except Exception as exc:  # network / hub errors surface here
-        raise RuntimeError(f"mteb:{task} could not run ({type(exc).__name__}: {exc}); MTEB downloads its data, "
-                           "so it needs internet (HF_HUB_OFFLINE must be unset)") from exc
+        raise RuntimeError(
+            f"mteb:{task} could not run ({type(exc).__name__}: {exc}); MTEB downloads its data, "
+            "so it needs internet (HF_HUB_OFFLINE must be unset)"
+        ) from exc
     return float(scores.get("cosine_spearman", scores.get("main_score")) * 100)
 
 
 def spearman_cosine(model: Any, pairs: Sequence[Pair], batch_size: int = 64) -> float:
     """Spearman x100 of cos(u, v) against gold, the SentEval/SimCSE convention."""
-    s1 = encode(model, [p.s1 for p in pairs], label="evaluate: sentence 1", batch_size=batch_size,
-                normalize_embeddings=True)
-    s2 = encode(model, [p.s2 for p in pairs], label="evaluate: sentence 2", batch_size=batch_size,
-                normalize_embeddings=True)
+    s1 = encode(
+        model, [p.s1 for p in pairs], label="evaluate: sentence 1", batch_size=batch_size, normalize_embeddings=True
+    )
+    s2 = encode(
+        model, [p.s2 for p in pairs], label="evaluate: sentence 2", batch_size=batch_size, normalize_embeddings=True
+    )
     cos = np.sum(s1 * s2, axis=1)
     return float(spearmanr(cos, [p.score for p in pairs]).statistic * 100)
 
 
-def retrieval_scores(model: Any, name: str, data_dir: str | None, max_queries: int | None = None,
-                     batch_size: int = 64) -> tuple[dict[str, float], int]:
+def retrieval_scores(
+    model: Any, name: str, data_dir: str | None, max_queries: int | None = None, batch_size: int = 64
+) -> tuple[dict[str, float], int]:
     """nDCG@10, MRR@10, Recall@100 (x100) of cosine ranking over the whole corpus, and the number of queries."""
     try:
         from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
@@ -124,9 +132,20 @@ def retrieval_scores(model: Any, name: str, data_dir: str | None, max_queries: i
     keep = set(spread(qids, max_queries))  # type: ignore[arg-type]
     queries = {q: t for q, t in rs.queries.items() if q in keep}
     ev = InformationRetrievalEvaluator(
-        queries, rs.corpus, {q: rs.relevant[q] for q in queries}, mrr_at_k=[10], ndcg_at_k=[10],
-        accuracy_at_k=[1], precision_recall_at_k=[100], map_at_k=[100], batch_size=batch_size, name=name,
-        write_csv=False, score_functions={"cosine": cos_sim}, main_score_function="cosine")
+        queries,
+        rs.corpus,
+        {q: rs.relevant[q] for q in queries},
+        mrr_at_k=[10],
+        ndcg_at_k=[10],
+        accuracy_at_k=[1],
+        precision_recall_at_k=[100],
+        map_at_k=[100],
+        batch_size=batch_size,
+        name=name,
+        write_csv=False,
+        score_functions={"cosine": cos_sim},
+        main_score_function="cosine",
+    )
     m = ev(model)
     return {k: float(m[f"{name}_cosine_{k}"] * 100) for k in RETRIEVAL_METRICS}, len(queries)
 
@@ -135,11 +154,17 @@ def score_set(model: Any, name: str, spec: EvalSpec) -> dict[str, Any]:
     """One set's result: {status: ok|missing|error, kind, metrics, main, n, seconds, error}."""
     t0 = time.perf_counter()
     kind = "retrieval" if name in RETRIEVAL_SETS else "sts"
-    res: dict[str, Any] = {"status": "ok", "kind": kind, "metrics": {}, "n": 0, "error": None,
-                           "main": RETRIEVAL_METRICS[0] if kind == "retrieval" else "spearman"}
+    res: dict[str, Any] = {
+        "status": "ok",
+        "kind": kind,
+        "metrics": {},
+        "n": 0,
+        "error": None,
+        "main": RETRIEVAL_METRICS[0] if kind == "retrieval" else "spearman",
+    }
     try:
         if name.startswith("mteb:"):
-            res["metrics"] = {"spearman": mteb_spearman(model, name[len("mteb:"):])}
+            res["metrics"] = {"spearman": mteb_spearman(model, name[len("mteb:") :])}
         elif kind == "retrieval":
             res["metrics"], res["n"] = retrieval_scores(model, name, spec.data_dir, spec.max_pairs, spec.batch_size)
         else:
@@ -172,13 +197,22 @@ def evaluate_model(model: Any, spec: EvalSpec) -> dict[str, float | None]:
     return flat_scores(evaluate_sets(model, spec))
 
 
-def load_encoder(path_or_name: str, pooler: str = "keep", max_seq_length: int | None = None,
-                 base_layers: int | None = None, device: str = "auto"):
+def load_encoder(
+    path_or_name: str,
+    pooler: str = "keep",
+    max_seq_length: int | None = None,
+    base_layers: int | None = None,
+    device: str = "auto",
+):
     """A saved/packaged sentence-transformers model, or a raw base (e.g. the embedded SmolLM2) with a pooler,
     on `device` (the recipe's [train] device: evaluation runs where training ran)."""
     from trainers.device import resolve_device
     from trainers.model import build_model
 
-    return build_model(path_or_name, pooler, max_seq_length, base_layers=base_layers,  # type: ignore[arg-type]
-                       device=resolve_device(device))
-
+    return build_model(
+        path_or_name,
+        pooler,
+        max_seq_length,
+        base_layers=base_layers,  # type: ignore[arg-type]
+        device=resolve_device(device),
+    )

@@ -4,6 +4,7 @@ model) and a pooler; see trainers/poolers.py for the poolers.
 `embedded:all-minilm-l6-v2` is a sentence-tuned encoder; `embedded:smollm2-135m-instruct` is a raw LM that
 was never sentence-tuned (mean pooling over its last hidden states): the base for train-from-scratch runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ def resolve_base(name: str) -> str:
     """`embedded:<llm or encoder>` -> local directory; hub ids and paths unchanged."""
     from synth.embedded import EMBEDDED_PREFIX, LLMS, resolve_encoder, resolve_llm
 
-    if name.startswith(EMBEDDED_PREFIX) and name[len(EMBEDDED_PREFIX):] in LLMS:
+    if name.startswith(EMBEDDED_PREFIX) and name[len(EMBEDDED_PREFIX) :] in LLMS:
         return resolve_llm(name)
     return resolve_encoder(name)
 
@@ -112,8 +113,14 @@ def truncate_layers(model: Any, n: int) -> int:
     raise ValueError(f"base_layers: no list of {total} transformer blocks found in {type(hf).__name__}")
 
 
-def build_model(base: str, pooler: PoolerName = "keep", max_seq_length: int | None = None,
-                encoder_dropout: float | None = None, device: str | None = None, base_layers: int | None = None) -> Any:
+def build_model(
+    base: str,
+    pooler: PoolerName = "keep",
+    max_seq_length: int | None = None,
+    encoder_dropout: float | None = None,
+    device: str | None = None,
+    base_layers: int | None = None,
+) -> Any:
     """max_seq_length None keeps a sentence-transformers base's own limit (128 for a raw base); device None: CUDA
     when available (sentence-transformers picks), else CPU."""
     from sentence_transformers import SentenceTransformer
@@ -128,13 +135,20 @@ def build_model(base: str, pooler: PoolerName = "keep", max_seq_length: int | No
             log.info("%s is not a sentence-transformers model: mean pooling", base)
         # plain text in, token embeddings out: without this, sentence-transformers 6 renders each sentence through
         # an instruct base's chat template (system prompt + turn markers), which crowds out the sentence itself
-        word = Transformer(path, max_seq_length=max_seq_length or 128, module_output_name="token_embeddings",
-                           modality_config={"text": {"method": "forward", "method_output_name": "last_hidden_state"}})
+        word = Transformer(
+            path,
+            max_seq_length=max_seq_length or 128,
+            module_output_name="token_embeddings",
+            modality_config={"text": {"method": "forward", "method_output_name": "last_hidden_state"}},
+        )
         tok = word.tokenizer
         if getattr(tok, "pad_token", None) is None and getattr(tok, "eos_token", None) is not None:
             tok.pad_token = tok.eos_token  # decoder LMs (Llama/SmolLM2) may lack a pad token
-        dim = word.get_embedding_dimension() if hasattr(word, "get_embedding_dimension") \
+        dim = (
+            word.get_embedding_dimension()
+            if hasattr(word, "get_embedding_dimension")
             else word.get_word_embedding_dimension()
+        )
         model = SentenceTransformer(modules=[word, *pooling_modules(pooler, dim)], device=device)
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length

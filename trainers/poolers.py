@@ -11,6 +11,7 @@
 Every module is saved with the model, so `SentenceTransformer(path)` loads the pooler it was trained with;
 `strip_train_only` removes TrainOnlyMLP before the final save.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal

@@ -16,6 +16,7 @@ A user's `data_dir` may hold (names are matched case-insensitively; SentEval's `
 - STS-B: `stsbenchmark/sts-{dev,test}.csv` (original) or `.tsv` (normalized), also under `STS/`; else the shipped
   copy.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,11 +30,19 @@ log = logging.getLogger(__name__)
 STSB_DIR = Path(__file__).parent / "data" / "stsbenchmark"
 YEARS = {"sts12": 2012, "sts13": 2013, "sts14": 2014, "sts15": 2015, "sts16": 2016}
 # The folder each year's SemEval test archive unpacks to (SentEval's get_transfer_data.bash renames them).
-ARCHIVE_DIRS = {2012: "test-gold", 2013: "test-gs", 2014: "sts-en-test-gs-2014", 2015: "test_evaluation_task2a",
-                2016: "sts2016-english-with-gs-v1.0"}
+ARCHIVE_DIRS = {
+    2012: "test-gold",
+    2013: "test-gs",
+    2014: "sts-en-test-gs-2014",
+    2015: "test_evaluation_task2a",
+    2016: "sts2016-english-with-gs-v1.0",
+}
 # Files shipped beside the data that are not data: matched by name and never parsed.
-NOT_DATA = re.compile(r"^(\d+[-_.])?(readme|licen[cs]e|copying|notice|attribution|citation|changelog|correlation)"
-                      r"|\.(pl|py|sh|md|pdf|docx?|zip|rar|gz|tar|html?|csv)$", re.IGNORECASE)
+NOT_DATA = re.compile(
+    r"^(\d+[-_.])?(readme|licen[cs]e|copying|notice|attribution|citation|changelog|correlation)"
+    r"|\.(pl|py|sh|md|pdf|docx?|zip|rar|gz|tar|html?|csv)$",
+    re.IGNORECASE,
+)
 # SemEval's paired files: STS.input.<subset>.txt / STS.gs.<subset>.txt, STS 2016 as STS2016.input.<subset>.txt.
 PAIRED = re.compile(r"^STS(?:\d{2}|\d{4})?\.(input|gs)\.(.+)\.txt$", re.IGNORECASE)
 YEAR_PREFIX = re.compile(r"^(?:sts[-_]?)?(?:20)?1[2-6][._-]", re.IGNORECASE)
@@ -180,7 +189,7 @@ def scored_file_subset(path: Path) -> str | None:
     stem = path.name.rsplit(".", 1)[0]
     stem = YEAR_PREFIX.sub("", stem, count=1)
     if stem.lower().endswith(".test"):
-        stem = stem[:-len(".test")]
+        stem = stem[: -len(".test")]
     return None if OTHER_SPLIT.search(stem) else stem
 
 
@@ -213,8 +222,9 @@ def _scored_subsets(d: Path, data: list[Path]) -> dict[str, list[Pair]]:
             log.info("%s is not a test file; skipped", f)
             continue
         if subset.lower() in source:
-            raise EvalDataError(f"{f} and {source[subset.lower()]} are both subset {subset!r} of {d.name}; "
-                                "keep one of them")
+            raise EvalDataError(
+                f"{f} and {source[subset.lower()]} are both subset {subset!r} of {d.name}; keep one of them"
+            )
         source[subset.lower()] = f
         out[subset] = read_scored_lines(f)
     return out
@@ -232,8 +242,10 @@ def load_sts_year(name: str, data_dir: Path | None) -> dict[str, list[Pair]]:
     if not out and not any(PAIRED.match(p.name) for p in data):
         out = _scored_subsets(d, data)
     if not out:
-        raise EvalDataError(f"{name}: {d} has no STS.input.<subset>.txt + STS.gs.<subset>.txt pair and no "
-                            f"score<TAB>s1<TAB>s2 file (found: {[p.name for p in files] or 'nothing'})")
+        raise EvalDataError(
+            f"{name}: {d} has no STS.input.<subset>.txt + STS.gs.<subset>.txt pair and no "
+            f"score<TAB>s1<TAB>s2 file (found: {[p.name for p in files] or 'nothing'})"
+        )
     absent = [s for s in SUBSETS[name] if s.lower() not in {k.lower() for k in out}]
     if absent:
         log.warning("%s: subsets %s not found in %s; the pooled score covers %s", name, absent, d, sorted(out))
@@ -242,8 +254,9 @@ def load_sts_year(name: str, data_dir: Path | None) -> dict[str, list[Pair]]:
 
 def load_sickr(data_dir: Path | None) -> list[Pair]:
     """SICK-R test pairs (relatedness 1-5)."""
-    roots = [Path(data_dir), *(p for p in [_child(Path(data_dir), ["SICK", "sick", "SICK-R"])] if p)] \
-        if data_dir else []
+    roots = (
+        [Path(data_dir), *(p for p in [_child(Path(data_dir), ["SICK", "sick", "SICK-R"])] if p)] if data_dir else []
+    )
     for root in roots:
         f = _child(root, ["SICK_test_annotated.txt", "SICK.txt"])
         if f is not None:

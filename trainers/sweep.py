@@ -6,6 +6,7 @@ the train-from-scratch comparison (docs/benchmarks.md). A finished run leaves `<
 run.json` with its figures and key; a rerun with the same key reads it instead of training again, so an
 interrupted sweep resumes at its first unfinished run. Orchestration of datasets and reporting stays in bench/.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,12 +33,16 @@ def summarise(per_seed: list[dict[str, float | None]]) -> dict[str, dict[str, fl
 
 def run_key(ts: TrainSpec, es: EvalSpec, data: dict) -> dict:
     """What a finished run's figures depend on: its training and evaluation specs and its data's sizes."""
-    return {"train": ts.model_dump(mode="json"), "evaluate": es.model_dump(mode="json"),
-            "rows": {k: len(next(iter(cols.values()))) for k, (_, cols) in data.items()}}
+    return {
+        "train": ts.model_dump(mode="json"),
+        "evaluate": es.model_dump(mode="json"),
+        "rows": {k: len(next(iter(cols.values()))) for k, (_, cols) in data.items()},
+    }
 
 
-def train_and_score(arm: str, data: dict, ts: TrainSpec, seed: int, lr: float, es: EvalSpec,
-                    out_root: Path) -> dict[str, Any]:
+def train_and_score(
+    arm: str, data: dict, ts: TrainSpec, seed: int, lr: float, es: EvalSpec, out_root: Path
+) -> dict[str, Any]:
     """One training run of an arm at (seed, lr), evaluated on every set; read back when finished earlier with
     the same key, trained again (and replaced) when the recipe or data changed."""
     from trainers import evaluate, model, train
@@ -55,20 +60,34 @@ def train_and_score(arm: str, data: dict, ts: TrainSpec, seed: int, lr: float, e
     res = train.fit(data, ts, out_dir)
     t1 = time.perf_counter()
     scores = evaluate.evaluate_model(model.build_model(str(res.model_dir), "keep", ts.max_seq_length), es)
-    run = {"seed": seed, "lr": lr, "train_s": round(res.seconds, 1), "steps": res.steps,
-           "rows": res.rows_per_objective, "dev_best_during_training": res.dev_best, "best_step": res.best_step,
-           "scores": scores, "eval_s": round(time.perf_counter() - t1, 1)}
+    run = {
+        "seed": seed,
+        "lr": lr,
+        "train_s": round(res.seconds, 1),
+        "steps": res.steps,
+        "rows": res.rows_per_objective,
+        "dev_best_during_training": res.dev_best,
+        "best_step": res.best_step,
+        "scores": scores,
+        "eval_s": round(time.perf_counter() - t1, 1),
+    }
     record.write_text(json.dumps({"key": key, "run": run}, indent=2), encoding="utf-8")
     print(f"{arm} seed {seed} lr {lr:g}: {json.dumps(run)}", flush=True)
     return run
 
 
-def sweep(arm: str, data: dict, ts: TrainSpec, es: EvalSpec, seeds: list[int], lrs: list[float],
-          out_root: Path) -> dict[str, Any]:
+def sweep(
+    arm: str, data: dict, ts: TrainSpec, es: EvalSpec, seeds: list[int], lrs: list[float], out_root: Path
+) -> dict[str, Any]:
     """Each lr with the first seed, the best on STS-B dev kept, the other seeds at it; mean and sd per set."""
     first = [train_and_score(arm, data, ts, seeds[0], lr, es, out_root) for lr in lrs]
     best = max(first, key=lambda r: r["scores"]["stsb-dev"]) if len(first) > 1 else first[0]
     runs = [best] + [train_and_score(arm, data, ts, s, best["lr"], es, out_root) for s in seeds[1:]]
     per_seed = [r["scores"] for r in runs]
-    return {"lr": best["lr"], "runs": runs, "per_seed": per_seed, "summary": summarise(per_seed),
-            "lr_search": [{"lr": r["lr"], "stsb-dev": r["scores"]["stsb-dev"]} for r in first]}
+    return {
+        "lr": best["lr"],
+        "runs": runs,
+        "per_seed": per_seed,
+        "summary": summarise(per_seed),
+        "lr_search": [{"lr": r["lr"], "stsb-dev": r["scores"]["stsb-dev"]} for r in first],
+    }

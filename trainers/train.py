@@ -5,6 +5,7 @@ several objectives train together (sentence-transformers multi-dataset training:
 dataset, each dataset has its loss). With `eval_steps` set, the model is evaluated on STS-B dev every
 `eval_steps` and the best dev checkpoint is restored at the end (SimCSE's `--load_best_model_at_end`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,17 +38,21 @@ class TrainSpec(BaseModel):
     max_seq_length: int = Field(64, ge=8)
     seed: int = 42
     max_steps: int | None = Field(None, ge=1, description="cap on optimizer steps (quick checks)")
-    encoder_dropout: float | None = Field(None, ge=0, lt=1,
-                                          description="set all encoder dropout (unsup SimCSE on a decoder needs it)")
+    encoder_dropout: float | None = Field(
+        None, ge=0, lt=1, description="set all encoder dropout (unsup SimCSE on a decoder needs it)"
+    )
     base_layers: int | None = Field(None, ge=1, description="keep only the base's first N transformer layers (CPU)")
     eval_steps: int | None = Field(None, ge=1, description="evaluate on STS-B dev every N steps and keep the best")
-    dev_max_pairs: int | None = Field(None, ge=10,
-                                      description="select on N STS-B dev pairs spread over the file (all genres)")
+    dev_max_pairs: int | None = Field(
+        None, ge=10, description="select on N STS-B dev pairs spread over the file (all genres)"
+    )
     multi_dataset_sampler: Literal["proportional", "round_robin"] = "proportional"
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N (auto: CUDA when available)")
     baseline: Literal["simcse_unsup"] | None = Field(
-        None, description="also train unsupervised SimCSE on the same base and the dataset's anchor sentences "
-        "(model-unsup-simcse/), reported beside the trained model: did the synthetic data beat the label-free arm?")
+        None,
+        description="also train unsupervised SimCSE on the same base and the dataset's anchor sentences "
+        "(model-unsup-simcse/), reported beside the trained model: did the synthetic data beat the label-free arm?",
+    )
     precision: Precision = Field("auto", description="auto | fp32 | bf16 | fp16 (auto: bf16/fp16 on GPU, fp32 on CPU)")
 
     @field_validator("device")
@@ -90,8 +95,10 @@ def train(dataset_dir: Path, spec: TrainSpec, out_dir: Path) -> TrainResult:
         cols = training_columns(rows, obj)
         n = len(next(iter(cols.values()))) if cols else 0
         if n < 2:
-            raise ValueError(f"objective {obj.name}: only {n} usable rows in {dataset_dir} "
-                             f"(needs columns {LOSSES.impl(obj.name).columns(obj)}); need at least 2")
+            raise ValueError(
+                f"objective {obj.name}: only {n} usable rows in {dataset_dir} "
+                f"(needs columns {LOSSES.impl(obj.name).columns(obj)}); need at least 2"
+            )
         data[objective_key(obj, i, set(data))] = (obj, cols)
     return fit(data, spec, Path(out_dir))
 
@@ -110,8 +117,14 @@ def dev_evaluator(max_pairs: int | None, batch_size: int) -> Any:
     from trainers.sts_data import load_stsb, spread
 
     pairs = spread(load_stsb("dev"), max_pairs)
-    return EmbeddingSimilarityEvaluator([p.s1 for p in pairs], [p.s2 for p in pairs], [p.score / 5 for p in pairs],
-                                        batch_size=batch_size, name="stsb-dev", write_csv=False)
+    return EmbeddingSimilarityEvaluator(
+        [p.s1 for p in pairs],
+        [p.s2 for p in pairs],
+        [p.score / 5 for p in pairs],
+        batch_size=batch_size,
+        name="stsb-dev",
+        write_csv=False,
+    )
 
 
 def pin_device(args: Any, place: Placement) -> Any:
@@ -126,8 +139,9 @@ def pin_device(args: Any, place: Placement) -> Any:
     return args
 
 
-def fit(data: dict[str, tuple[LossSpec, dict[str, list]]], spec: TrainSpec, out_dir: Path,
-        model: Any = None) -> TrainResult:
+def fit(
+    data: dict[str, tuple[LossSpec, dict[str, list]]], spec: TrainSpec, out_dir: Path, model: Any = None
+) -> TrainResult:
     """Train `model` (default: built from spec.base_model + spec.pooler) on {key: (objective, columns)}."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -143,31 +157,53 @@ def fit(data: dict[str, tuple[LossSpec, dict[str, list]]], spec: TrainSpec, out_
     reset_peak(place.device)
     t0 = time.perf_counter()
     if model is None:
-        model = build_model(spec.base_model, spec.pooler, spec.max_seq_length, spec.encoder_dropout,
-                            device=place.device, base_layers=spec.base_layers)
+        model = build_model(
+            spec.base_model,
+            spec.pooler,
+            spec.max_seq_length,
+            spec.encoder_dropout,
+            device=place.device,
+            base_layers=spec.base_layers,
+        )
     model.to(place.device)
     train_sets = {k: Dataset.from_dict(cols) for k, (_, cols) in data.items()}
     losses = {k: build_loss(model, obj) for k, (obj, _) in data.items()}
     ckpt = out_dir / "_checkpoints"
     select = spec.eval_steps is not None
     evaluator = dev_evaluator(spec.dev_max_pairs, 64) if select else None
-    args = pin_device(SentenceTransformerTrainingArguments(
-        output_dir=str(ckpt), num_train_epochs=spec.epochs,
-        per_device_train_batch_size=spec.batch_size, learning_rate=spec.learning_rate,
-        warmup_steps=spec.warmup_ratio, seed=spec.seed, max_steps=spec.max_steps or -1,
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
-        multi_dataset_batch_sampler=MultiDatasetBatchSamplers(spec.multi_dataset_sampler),
-        report_to=[], logging_steps=5, use_cpu=not place.is_cuda, dataloader_num_workers=0, disable_tqdm=False,
-        save_strategy="steps" if select else "no", save_steps=spec.eval_steps or 500, save_total_limit=1,
-        eval_strategy="steps" if select else "no", eval_steps=spec.eval_steps,
-        load_best_model_at_end=select,
-        metric_for_best_model="eval_stsb-dev_spearman_cosine" if select else None,
-        greater_is_better=True if select else None,
-        bf16=place.precision == "bf16", fp16=place.precision == "fp16",
-    ), place)
+    args = pin_device(
+        SentenceTransformerTrainingArguments(
+            output_dir=str(ckpt),
+            num_train_epochs=spec.epochs,
+            per_device_train_batch_size=spec.batch_size,
+            learning_rate=spec.learning_rate,
+            warmup_steps=spec.warmup_ratio,
+            seed=spec.seed,
+            max_steps=spec.max_steps or -1,
+            batch_sampler=BatchSamplers.NO_DUPLICATES,
+            multi_dataset_batch_sampler=MultiDatasetBatchSamplers(spec.multi_dataset_sampler),
+            report_to=[],
+            logging_steps=5,
+            use_cpu=not place.is_cuda,
+            dataloader_num_workers=0,
+            disable_tqdm=False,
+            save_strategy="steps" if select else "no",
+            save_steps=spec.eval_steps or 500,
+            save_total_limit=1,
+            eval_strategy="steps" if select else "no",
+            eval_steps=spec.eval_steps,
+            load_best_model_at_end=select,
+            metric_for_best_model="eval_stsb-dev_spearman_cosine" if select else None,
+            greater_is_better=True if select else None,
+            bf16=place.precision == "bf16",
+            fp16=place.precision == "fp16",
+        ),
+        place,
+    )
     single = len(train_sets) == 1
     trainer = SentenceTransformerTrainer(
-        model=model, args=args,
+        model=model,
+        args=args,
         train_dataset=next(iter(train_sets.values())) if single else train_sets,
         loss=next(iter(losses.values())) if single else losses,
         evaluator=evaluator,
@@ -184,8 +220,17 @@ def fit(data: dict[str, tuple[LossSpec, dict[str, list]]], spec: TrainSpec, out_
         final.save(str(out_dir))
         shutil.rmtree(ckpt, ignore_errors=True)
     counts = {k: len(d) for k, d in train_sets.items()}
-    return TrainResult(model_dir=out_dir, train_rows=sum(counts.values()), steps=out.global_step,
-                       seconds=time.perf_counter() - t0, loss=out.training_loss, dev_best=dev_best,
-                       best_step=best_step, rows_per_objective=counts, device=place.device,
-                       precision=place.precision, peak_memory_mib=peak_memory_mib(place.device),
-                       world_size=place.world_size)
+    return TrainResult(
+        model_dir=out_dir,
+        train_rows=sum(counts.values()),
+        steps=out.global_step,
+        seconds=time.perf_counter() - t0,
+        loss=out.training_loss,
+        dev_best=dev_best,
+        best_step=best_step,
+        rows_per_objective=counts,
+        device=place.device,
+        precision=place.precision,
+        peak_memory_mib=peak_memory_mib(place.device),
+        world_size=place.world_size,
+    )

@@ -1,4 +1,5 @@
 """Filter registry: recipes list filters in `[[filters]]`, applied in that order by the curate stage."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -8,6 +8,7 @@ changed). Such a filter takes the columns: `verdicts(records, columns)`; called 
 first. Reasons are short machine-readable strings such as `positive:copy_of_anchor`; the curate stage stores
 them per row, so nothing is dropped silently.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol, Sequence

@@ -7,6 +7,7 @@ batches, by the filter's annotate step (`CosineAnnotator`), into typed columns `
 (encoder, anchor, sentence) (`cos_pos_key`, `cos_neg_key`), so the report can plot them and re-filtering with new
 thresholds reuses them without loading the encoder. The filter itself only reads the columns.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,10 @@ class ConsistencySpec(FilterSpec):
     batch_size: int = Field(64, ge=1)
     reuse_stored: bool = Field(True, description="reuse cosines stored by an earlier run for the same texts")
     on_fail: Literal["reject", "reselect"] = Field(
-        "reject", description="reselect: GCSE's denoising (pipelines.filters.reselect) re-forms a failing pair "
-                              "(positive = anchor, negative = the anchor `reselect_shift` rows on) instead")
+        "reject",
+        description="reselect: GCSE's denoising (pipelines.filters.reselect) re-forms a failing pair "
+        "(positive = anchor, negative = the anchor `reselect_shift` rows on) instead",
+    )
     reselect_shift: int = Field(6, ge=1, description="reselect: rows to the fallback negative's anchor (GCSE: 6)")
     reemit_unused: bool = Field(True, description="reselect: unused candidates become (c, c, negative) pairs")
 
@@ -64,8 +67,11 @@ class CosineAnnotator:
         self._emitted: list[tuple[Record, Record, dict[str, Any]]] = []
 
     def _valid(self, cols: Columns, i: int, side: str, anchor: str, text: str) -> bool:
-        return bool(self.spec.reuse_stored and cols[f"cos_{side}"][i] is not None
-                    and cols[f"cos_{side}_key"][i] == cos_key(self.spec.encoder, anchor, text))
+        return bool(
+            self.spec.reuse_stored
+            and cols[f"cos_{side}"][i] is not None
+            and cols[f"cos_{side}_key"][i] == cos_key(self.spec.encoder, anchor, text)
+        )
 
     def cosines(self, records: Sequence[Record], cols: Columns) -> None:
         """Fill cos_pos / cos_neg (and their keys) for every record that lacks a valid stored value."""
@@ -78,8 +84,9 @@ class CosineAnnotator:
             return
         texts = sorted({t for _, _, t in todo} | {records[i].anchor for i, _, _ in todo})
         model = self._encoder or load_encoder(self.spec.encoder)
-        emb = encode(model, texts, label="consistency filter: encode", batch_size=self.spec.batch_size,
-                     normalize_embeddings=True)
+        emb = encode(
+            model, texts, label="consistency filter: encode", batch_size=self.spec.batch_size, normalize_embeddings=True
+        )
         row = {t: i for i, t in enumerate(texts)}
         a = emb[[row[records[i].anchor] for i, _, _ in todo]]
         b = emb[[row[t] for _, _, t in todo]]
@@ -95,13 +102,20 @@ class CosineAnnotator:
         from pipelines.filters.reselect import reselect
 
         s = self.spec
-        out, emitted = reselect(records, columns["cos_pos"], columns["cos_neg"], s.min_positive_cos,
-                                s.max_negative_cos, s.reselect_shift, s.reemit_unused)
+        out, emitted = reselect(
+            records,
+            columns["cos_pos"],
+            columns["cos_neg"],
+            s.min_positive_cos,
+            s.max_negative_cos,
+            s.reselect_shift,
+            s.reemit_unused,
+        )
         extra = {c: [None] * len(emitted) for c in columns}
         both = {c: columns[c] + extra[c] for c in columns}
         self.cosines(out + [r for _, r in emitted], both)  # the re-formed and re-emitted pairs
         for c in columns:
-            columns[c][:] = both[c][:len(out)]
+            columns[c][:] = both[c][: len(out)]
         self._emitted = [(p, r, {c: both[c][len(out) + k] for c in both}) for k, (p, r) in enumerate(emitted)]
         return out
 
@@ -125,8 +139,9 @@ class ConsistencyFilter:
             return "positive_too_far"
         if r.negative is not None and s.max_negative_cos is not None and cn >= s.max_negative_cos:
             return "negative_too_close"
-        if r.positive is not None and r.negative is not None and s.margin is not None \
-                and not cp - cn > s.margin + 1e-9:  # tolerance: 0.8 - 0.7 must not pass margin 0.1
+        if (
+            r.positive is not None and r.negative is not None and s.margin is not None and not cp - cn > s.margin + 1e-9
+        ):  # tolerance: 0.8 - 0.7 must not pass margin 0.1
             return "margin"
         return None
 

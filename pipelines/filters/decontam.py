@@ -5,6 +5,7 @@ A sentence is contaminated when its normalised form equals an evaluation sentenc
 Sentences shorter than n words are compared whole. The reason names the field and the set, e.g.
 `positive:ngram@stsb-test`.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -47,12 +48,13 @@ class DecontamSpec(FilterSpec):
 
 
 def ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 @lru_cache(maxsize=4)
-def build_index(sets: tuple[str, ...], data_dir: str | None, stsb_dir: str | None,
-                n: int) -> tuple[dict[str, str], dict[tuple[str, ...], str]]:
+def build_index(
+    sets: tuple[str, ...], data_dir: str | None, stsb_dir: str | None, n: int
+) -> tuple[dict[str, str], dict[tuple[str, ...], str]]:
     """(normalised sentence -> set, n-gram -> set) over every evaluation sentence, first set wins."""
     whole: dict[str, str] = {}
     grams: dict[tuple[str, ...], str] = {}

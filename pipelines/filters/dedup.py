@@ -13,6 +13,7 @@ the exact Jaccard similarity of the shingle sets, so the threshold is a real bou
 State is kept across `batch_verdicts` calls (after `start()`), so the curate stage can stream the dataset
 in Arrow batches: it holds hashes, band keys and the kept ids, never the rows' text. `verdicts` is one batch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,9 +34,11 @@ ALL = "all"  # shorthand for every field of KEY_FIELDS
 
 class DedupSpec(FilterSpec):
     name: Literal["dedup"] = "dedup"
-    by: list[str] = Field(default_factory=lambda: [ALL], min_length=1,
-                          description="keys checked one after the other: 'all' or fields joined with '+' from "
-                                      + ", ".join(KEY_FIELDS))
+    by: list[str] = Field(
+        default_factory=lambda: [ALL],
+        min_length=1,
+        description="keys checked one after the other: 'all' or fields joined with '+' from " + ", ".join(KEY_FIELDS),
+    )
     exact: bool = True
     near: bool = True
     near_threshold: float = Field(0.85, gt=0, le=1, description="Jaccard of the shingle sets; >= is a duplicate")
@@ -55,7 +58,7 @@ class DedupSpec(FilterSpec):
 def key_parts(record: Record, key: str) -> list[tuple[str, str]] | None:
     """(field, normalised text) for each field of the key; None when the record has none of them."""
     parts = []
-    for f in (KEY_FIELDS if key == ALL else key.split("+")):
+    for f in KEY_FIELDS if key == ALL else key.split("+"):
         value = getattr(record, f)
         if isinstance(value, list):
             value = " \n ".join(value)

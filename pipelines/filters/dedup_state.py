@@ -8,6 +8,7 @@ a temporary file, never Python objects per row.
   only when a duplicate names it in its reason.
 - `ExactIndex`: first occurrence of each 8-byte hash, over every batch.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -66,8 +67,12 @@ class SortedRuns:
             lo, hi = 0, 0
         self.runs.append((keys, values))
         self.spans.append((lo, hi))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]) \
-                and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.cap and self._same_width():
+        while (
+            len(self.runs) > 1
+            and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
+            and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.cap
+            and self._same_width()
+        ):
             (k2, v2), (k1, v1) = self.runs.pop(), self.runs.pop()
             (lo2, hi2), (lo1, hi1) = self.spans.pop(), self.spans.pop()
             lo = min(lo1, lo2)
@@ -83,8 +88,10 @@ class SortedRuns:
             return True
         (lo1, hi1), (lo2, hi2) = self.spans[-2], self.spans[-1]
         width = max(self.runs[-2][1].dtype.itemsize, self.runs[-1][1].dtype.itemsize)
-        return np.dtype(_offset_type(max(hi1, hi2) - min(lo1, lo2))).itemsize <= width \
+        return (
+            np.dtype(_offset_type(max(hi1, hi2) - min(lo1, lo2))).itemsize <= width
             and self.runs[-2][1].dtype == self.runs[-1][1].dtype
+        )
 
     def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (query index, value) whose key equals the query, over all runs (older runs first; within a
@@ -114,8 +121,7 @@ def _offset_type(span: int) -> type:
     return np.uint16 if span < 1 << 16 else np.uint32 if span < 1 << 32 else np.uint64
 
 
-def _merge(k1: np.ndarray, v1: np.ndarray, k2: np.ndarray,
-           v2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _merge(k1: np.ndarray, v1: np.ndarray, k2: np.ndarray, v2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two sorted runs as one, k1's entries before k2's among equal keys: k2 is inserted where a search puts
     it, so the temporaries are one position per k2 entry and a mask (no sort of the concatenation)."""
     at = np.searchsorted(k1, k2, "right")

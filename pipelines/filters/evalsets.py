@@ -6,6 +6,7 @@ SICK-R come from a user's directory (formats in shared/data/README.md): every `S
 (sentence1, sentence2 in the first two fields) and every `SICK*.txt` (header with sentence_A,
 sentence_B) under it. Unscored pairs are included: a test sentence is a test sentence.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,7 +57,7 @@ def user_sets(data_dir: Path) -> dict[str, list[str]]:
         raise EvalSetError(f"{data_dir}: evaluation data directory not found")
     out: dict[str, list[str]] = {}
     for p in sorted(data_dir.rglob("STS.input.*.txt")):
-        out[f"{p.parent.name}/{p.name[len('STS.input.'):-4]}"] = sts_input_sentences(p)
+        out[f"{p.parent.name}/{p.name[len('STS.input.') : -4]}"] = sts_input_sentences(p)
     for p in sorted(data_dir.rglob("SICK*.txt")):
         out[p.stem] = sick_sentences(p)
     if not out:

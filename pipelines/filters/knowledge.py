@@ -7,6 +7,7 @@ of the anchor replaced by another), `positive:added_quantity`. Negative reasons:
 `negative:other_fact_changed` (another entity or quantity was lost or added). Entities compare case- and
 space-insensitively, quantities by normalised value (synth.kg.facts).
 """
+
 from __future__ import annotations
 
 from typing import ClassVar, Literal, Sequence
@@ -85,8 +86,11 @@ class KnowledgeFilter:
             if not (r.entities or r.quantities or r.changed_fact):
                 out.append(None)
                 continue
-            why = positive_reason(r, self.spec.allow_added_quantities) if self.spec.check_positive and r.positive \
+            why = (
+                positive_reason(r, self.spec.allow_added_quantities)
+                if self.spec.check_positive and r.positive
                 else None
+            )
             reason = f"positive:{why}" if why else None
             if reason is None and self.spec.check_negative and r.negative is not None:
                 nwhy = negative_reason(r)

@@ -8,6 +8,7 @@ For every record with a `ranked` list its annotate step (`MonotoneAnnotator`) wr
   member has one.
 It rejects only when told to (`reject_encoder` / `reject_judge`); records without a list are kept untouched.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, Sequence
@@ -60,8 +61,13 @@ class MonotoneAnnotator:
 
             self._encoder = load_encoder(self.spec.encoder)
         texts = sorted({t for r in lists for t in [r.anchor, *r.ranked]})
-        emb = encode(self._encoder, texts, label="monotone filter: encode", batch_size=self.spec.batch_size,
-                     normalize_embeddings=True)
+        emb = encode(
+            self._encoder,
+            texts,
+            label="monotone filter: encode",
+            batch_size=self.spec.batch_size,
+            normalize_embeddings=True,
+        )
         index = {t: i for i, t in enumerate(texts)}
         out = []
         for r in lists:

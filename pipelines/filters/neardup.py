@@ -5,6 +5,7 @@ The index holds 6 bytes per band and kept row (a 32-bit key and its slot as a 2-
 sketch; the kept rows' ids and sorted distinct shingles go to temporary files, read back only for the LSH
 candidates that pass the sketch, whose exact Jaccard of shingle sets decides.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ def _crc_grams(parts: Parts, k: int) -> list[int]:
     for f, text in parts:
         if text:
             data, seed = text.encode("utf-8"), zlib.crc32(f"{f}\x1f".encode("utf-8"))
-            out.extend(zlib.crc32(data[i:i + k], seed) for i in range(max(1, len(data) - k + 1)))
+            out.extend(zlib.crc32(data[i : i + k], seed) for i in range(max(1, len(data) - k + 1)))
     return out
 
 
@@ -84,7 +85,7 @@ def gram_set(parts: Parts, k: int) -> set[int]:
         if len(data) < k:
             out.add(int.from_bytes(data, "big") | (1 << 59) | (len(data) << 56) | tag)
         else:
-            out.update(int.from_bytes(data[i:i + k], "big") | tag for i in range(len(data) - k + 1))
+            out.update(int.from_bytes(data[i : i + k], "big") | tag for i in range(len(data) - k + 1))
     return out
 
 
@@ -98,7 +99,7 @@ def bands(threshold: float, num_perm: int, recall: float = 0.999) -> tuple[int, 
     permutations: 18 x 7 (datasketch's split at t - 0.1, 11 x 11, proposes such a pair only 87 % of the time)."""
     for r in range(num_perm, 0, -1):
         b = num_perm // r
-        if 1 - (1 - threshold ** r) ** b >= recall:
+        if 1 - (1 - threshold**r) ** b >= recall:
             return b, r
     return num_perm, 1
 
@@ -108,7 +109,7 @@ def min_matches(threshold: float, n: int, miss: float = 1e-6) -> int:
     <= miss: candidates with fewer are skipped without reading their text."""
     below = 0.0
     for m in range(n + 1):
-        below += math.comb(n, m) * threshold ** m * (1 - threshold) ** (n - m)
+        below += math.comb(n, m) * threshold**m * (1 - threshold) ** (n - m)
         if below > miss:
             return m
     return n
@@ -147,9 +148,9 @@ class NearIndex:
         d = np.array(m.to_rows(), dtype=np.uint32).reshape(-1, self.num_perm).astype(np.uint64)
         keys = np.empty((d.shape[0], self.b), dtype=np.uint64)
         for i in range(self.b):
-            band = d[:, i * self.r:(i + 1) * self.r] * self._mult[i]
+            band = d[:, i * self.r : (i + 1) * self.r] * self._mult[i]
             keys[:, i] = band.sum(axis=1, dtype=np.uint64) ^ np.uint64((i + 1) * 0x9E3779B97F4A7C15 % 2**64)
-        return (keys >> np.uint64(32)).astype(np.uint32), (d[:, :self._n_sketch] & np.uint64(0xFF)).astype(np.uint8)
+        return (keys >> np.uint64(32)).astype(np.uint32), (d[:, : self._n_sketch] & np.uint64(0xFF)).astype(np.uint8)
 
     def _stored(self, keys: np.ndarray, sketch: np.ndarray) -> dict[int, list[int]]:
         """Row -> slots of earlier batches sharing a band key and passing the sketch screen, ascending.
@@ -158,13 +159,13 @@ class NearIndex:
         the rows seen (a re-used anchor meets each earlier row of its own), the temporaries must not."""
         out: dict[int, list[int]] = {}
         for first in range(0, len(keys), _ROW_CHUNK):
-            qi, slots = self._bands.lookup(keys[first:first + _ROW_CHUNK].ravel())
+            qi, slots = self._bands.lookup(keys[first : first + _ROW_CHUNK].ravel())
             if not qi.size:
                 continue
             pair = np.unique((qi // self.b + first) * (1 << 32) + slots)
             del qi, slots
             for at in range(0, len(pair), _PAIR_CHUNK):
-                part = pair[at:at + _PAIR_CHUNK]
+                part = pair[at : at + _PAIR_CHUNK]
                 rows, slots = part >> 32, part & 0xFFFFFFFF
                 ok = (self._sketch[slots] == sketch[rows]).sum(axis=1, dtype=np.int32) >= self._min_matches
                 for row, slot in zip(rows[ok].tolist(), slots[ok].tolist()):
@@ -216,7 +217,7 @@ class NearIndex:
         keys, sketch = self._band_keys(flat, offsets)
         if self.size + len(rows) > len(self._sketch):
             grown = np.empty((2 * (self.size + len(rows)), self._n_sketch), dtype=np.uint8)
-            grown[:self.size] = self._sketch[:self.size]
+            grown[: self.size] = self._sketch[: self.size]
             self._sketch = grown
         stored = self._stored(keys, sketch)
         earlier = self._in_batch(keys, sketch)
@@ -225,7 +226,7 @@ class NearIndex:
 
         def grams(j: int) -> np.ndarray:
             if j not in mine:
-                g = np.sort(flat[offsets[j]:offsets[j + 1]])
+                g = np.sort(flat[offsets[j] : offsets[j + 1]])
                 mine[j] = g[np.concatenate(([True], g[1:] != g[:-1]))]  # np.unique, without its overhead
             return mine[j]
 

@@ -9,6 +9,7 @@ Methods, Analysis & Insights from Training Gopher", Table A1; datatrove's `Gophe
 Words are lower-cased runs of letters/digits, so punctuation and case do not hide a loop. Pure functions over a
 string; the rules filter compares them with the recipe's thresholds.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,7 @@ def top_ngram_share(ws: list, n: int) -> float:
     total = sum(map(len, ws))
     if len(ws) < n or not total:
         return 0.0
-    gram, count = Counter(tuple(ws[i:i + n]) for i in range(len(ws) - n + 1)).most_common(1)[0]
+    gram, count = Counter(tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)).most_common(1)[0]
     return 0.0 if count < 2 else min(1.0, sum(map(len, gram)) * count / total)
 
 
@@ -55,7 +56,7 @@ def duplicated_ngram_fraction(ws: list, n: int) -> float:
     seen: set[tuple] = set()
     repeated, i = 0, 0
     while i <= len(ws) - n:
-        gram = tuple(ws[i:i + n])
+        gram = tuple(ws[i : i + n])
         if gram in seen:
             repeated += sum(map(len, gram))
             i += n
@@ -68,8 +69,11 @@ def duplicated_ngram_fraction(ws: list, n: int) -> float:
 def repetition_problem(text: str, top: dict[int, float], dup: dict[int, float]) -> str | None:
     """The first threshold `text` exceeds, as a reason (`top_2gram_share`, `dup_5gram_frac`), or None."""
     ws = _fast_words(text)
-    if not _repeats(ws, 2) and min((*top, *dup), default=2) >= 2 \
-            and min((*top.values(), *dup.values()), default=0.0) >= 0:
+    if (
+        not _repeats(ws, 2)
+        and min((*top, *dup), default=2) >= 2
+        and min((*top.values(), *dup.values()), default=0.0) >= 0
+    ):
         return None  # no 2-gram occurs twice, so no n-gram (n >= 2) does: every statistic is 0 (the common case)
     repeats: dict[int, bool] = {}
 

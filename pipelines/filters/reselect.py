@@ -15,6 +15,7 @@ filter judges. Every row says how it was formed, in `checks`: `reselect_as_gener
 anchor id `<parent anchor id>~<role><n>`). Per-role candidates are kept apart: a hard negative that the
 encoder finds close is not promoted to a positive (it changes a fact; the knowledge filter would say so).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -23,9 +24,15 @@ from typing import Any, Callable, Sequence
 from synth.records import Record
 
 
-def reselect(records: Sequence[Record], cos_pos: Sequence[float | None], cos_neg: Sequence[float | None],
-             min_pos: float | None, max_neg: float | None, shift: int = 6,
-             reemit: bool = True) -> tuple[list[Record], list[tuple[Record, Record]]]:
+def reselect(
+    records: Sequence[Record],
+    cos_pos: Sequence[float | None],
+    cos_neg: Sequence[float | None],
+    min_pos: float | None,
+    max_neg: float | None,
+    shift: int = 6,
+    reemit: bool = True,
+) -> tuple[list[Record], list[tuple[Record, Record]]]:
     """Re-form failing records (positive = anchor, negative = a shifted row's anchor) as copies, given their
     cosines; returns (the records to judge, the re-emitted pairs of unused candidates as (parent, new record),
     not yet scored). The given records are not changed."""
@@ -48,8 +55,7 @@ def reselect(records: Sequence[Record], cos_pos: Sequence[float | None], cos_neg
             r.checks["reselect_as_generated"] = 1.0
         out.append(r)
         if reemit:
-            emitted += [(r, _reemitted(r, role, text, k)) for k, (role, text) in enumerate(unused)
-                        if text != r.anchor]
+            emitted += [(r, _reemitted(r, role, text, k)) for k, (role, text) in enumerate(unused) if text != r.anchor]
     return out, emitted
 
 
@@ -65,14 +71,32 @@ def _shifted_anchor(records: Sequence[Record], i: int, shift: int) -> tuple[int,
 
 def _reemitted(r: Record, role: str, text: str, n: int) -> Record:
     """GCSE's (candidate, candidate, negative) pair from an unused candidate: no facts to keep (a self pair)."""
-    return replace(r, anchor_id=f"{r.anchor_id}~{role}{n}", anchor=text, positive=text, negative=r.negative,
-                   negative_kind=r.negative_kind, entities=[], quantities=[], changed_fact=None,
-                   checks={f"reselect_reemitted_{role}": 1.0}, raw={},
-                   scores=[], prompt_ids=list(r.prompt_ids), exemplar_ids=list(r.exemplar_ids))
+    return replace(
+        r,
+        anchor_id=f"{r.anchor_id}~{role}{n}",
+        anchor=text,
+        positive=text,
+        negative=r.negative,
+        negative_kind=r.negative_kind,
+        entities=[],
+        quantities=[],
+        changed_fact=None,
+        checks={f"reselect_reemitted_{role}": 1.0},
+        raw={},
+        scores=[],
+        prompt_ids=list(r.prompt_ids),
+        exemplar_ids=list(r.exemplar_ids),
+    )
 
 
-def add_emitted_rows(annotator: Any, name: str, rows: list[dict[str, Any]], checked: list[dict[str, Any]],
-                     records: dict[int, Record], to_row: Callable[[Record, dict[str, Any]], dict[str, Any]]) -> int:
+def add_emitted_rows(
+    annotator: Any,
+    name: str,
+    rows: list[dict[str, Any]],
+    checked: list[dict[str, Any]],
+    records: dict[int, Record],
+    to_row: Callable[[Record, dict[str, Any]], dict[str, Any]],
+) -> int:
     """Curate's hook: rows for the records an annotate step emitted (`take_emitted()` -> [(parent, record,
     annotation columns)]), kept, with the parent's provenance, appended so that later filters and the writers
     see them. `records` maps a row (by id) to the record it holds; a parent is matched by that map."""

@@ -1,6 +1,7 @@
 """Rule filters on generated sentences: empty, too short/long, copies of the anchor or of a prompt
 exemplar, refusals and meta commentary, non-sentences, repetition loops (pipelines/filters/repetition.py), and
 positive == negative."""
+
 from __future__ import annotations
 
 import re
@@ -15,11 +16,15 @@ from synth.records import Record
 
 _REFUSAL = re.compile(
     r"\b(as an ai|i (?:can(?:not|'t)|am unable|won't|will not)|i'm (?:sorry|unable|not able)|sorry,|"
-    r"language model|i apologi[sz]e|cannot (?:generate|provide|assist|help))", re.IGNORECASE)
+    r"language model|i apologi[sz]e|cannot (?:generate|provide|assist|help))",
+    re.IGNORECASE,
+)
 _META = re.compile(
     r"(\b(?:the|this|your|my) (?:original|given|input|provided|above|new|revised|rewritten|modified) "
     r"(?:sentence|text|phrase|statement|input)\b|\bsentence\s*\d*\s*:|\bparaphras|\brewrit|\bhere (?:is|are)\b|"
-    r"\bin this sentence\b|\bthe sentence (?:is|means|says|describes)\b|\bexplanation\b|\bnote:)", re.IGNORECASE)
+    r"\bin this sentence\b|\bthe sentence (?:is|means|says|describes)\b|\bexplanation\b|\bnote:)",
+    re.IGNORECASE,
+)
 _NON_SENTENCE = re.compile(r"(https?://|www\.|```|\{|\}|<[^>]+>|\|\s*\w+\s*\|)")
 _WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
 _PUNCT = re.compile(r"[^\w\s]")
@@ -28,10 +33,19 @@ _PUNCT = re.compile(r"[^\w\s]")
 # substring that every one of its matches contains (so the decisions are the regexes' own)
 _ASCII_LETTER = bytes(c if c < 128 and chr(c).isalpha() else 32 for c in range(256))
 _ASCII_NOT_LETTER = bytes(c for c in range(256) if not (c < 128 and chr(c).isalpha()))
-_REFUSAL_NEEDS = (b"as an ai", b"i can", b"i am unable", b"i won't", b"i will not", b"i'm ", b"sorry,",
-                  b"language model", b"i apologi", b"cannot ")
-_META_NEEDS = (b"sentence", b"text", b"phras", b"statement", b"input", b"rewrit", b"here ", b"explanation",
-               b"note:")
+_REFUSAL_NEEDS = (
+    b"as an ai",
+    b"i can",
+    b"i am unable",
+    b"i won't",
+    b"i will not",
+    b"i'm ",
+    b"sorry,",
+    b"language model",
+    b"i apologi",
+    b"cannot ",
+)
+_META_NEEDS = (b"sentence", b"text", b"phras", b"statement", b"input", b"rewrit", b"here ", b"explanation", b"note:")
 
 
 @lru_cache(maxsize=65_536)  # an anchor is normalised for each of its fields, and again by dedup/decontam
@@ -73,10 +87,13 @@ class RulesSpec(FilterSpec):
     max_length_ratio: float = Field(3.0, gt=0, description="generated words / anchor words, upper bound")
     reject_exemplar_copies: bool = True
     max_top_ngram_share: dict[int, float] = Field(
-        {2: 0.6, 3: 0.65, 4: 0.7}, description="n -> highest share of word characters the most frequent n-gram may "
-        "cover (Gopher's top n-gram rule; defaults measured on the quickstart data, docs/filtering.md)")
+        {2: 0.6, 3: 0.65, 4: 0.7},
+        description="n -> highest share of word characters the most frequent n-gram may "
+        "cover (Gopher's top n-gram rule; defaults measured on the quickstart data, docs/filtering.md)",
+    )
     max_dup_ngram_frac: dict[int, float] = Field(
-        {3: 0.5, 5: 0.5}, description="n -> highest fraction of word characters in repeated n-grams (Gopher)")
+        {3: 0.5, 5: 0.5}, description="n -> highest fraction of word characters in repeated n-grams (Gopher)"
+    )
 
 
 class RulesFilter:

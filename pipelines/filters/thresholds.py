@@ -7,6 +7,7 @@ annotate step (`ReorientAnnotator`), and the row says so: `swapped = true`. Scor
 task (`Record.positive_score`, `Record.negative_score`); records without them are kept (marked
 `no_scores = true`) or rejected as `no_scores`, as configured.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -33,9 +34,14 @@ class ThresholdsSpec(FilterSpec):
 def swapped_pair(record: Record) -> Record:
     """A copy with positive and negative exchanged, with everything attached to each side (scores)."""
     flip = {"positive": "negative", "negative": "positive"}
-    return replace(record, positive=record.negative, negative=record.positive,
-                   positive_score=record.negative_score, negative_score=record.positive_score,
-                   scores=[replace(s, target=flip.get(s.target, s.target)) for s in record.scores])
+    return replace(
+        record,
+        positive=record.negative,
+        negative=record.positive,
+        positive_score=record.negative_score,
+        negative_score=record.positive_score,
+        scores=[replace(s, target=flip.get(s.target, s.target)) for s in record.scores],
+    )
 
 
 def swap_columns(columns: Columns, i: int) -> None:
@@ -53,16 +59,20 @@ def unswap_row(row: dict[str, Any]) -> dict[str, Any]:
     if not row.get("swapped"):
         return row
     fresh = record_to_row(swapped_pair(row_to_record(row)), row["provenance"])
-    out = {**row, **{k: fresh[k] for k in ("positive", "negative", "positive_score", "negative_score", "scores")},
-           "swapped": None}
+    out = {
+        **row,
+        **{k: fresh[k] for k in ("positive", "negative", "positive_score", "negative_score", "scores")},
+        "swapped": None,
+    }
     for a, b in SIDE_COLUMNS:
         out[a], out[b] = row[b], row[a]
     return out
 
 
 def _has_scores(r: Record) -> bool:
-    return not ((r.positive is not None and r.positive_score is None)
-                or (r.negative is not None and r.negative_score is None))
+    return not (
+        (r.positive is not None and r.positive_score is None) or (r.negative is not None and r.negative_score is None)
+    )
 
 
 class ReorientAnnotator:
@@ -82,8 +92,12 @@ class ReorientAnnotator:
                 continue
             if not _has_scores(r):
                 columns["no_scores"][i] = True
-            elif r.positive is not None and r.negative is not None and self.spec.swap_reversed \
-                    and r.negative_score > r.positive_score:
+            elif (
+                r.positive is not None
+                and r.negative is not None
+                and self.spec.swap_reversed
+                and r.negative_score > r.positive_score
+            ):
                 r = swapped_pair(r)
                 swap_columns(columns, i)
                 columns["swapped"][i] = True

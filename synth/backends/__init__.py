@@ -1,4 +1,5 @@
 """Backend registry: a recipe names a backend; `get_backend(spec)` builds it once per process."""
+
 from __future__ import annotations
 
 import threading
@@ -29,8 +30,13 @@ class TransformersSpec(BackendSpec):
 def _make_transformers(spec: TransformersSpec) -> Backend:
     from synth.backends.transformers_backend import TransformersBackend
 
-    return TransformersBackend(spec.model, batch_size=spec.batch_size, dtype=spec.dtype, device=spec.device,
-                               max_prompt_tokens=spec.max_prompt_tokens)
+    return TransformersBackend(
+        spec.model,
+        batch_size=spec.batch_size,
+        dtype=spec.dtype,
+        device=spec.device,
+        max_prompt_tokens=spec.max_prompt_tokens,
+    )
 
 
 BACKENDS = Registry("backend", key="backend")
@@ -113,6 +119,19 @@ def release_accelerator_backends() -> list[str]:
     return names
 
 
-__all__ = ["Backend", "BackendError", "BackendSpec", "Completion", "Request", "Sample", "Sampling",
-           "TransformersSpec", "BACKENDS", "register_backend", "backend_spec_type", "get_backend", "close_backends",
-           "release_accelerator_backends"]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendSpec",
+    "Completion",
+    "Request",
+    "Sample",
+    "Sampling",
+    "TransformersSpec",
+    "BACKENDS",
+    "register_backend",
+    "backend_spec_type",
+    "get_backend",
+    "close_backends",
+    "release_accelerator_backends",
+]

@@ -3,6 +3,7 @@
 A task builds `Request`s for a whole shard and hands them to `Backend.generate` in one call; the
 backend decides how to batch (one `LLM.chat`, an async fan-out, or padded `generate` batches).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -10,6 +10,7 @@ tokens; the mask is applied to the logits *before* temperature and top-p (HF app
 its own warpers, so this module passes the warpers itself, in order). A sequence whose grammar is complete may
 only end. Output that still fails to parse (length cut-off) stays a recorded rejection in the task.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,25 +72,26 @@ class GrammarMask(LogitsProcessor):
             if step > 0 and not m.is_stopped():
                 m.consume_token(int(input_ids[i, -1]))
             fill_next_token_bitmask(m, mask, i)
-        allowed = ((mask[rows].unsqueeze(-1) >> self.bits) & 1).reshape(len(rows), -1)[:, :scores.shape[1]]
+        allowed = ((mask[rows].unsqueeze(-1) >> self.bits) & 1).reshape(len(rows), -1)[:, : scores.shape[1]]
         scores[rows] = scores[rows].masked_fill(allowed == 0, float("-inf"))
         GrammarMask.seconds += time.perf_counter() - t0
         GrammarMask.steps += 1
         return scores
 
 
-def generate_kwargs(tokenizer: Any, vocab: int, reqs: Sequence[Request], s: Sampling,
-                    prompt_len: int) -> dict[str, Any]:
+def generate_kwargs(
+    tokenizer: Any, vocab: int, reqs: Sequence[Request], s: Sampling, prompt_len: int
+) -> dict[str, Any]:
     """Extra `model.generate` kwargs for a batch with structured requests: the mask, then the warpers."""
     try:
         ll_tok = _ll_tokenizer(tokenizer, vocab)
     except ImportError as e:  # a hard dependency; only a broken install gets here
-        raise BackendError("structured output on the transformers backend needs llguidance "
-                           "(pip install llguidance)") from e
+        raise BackendError(
+            "structured output on the transformers backend needs llguidance (pip install llguidance)"
+        ) from e
     grammars = [grammar(r.structured) if r.structured else None for r in reqs for _ in range(s.n)]
     procs: list[Any] = [GrammarMask(ll_tok, grammars, prompt_len, vocab)]
     if s.temperature > 0:  # warpers after the mask; generate's own become no-ops (temperature 1, top_p 1)
         procs += [TemperatureLogitsWarper(s.temperature), TopPLogitsWarper(s.top_p)]
         return {"logits_processor": LogitsProcessorList(procs), "temperature": 1.0, "top_p": 1.0}
     return {"logits_processor": LogitsProcessorList(procs)}
-

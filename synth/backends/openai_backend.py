@@ -11,6 +11,7 @@ not saved, so a rerun retries it, and the shards already written stay on disk.
 The API key is read from the environment variable *named* by `api_key_env`: the spec (which is written to
 recipe.toml and hashed into shard keys) only ever holds that name, and the key goes nowhere but the header.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,28 +45,41 @@ class OpenAISpec(BackendSpec):
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)  # a pasted key never echoes
     backend: Literal["openai"] = "openai"
-    base_url: str | list[str] = Field("http://127.0.0.1:8000/v1",
-                                      description="…/v1 URL; a list spreads requests round-robin over servers")
+    base_url: str | list[str] = Field(
+        "http://127.0.0.1:8000/v1", description="…/v1 URL; a list spreads requests round-robin over servers"
+    )
     api_key_env: str | None = Field(None, description="NAME of the environment variable holding the API key")
     concurrency: int = Field(16, ge=1, le=1024, description="requests in flight at once")
-    timeout_s: float = Field(300.0, gt=0, description="wall-clock deadline of one attempt: connect and every "
-                             "read together (generation of max_tokens included)")
+    timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="wall-clock deadline of one attempt: connect and every "
+        "read together (generation of max_tokens included)",
+    )
     connect_timeout_s: float = Field(10.0, gt=0)
     max_retries: int = Field(6, ge=0, le=20)
     backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles per attempt")
     backoff_max_s: float = Field(30.0, ge=0)
-    deadline_s: float | None = Field(900.0, gt=0, description="wall-clock limit for one request over all its "
-                                     "attempts and waits; past it the request counts as unreachable")
-    retry_after_max_s: float = Field(300.0, ge=0, description="longest wait a server's Retry-After is honoured "
-                                     "for; a longer one waits this long")
+    deadline_s: float | None = Field(
+        900.0,
+        gt=0,
+        description="wall-clock limit for one request over all its "
+        "attempts and waits; past it the request counts as unreachable",
+    )
+    retry_after_max_s: float = Field(
+        300.0, ge=0, description="longest wait a server's Retry-After is honoured for; a longer one waits this long"
+    )
 
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
         return None if v is None else check_env_name(v)
+
     structured_field: Literal["structured_outputs", "response_format"] = Field(
-        "structured_outputs", description="vLLM >= 0.11 honours `structured_outputs` (json/choice/regex); other "
-        "servers take OpenAI's `response_format` json_schema (json only). Old `guided_*` fields are ignored.")
+        "structured_outputs",
+        description="vLLM >= 0.11 honours `structured_outputs` (json/choice/regex); other "
+        "servers take OpenAI's `response_format` json_schema (json only). Old `guided_*` fields are ignored.",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -87,8 +101,15 @@ class OpenAISpec(BackendSpec):
 def request_body(model: str, req: Request, structured_field: str = "structured_outputs") -> dict[str, Any]:
     """The chat-completions JSON for one request (no credentials in it)."""
     s = req.sampling
-    body: dict[str, Any] = {"model": model, "messages": list(req.messages), "max_tokens": s.max_tokens,
-                            "temperature": s.temperature, "top_p": s.top_p, "n": s.n, "seed": s.seed * SEED_STRIDE}
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": list(req.messages),
+        "max_tokens": s.max_tokens,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "n": s.n,
+        "seed": s.seed * SEED_STRIDE,
+    }
     if s.stop:
         body["stop"] = list(s.stop)
     if s.logprobs is not None:
@@ -97,18 +118,26 @@ def request_body(model: str, req: Request, structured_field: str = "structured_o
     if req.structured is not None:
         body.update(structured_body(req.structured, structured_field))
     if req.guidance is not None:
-        raise BackendError("openai backend: classifier-free guidance (Request.guidance) is not supported by "
-                           "OpenAI-compatible servers; use the transformers backend or a task mode without guidance")
+        raise BackendError(
+            "openai backend: classifier-free guidance (Request.guidance) is not supported by "
+            "OpenAI-compatible servers; use the transformers backend or a task mode without guidance"
+        )
     return body
 
 
 def structured_body(st: Structured, field: str) -> dict[str, Any]:
     if field == "response_format":
         if st.kind != "json":
-            raise BackendError(f"openai backend: structured_field='response_format' only carries JSON schemas, "
-                               f"not {st.kind!r}; use structured_field='structured_outputs' with vLLM")
-        return {"response_format": {"type": "json_schema",
-                                    "json_schema": {"name": "output", "schema": st.spec, "strict": True}}}
+            raise BackendError(
+                f"openai backend: structured_field='response_format' only carries JSON schemas, "
+                f"not {st.kind!r}; use structured_field='structured_outputs' with vLLM"
+            )
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": st.spec, "strict": True},
+            }
+        }
     value = {"json": st.spec, "choice": list(st.spec) if st.kind == "choice" else None, "regex": st.spec}[st.kind]
     extra = {"disable_any_whitespace": True} if st.kind == "json" else {}
     return {"structured_outputs": {st.kind: value, **extra}}
@@ -125,8 +154,12 @@ def parse_choice(choice: dict[str, Any]) -> Sample:
                 d.setdefault(t["token"], float(t["logprob"]))
             top.append(d)
     text = (choice.get("message") or {}).get("content") or ""
-    return Sample(text=text.strip(), finish_reason=choice.get("finish_reason") or "stop",
-                  n_tokens=len(content) if content is not None else 0, top_logprobs=top)
+    return Sample(
+        text=text.strip(),
+        finish_reason=choice.get("finish_reason") or "stop",
+        n_tokens=len(content) if content is not None else 0,
+        top_logprobs=top,
+    )
 
 
 class OpenAIBackend:
@@ -141,8 +174,9 @@ class OpenAIBackend:
         self.seconds_generating = 0.0
         self._rr = itertools.count()
         if spec.api_key_env and not os.environ.get(spec.api_key_env):
-            raise BackendError(f"openai backend: environment variable {spec.api_key_env} (generator.api_key_env) "
-                               "is not set")
+            raise BackendError(
+                f"openai backend: environment variable {spec.api_key_env} (generator.api_key_env) is not set"
+            )
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.spec.api_key_env) if self.spec.api_key_env else None
@@ -169,12 +203,20 @@ class OpenAIBackend:
             completions.append(Completion(samples=samples))
         errors = [c.error for c in completions if c.error]
         if errors and len(errors) == len(completions):
-            raise BackendError(f"openai backend: all {len(errors)} requests failed, so the shard is not saved and a "
-                               f"rerun retries it; first error: {errors[0]}")
+            raise BackendError(
+                f"openai backend: all {len(errors)} requests failed, so the shard is not saved and a "
+                f"rerun retries it; first error: {errors[0]}"
+            )
         self.tokens_generated += tokens
         self.seconds_generating += elapsed
-        log.info("openai: %d requests (%d rejected), %d tokens in %.1fs (%.1f tok/s)", len(requests), len(errors),
-                 tokens, elapsed, tokens / max(elapsed, 1e-9))
+        log.info(
+            "openai: %d requests (%d rejected), %d tokens in %.1fs (%.1f tok/s)",
+            len(requests),
+            len(errors),
+            tokens,
+            elapsed,
+            tokens / max(elapsed, 1e-9),
+        )
         return completions
 
     async def _generate_all(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any] | Completion]:
@@ -211,11 +253,12 @@ class OpenAIBackend:
         for attempt in range(self.spec.max_retries + 1):
             tried = attempt + 1
             url = urls[(start + attempt) % len(urls)] + "/chat/completions"
-            delay = min(self.spec.backoff_max_s, self.spec.backoff_s * 2 ** attempt) * (0.5 + random.random() / 2)
+            delay = min(self.spec.backoff_max_s, self.spec.backoff_s * 2**attempt) * (0.5 + random.random() / 2)
             unusable = None
             try:  # one deadline for connect + every read: a trickling server cannot stretch it
-                resp = await asyncio.wait_for(client.post(url, json=body),
-                                              max(0.001, min(self.spec.timeout_s, ends - time.monotonic())))
+                resp = await asyncio.wait_for(
+                    client.post(url, json=body), max(0.001, min(self.spec.timeout_s, ends - time.monotonic()))
+                )
             except (httpx.TransportError, asyncio.TimeoutError) as e:  # refused, reset, timed out
                 if isinstance(e, asyncio.TimeoutError):
                     e = httpx.TimeoutException(f"no complete answer within timeout_s={self.spec.timeout_s:g}s")
@@ -228,8 +271,12 @@ class OpenAIBackend:
                         return answer
                     last = f"{url}: HTTP 200 {unusable}: {detail[:200]!r}"
                 elif resp.status_code in REJECT_STATUS:
-                    log.warning("openai backend: %s answered HTTP %d for one request; its record is rejected: %s",
-                                url, resp.status_code, detail)
+                    log.warning(
+                        "openai backend: %s answered HTTP %d for one request; its record is rejected: %s",
+                        url,
+                        resp.status_code,
+                        detail,
+                    )
                     return failed(f"http_{resp.status_code}@{detail}")
                 elif resp.status_code not in RETRY_STATUS:
                     raise BackendError(f"openai backend: {url} answered HTTP {resp.status_code}: {detail}")
@@ -238,19 +285,32 @@ class OpenAIBackend:
                     asked = retry_after_s(resp.headers.get("retry-after", ""))
                     if asked is not None:
                         delay = min(self.spec.retry_after_max_s, max(delay, asked))
-                        log.warning("openai backend: %s asked to wait %.1fs (Retry-After); waiting %.1fs "
-                                    "(retry_after_max_s=%g)", url, asked, delay, self.spec.retry_after_max_s)
+                        log.warning(
+                            "openai backend: %s asked to wait %.1fs (Retry-After); waiting %.1fs "
+                            "(retry_after_max_s=%g)",
+                            url,
+                            asked,
+                            delay,
+                            self.spec.retry_after_max_s,
+                        )
             if time.monotonic() + delay >= ends:
                 last += f" (deadline_s={self.spec.deadline_s:g} reached)"
                 break
             if attempt < self.spec.max_retries:
-                log.warning("openai backend: attempt %d/%d failed (%s); retrying in %.1fs", attempt + 1,
-                            self.spec.max_retries + 1, last, delay)
+                log.warning(
+                    "openai backend: attempt %d/%d failed (%s); retrying in %.1fs",
+                    attempt + 1,
+                    self.spec.max_retries + 1,
+                    last,
+                    delay,
+                )
                 await _sleep(delay)
         if unusable is not None:  # the server answers, but not with choices: this request is rejected
             return failed(f"{unusable}@{last}")
-        raise BackendError(f"openai backend: server unreachable after {tried} attempts "
-                           f"(base_url {', '.join(urls)}); last error: {last}")
+        raise BackendError(
+            f"openai backend: server unreachable after {tried} attempts "
+            f"(base_url {', '.join(urls)}); last error: {last}"
+        )
 
     def _redact(self, text: str) -> str:
         """A server may echo the key it rejected: never let it into an error or a log line."""

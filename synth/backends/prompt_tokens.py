@@ -6,6 +6,7 @@ placeholders is tokenized normally (its control tokens stay control tokens) and 
 `split_special_tokens=True`. On text without special-token strings the ids equal tokenizing the rendered
 prompt in one go (tests/synth/test_prompt_tokens.py checks it), so ordinary prompts are unchanged.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,15 +25,17 @@ def content_ids(tokenizer: Any, text: str) -> list[int]:
 
 def escape_specials(tokenizer: Any, text: str) -> str:
     """Fallback for templates that rewrite contents: break each special-token string with a space after `<`."""
-    for tok in sorted(getattr(tokenizer, "all_special_tokens", []) + list(tokenizer.get_added_vocab()), key=len,
-                      reverse=True):
+    for tok in sorted(
+        getattr(tokenizer, "all_special_tokens", []) + list(tokenizer.get_added_vocab()), key=len, reverse=True
+    ):
         if len(tok) > 1 and tok in text:
             text = text.replace(tok, tok[0] + " " + tok[1:])
     return text
 
 
-def prompt_ids(tokenizer: Any, messages: Sequence[Message], render: Callable[[list[Message]], str],
-               add_special_tokens: bool) -> list[int]:
+def prompt_ids(
+    tokenizer: Any, messages: Sequence[Message], render: Callable[[list[Message]], str], add_special_tokens: bool
+) -> list[int]:
     """Token ids of `render(messages)` with every message content tokenized as plain text."""
     slotted = [{**m, "content": _SLOT.format(i)} for i, m in enumerate(messages)]
     text = render(slotted)
@@ -55,8 +58,8 @@ def with_special_tokens(tokenizer: Any, ids: list[int]) -> list[int]:
     """`ids` wrapped the way the tokenizer wraps a text (BOS and/or EOS), for models without a chat template."""
     bare = tokenizer("a", add_special_tokens=False)["input_ids"]
     full = tokenizer("a", add_special_tokens=True)["input_ids"]
-    start = next((i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare), 0)
-    return full[:start] + ids + full[start + len(bare):]
+    start = next((i for i in range(len(full) - len(bare) + 1) if full[i : i + len(bare)] == bare), 0)
+    return full[:start] + ids + full[start + len(bare) :]
 
 
 def render_plain(messages: Sequence[Message]) -> str:
@@ -78,5 +81,9 @@ def render_chat(tokenizer: Any, messages: Sequence[Message]) -> str:
 def chat_prompt_ids(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
     """Token ids of `render_chat`, message contents as plain text (BOS/EOS added only without a template,
     where the template does not write them itself)."""
-    return prompt_ids(tokenizer, messages, lambda m: render_chat(tokenizer, m),
-                      add_special_tokens=not getattr(tokenizer, "chat_template", None))
+    return prompt_ids(
+        tokenizer,
+        messages,
+        lambda m: render_chat(tokenizer, m),
+        add_special_tokens=not getattr(tokenizer, "chat_template", None),
+    )

@@ -6,6 +6,7 @@ seeds: a rerun of the same shard reproduces the same text. Message contents are 
 `<|im_end|>` in corpus text is not a control token), and a prompt over `max_prompt_tokens` is not cut: its
 request comes back as a `prompt_too_long` rejection with its token count.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,14 @@ class TransformersBackend:
     name = "transformers"
     supports_guidance = True  # HF generate's guidance_scale + negative_prompt_ids (checked batched == one by one)
 
-    def __init__(self, model: str, batch_size: int = 16, dtype: str = "float32", device: str = "cpu",
-                 max_prompt_tokens: int = 1024):
+    def __init__(
+        self,
+        model: str,
+        batch_size: int = 16,
+        dtype: str = "float32",
+        device: str = "cpu",
+        max_prompt_tokens: int = 1024,
+    ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -76,15 +83,21 @@ class TransformersBackend:
                 out[i] = failed(self.too_long(longest) or "")
                 continue
             s = r.sampling
-            key = (s.max_tokens, s.temperature, s.top_p, s.n, s.stop, s.logprobs,
-                   r.guidance.scale if r.guidance else None)
+            key = (
+                s.max_tokens,
+                s.temperature,
+                s.top_p,
+                s.n,
+                s.stop,
+                s.logprobs,
+                r.guidance.scale if r.guidance else None,
+            )
             groups[key].append(i)
         for idx in groups.values():
             idx.sort(key=lambda i: len(self.render(requests[i].messages)))  # the batching shards were made with
             for start in range(0, len(idx), self.batch_size):
-                chunk = idx[start:start + self.batch_size]
-                for i, comp in zip(chunk, self._generate_batch([requests[i] for i in chunk],
-                                                               [ids[i] for i in chunk])):
+                chunk = idx[start : start + self.batch_size]
+                for i, comp in zip(chunk, self._generate_batch([requests[i] for i in chunk], [ids[i] for i in chunk])):
                     out[i] = comp
         return [c for c in out if c is not None]
 
@@ -94,8 +107,13 @@ class TransformersBackend:
         s: Sampling = reqs[0].sampling
         enc = self._pad(prompts)
         torch.manual_seed(hash(tuple(r.sampling.seed for r in reqs)) % (2**31))
-        kwargs = dict(max_new_tokens=s.max_tokens, num_return_sequences=s.n, pad_token_id=self.tokenizer.pad_token_id,
-                      return_dict_in_generate=True, output_logits=s.logprobs is not None)
+        kwargs = dict(
+            max_new_tokens=s.max_tokens,
+            num_return_sequences=s.n,
+            pad_token_id=self.tokenizer.pad_token_id,
+            return_dict_in_generate=True,
+            output_logits=s.logprobs is not None,
+        )
         if s.temperature > 0:
             kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p)
         else:
@@ -105,17 +123,21 @@ class TransformersBackend:
         if any(r.structured for r in reqs):  # JSON schema / choice / regex masks (synth/backends/constrained.py)
             from synth.backends.constrained import generate_kwargs
 
-            kwargs.update(generate_kwargs(self.tokenizer, self.model.config.vocab_size, reqs, s,
-                                          enc["input_ids"].shape[1]))
+            kwargs.update(
+                generate_kwargs(self.tokenizer, self.model.config.vocab_size, reqs, s, enc["input_ids"].shape[1])
+            )
         if reqs[0].guidance is not None:
             neg = self._pad([self.prompt_ids(r.guidance.negative) for r in reqs])
-            kwargs.update(guidance_scale=reqs[0].guidance.scale, negative_prompt_ids=neg["input_ids"],
-                          negative_prompt_attention_mask=neg["attention_mask"])
+            kwargs.update(
+                guidance_scale=reqs[0].guidance.scale,
+                negative_prompt_ids=neg["input_ids"],
+                negative_prompt_attention_mask=neg["attention_mask"],
+            )
         t0 = time.perf_counter()
         with torch.inference_mode():
             res = self.model.generate(**enc, **kwargs)
         elapsed = time.perf_counter() - t0
-        new = res.sequences[:, enc["input_ids"].shape[1]:]
+        new = res.sequences[:, enc["input_ids"].shape[1] :]
         completions: list[Completion] = []
         batch_tokens = 0
         for b in range(len(reqs)):
@@ -147,8 +169,13 @@ class TransformersBackend:
             completions.append(Completion(samples=samples))
         self.tokens_generated += batch_tokens
         self.seconds_generating += elapsed
-        log.info("generated %d sequences, %d tokens in %.1fs (%.1f tok/s)", len(reqs) * s.n, batch_tokens,
-                 elapsed, batch_tokens / max(elapsed, 1e-9))
+        log.info(
+            "generated %d sequences, %d tokens in %.1fs (%.1f tok/s)",
+            len(reqs) * s.n,
+            batch_tokens,
+            elapsed,
+            batch_tokens / max(elapsed, 1e-9),
+        )
         return completions
 
     def close(self) -> None:

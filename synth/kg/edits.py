@@ -4,6 +4,7 @@ The small generator cannot be trusted to change exactly one fact, so the change 
 here (GCSE's entity replacement and quantity revision, done in code); the LLM may then only polish the
 wording, and the knowledge filter verifies the result against what was targeted.
 """
+
 from __future__ import annotations
 
 import random
@@ -12,10 +13,44 @@ import re
 from synth.kg.quantities import QuantitySpan, find_quantities
 from synth.records import ChangedFact, Entity
 
-_WORD_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
-_ORDINAL_WORDS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-                  "tenth", "eleventh", "twelfth"]
+_WORD_NUMBERS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+_ORDINAL_WORDS = [
+    "zeroth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+]
 _FRACTION_SWAP = {0.5: "a third", 1 / 3: "half", 2 / 3: "three quarters", 0.25: "half", 0.75: "two thirds"}
 
 
@@ -29,7 +64,7 @@ def swap_entity(text: str, entity: Entity, replacement: str) -> str | None:
     new = replacement
     if m.start() == 0 and new[:1].islower():
         new = new[:1].upper() + new[1:]
-    return text[:m.start()] + new + text[m.end():]
+    return text[: m.start()] + new + text[m.end() :]
 
 
 def _ordinal_suffix(n: int) -> str:
@@ -69,8 +104,9 @@ def _new_value(value: float, kind: str, rng: random.Random, integral: bool) -> f
     return cand if cand != value else value + 1
 
 
-def change_quantity(text: str, span: QuantitySpan, rng: random.Random,
-                    tries: int = 12) -> tuple[str, ChangedFact] | None:
+def change_quantity(
+    text: str, span: QuantitySpan, rng: random.Random, tries: int = 12
+) -> tuple[str, ChangedFact] | None:
     """`text` with one quantity changed to a different, plausible value that the sentence does not already
     mention (so "1995, 1996" never becomes "1996, 1996"); None when it cannot be edited."""
     present = [q.value for q in find_quantities(text)]
@@ -86,20 +122,20 @@ def change_quantity(text: str, span: QuantitySpan, rng: random.Random,
 
 def _change_once(text: str, span: QuantitySpan, rng: random.Random) -> tuple[str, ChangedFact] | None:
     q = span.quantity
-    piece = text[span.num_start:span.num_end]
+    piece = text[span.num_start : span.num_end]
     if q.kind == "date":
-        year = re.search(r"\d{4}", text[span.start:span.end])
+        year = re.search(r"\d{4}", text[span.start : span.end])
         if not year:
             return None
         ys = span.start + year.start()
         new_year = str(int(_new_value(float(year.group()), "date", rng, True)))
-        new_text = text[:ys] + new_year + text[ys + 4:]
-        after = new_text[span.start:span.end]
+        new_text = text[:ys] + new_year + text[ys + 4 :]
+        after = new_text[span.start : span.end]
         return new_text, ChangedFact("quantity_change", q.text, after)
     if q.kind == "ordinal":
         n = int(q.value or 1)
         m = n + rng.choice([1, 2]) if n < 3 else n + rng.choice([-1, 1, 2])
-        rendered = (_ORDINAL_WORDS[m] if piece.isalpha() and m < len(_ORDINAL_WORDS) else f"{m}{_ordinal_suffix(m)}")
+        rendered = _ORDINAL_WORDS[m] if piece.isalpha() and m < len(_ORDINAL_WORDS) else f"{m}{_ordinal_suffix(m)}"
     elif q.kind == "fraction":
         if "/" in piece:
             num, den = (int(x) for x in piece.split("/"))
@@ -116,10 +152,9 @@ def _change_once(text: str, span: QuantitySpan, rng: random.Random) -> tuple[str
         rendered = _format_like(piece, _new_value(base, q.kind, rng, integral))
     if piece[:1].isupper() and rendered[:1].islower():
         rendered = rendered[:1].upper() + rendered[1:]
-    new_text = text[:span.num_start] + rendered + text[span.num_end:]
+    new_text = text[: span.num_start] + rendered + text[span.num_end :]
     if new_text == text:
         return None
     after_end = span.end + len(rendered) - (span.num_end - span.num_start)
-    before = text[span.start:span.end] if q.kind == "range" else q.text
-    return new_text, ChangedFact("quantity_change", before, new_text[span.start:after_end])
-
+    before = text[span.start : span.end] if q.kind == "range" else q.text
+    return new_text, ChangedFact("quantity_change", before, new_text[span.start : after_end])

@@ -10,6 +10,7 @@ extra `[]` are appended), and the LLM rebuilds a new sentence around the fragmen
 prompt, `kg/extension.json`). The result is a new anchor with its provenance (source sentence, path, fragments,
 swaps); the pipeline stage (pipelines.kg_extension) re-extracts it and feeds it to generation.
 """
+
 from __future__ import annotations
 
 import random
@@ -62,12 +63,12 @@ def blank_out(text: str, fragments: Sequence[str], rng: random.Random, extra_rat
     keep = [False] * len(text)
     for frag in sorted(fragments, key=len, reverse=True):
         for m in re.finditer(r"(?<!\w)" + re.escape(frag) + r"(?!\w)", text, re.IGNORECASE):
-            keep[m.start():m.end()] = [True] * (m.end() - m.start())
+            keep[m.start() : m.end()] = [True] * (m.end() - m.start())
     out = []
     for m in re.finditer(r"\S+", text):
         core = re.search(r"[\w%$]", m.group())
-        if core and any(keep[m.start():m.end()]):
-            kept = "".join(c for c, k in zip(m.group(), keep[m.start():m.end()]) if k)
+        if core and any(keep[m.start() : m.end()]):
+            kept = "".join(c for c, k in zip(m.group(), keep[m.start() : m.end()]) if k)
             out.append(kept)
         else:
             out.append(BLANK)
@@ -76,9 +77,17 @@ def blank_out(text: str, fragments: Sequence[str], rng: random.Random, extra_rat
     return " ".join(out)
 
 
-def plan_extension(anchor: Anchor, ex: Extraction, graph: nx.Graph, rng: random.Random, swap_rate: float = 0.3,
-                   max_swaps: int = 4, main_part_rate: float = 0.0, main_graph: nx.Graph | None = None,
-                   main_part_swaps: int = 1) -> ExtensionPlan | None:
+def plan_extension(
+    anchor: Anchor,
+    ex: Extraction,
+    graph: nx.Graph,
+    rng: random.Random,
+    swap_rate: float = 0.3,
+    max_swaps: int = 4,
+    main_part_rate: float = 0.0,
+    main_graph: nx.Graph | None = None,
+    main_part_swaps: int = 1,
+) -> ExtensionPlan | None:
     """Fragments (after optional swaps) and the blanked sentence, by the main-part path or the entity path;
     None when the source has neither main parts nor facts."""
     parts = [m for m in ex.main_parts if has_entity(anchor.text, m.text)]
@@ -95,14 +104,15 @@ def plan_extension(anchor: Anchor, ex: Extraction, graph: nx.Graph, rng: random.
                 swaps.append({"before": ent.text, "after": rep, "type": ent.type})
     done = {s["before"] for s in swaps}
     frags = [s["after"] for s in swaps] + [e.text for e in entities if e.text not in done]
-    frags += [text[s.start:s.end] for s in find_quantity_spans(text)]
+    frags += [text[s.start : s.end] for s in find_quantity_spans(text)]
     if not frags:
         return None
     return ExtensionPlan(anchor.id, anchor.text, text, frags, swaps, blanked=blank_out(text, frags, rng))
 
 
-def _main_part_plan(anchor: Anchor, parts: list[MainPart], main_graph: nx.Graph | None, rng: random.Random,
-                    max_swaps: int) -> ExtensionPlan:
+def _main_part_plan(
+    anchor: Anchor, parts: list[MainPart], main_graph: nx.Graph | None, rng: random.Random, max_swaps: int
+) -> ExtensionPlan:
     """GCSE's main-part path: the parts are the fragments, up to `max_swaps` swapped for a graph neighbour."""
     text, swaps, frags = anchor.text, [], [m.text for m in parts]
     if max_swaps and main_graph is not None:
@@ -114,24 +124,35 @@ def _main_part_plan(anchor: Anchor, parts: list[MainPart], main_graph: nx.Graph 
                 after = rep[0][:1].upper() + rep[0][1:] if at_start else rep[0]
                 text, frags[i] = edited, after
                 swaps.append({"before": parts[i].text, "after": after, "type": parts[i].role, "similarity": rep[1]})
-    return ExtensionPlan(anchor.id, anchor.text, text, frags, swaps, blanked=blank_out(text, frags, rng),
-                         path="main_parts")
+    return ExtensionPlan(
+        anchor.id, anchor.text, text, frags, swaps, blanked=blank_out(text, frags, rng), path="main_parts"
+    )
 
 
-def extension_request(plan: ExtensionPlan, sampling: Sampling, run_seed: int, rng: random.Random,
-                      instructions: str = "kg/extension.json", exemplars: str = "kg/extension_exemplars.jsonl",
-                      shots: int = 2, round_: int = 1) -> Request:
+def extension_request(
+    plan: ExtensionPlan,
+    sampling: Sampling,
+    run_seed: int,
+    rng: random.Random,
+    instructions: str = "kg/extension.json",
+    exemplars: str = "kg/extension_exemplars.jsonl",
+    shots: int = 2,
+    round_: int = 1,
+) -> Request:
     inst = rng.choice(load_instructions(instructions))
     chosen = rng.sample(list(load_exemplars(exemplars)), min(shots, len(load_exemplars(exemplars))))
     seed = request_seed(run_seed, "kg-extension", round_, plan.source_id)
     plan.prompt_id, plan.exemplar_ids, plan.seed = inst.id, [e.id for e in chosen], seed
-    return Request(messages=few_shot_chat(inst.text, chosen, f"Fragments: {plan.blanked}"),
-                   sampling=replace(sampling, seed=seed),
-                   meta={"prompt_id": inst.id, "seed": seed})
+    return Request(
+        messages=few_shot_chat(inst.text, chosen, f"Fragments: {plan.blanked}"),
+        sampling=replace(sampling, seed=seed),
+        meta={"prompt_id": inst.id, "seed": seed},
+    )
 
 
-def finish_extension(plan: ExtensionPlan, raw: str, seen: set[str],
-                     exemplars: str = "kg/extension_exemplars.jsonl") -> ExtensionPlan:
+def finish_extension(
+    plan: ExtensionPlan, raw: str, seen: set[str], exemplars: str = "kg/extension_exemplars.jsonl"
+) -> ExtensionPlan:
     """Read the LLM's sentence; a copy of the source or of a demonstration, an unparsable answer or a repeat
     gets a reason instead of becoming an anchor."""
     plan.raw = raw

@@ -6,6 +6,7 @@ named relations, and for the spaCy extractor each sentence's main parts (subject
 from the dependency parse; the LLM extractor leaves them empty). A failure on one anchor (unparsable JSON) is
 recorded in `error`, never raised. `KnowledgeGraphSpec` is the recipe's `[knowledge_graph]` section.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,11 +58,16 @@ class Extraction:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Extraction":
-        return cls(anchor_id=d["anchor_id"], text=d["text"], sentences=list(d.get("sentences") or []),
-                   entities=[Entity(**e) for e in d.get("entities") or []],
-                   quantities=[Quantity(**q) for q in d.get("quantities") or []],
-                   relations=[Relation(**r) for r in d.get("relations") or []],
-                   main_parts=[MainPart(**m) for m in d.get("main_parts") or []], error=d.get("error"))
+        return cls(
+            anchor_id=d["anchor_id"],
+            text=d["text"],
+            sentences=list(d.get("sentences") or []),
+            entities=[Entity(**e) for e in d.get("entities") or []],
+            quantities=[Quantity(**q) for q in d.get("quantities") or []],
+            relations=[Relation(**r) for r in d.get("relations") or []],
+            main_parts=[MainPart(**m) for m in d.get("main_parts") or []],
+            error=d.get("error"),
+        )
 
 
 class KnowledgeGraphSpec(BaseModel):
@@ -75,29 +81,63 @@ class KnowledgeGraphSpec(BaseModel):
     llm_max_tokens: int = Field(192, ge=16, description="LLM extractor: token budget of the JSON answer")
     min_entity_chars: int = Field(2, ge=1)
     graph: Literal["cooccurrence", "embedding"] = Field(
-        "cooccurrence", description="edges: same-sentence co-occurrence, or GCSE's top-k same-type encoder neighbours")
+        "cooccurrence", description="edges: same-sentence co-occurrence, or GCSE's top-k same-type encoder neighbours"
+    )
     neighbours: int = Field(10, ge=1, le=100, description="embedding graph: neighbours per entity (GCSE: 10)")
     encoder: str = Field("embedded:all-minilm-l6-v2", description="embedding graph: the frozen reference encoder")
     min_similarity: float = Field(0.0, ge=-1, le=1, description="embedding graph: no edge below this cosine")
-    main_part_neighbours: int = Field(5, ge=0, le=100, description="embedding graph: neighbours per main part "
-                                      "within its role, in a second graph (GCSE: 5; 0 builds none)")
-    extension_rounds: int = Field(0, ge=0, le=5, description="rounds of GCSE extension sentences (new anchors "
-                                  "rebuilt from graph fragments, re-extracted, generated from like corpus anchors)")
-    extension_swap_rate: float = Field(0.3, ge=0, le=1, description="extension: share of sources whose entities "
-                                       "are first swapped for random same-type ones (GCSE: 0.3)")
+    main_part_neighbours: int = Field(
+        5,
+        ge=0,
+        le=100,
+        description="embedding graph: neighbours per main part "
+        "within its role, in a second graph (GCSE: 5; 0 builds none)",
+    )
+    extension_rounds: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="rounds of GCSE extension sentences (new anchors "
+        "rebuilt from graph fragments, re-extracted, generated from like corpus anchors)",
+    )
+    extension_swap_rate: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="extension: share of sources whose entities "
+        "are first swapped for random same-type ones (GCSE: 0.3)",
+    )
     extension_max_swaps: int = Field(4, ge=1, le=10)
     extension_exemplars: int = Field(2, ge=0, le=3, description="extension: demonstrations per request")
-    extension_main_part_rate: float = Field(0.7, ge=0, le=1, description="extension: share of sources rebuilt "
-                                            "from their main parts instead of their facts (GCSE: 0.7; needs the "
-                                            "main-part graph for swaps and spaCy's main parts)")
-    extension_main_part_swaps: int = Field(1, ge=0, le=3, description="extension, main-part path: up to this many "
-                                           "parts swapped for a same-role graph neighbour (0 keeps them all)")
+    extension_main_part_rate: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="extension: share of sources rebuilt "
+        "from their main parts instead of their facts (GCSE: 0.7; needs the "
+        "main-part graph for swaps and spaCy's main parts)",
+    )
+    extension_main_part_swaps: int = Field(
+        1,
+        ge=0,
+        le=3,
+        description="extension, main-part path: up to this many "
+        "parts swapped for a same-role graph neighbour (0 keeps them all)",
+    )
 
 
 # not part of the extraction key
 GRAPH_FIELDS = frozenset({"graph", "neighbours", "encoder", "min_similarity", "main_part_neighbours"})
-EXTENSION_FIELDS = frozenset({"extension_rounds", "extension_swap_rate", "extension_max_swaps",
-                              "extension_exemplars", "extension_main_part_rate", "extension_main_part_swaps"})
+EXTENSION_FIELDS = frozenset(
+    {
+        "extension_rounds",
+        "extension_swap_rate",
+        "extension_max_swaps",
+        "extension_exemplars",
+        "extension_main_part_rate",
+        "extension_main_part_swaps",
+    }
+)
 
 
 class Extractor(Protocol):
@@ -112,8 +152,13 @@ def finish(ex: Extraction, spec: KnowledgeGraphSpec) -> Extraction:
         e.text = _LEADING_ARTICLE.sub("", e.text.strip())
     for r in ex.relations:
         r.head, r.tail = _LEADING_ARTICLE.sub("", r.head), _LEADING_ARTICLE.sub("", r.tail)
-    ents = [e for e in ex.entities if len(e.text.strip()) >= spec.min_entity_chars
-            and e.text.casefold() not in qtexts and any(c.isalpha() for c in e.text)]
+    ents = [
+        e
+        for e in ex.entities
+        if len(e.text.strip()) >= spec.min_entity_chars
+        and e.text.casefold() not in qtexts
+        and any(c.isalpha() for c in e.text)
+    ]
     ex.entities = dedupe_entities(ents)[: spec.max_entities]
     return ex
 

@@ -5,6 +5,7 @@ quantities match by normalised value and compatible unit, whatever their surface
 == "3.5%", "two dozen" == "24"). The task uses these to verify its own edits and the knowledge filter
 to judge every record, so both apply the same rules.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,8 +60,12 @@ class FactDiff:
         return not (self.lost_entities or self.lost_quantities or self.added_quantities)
 
 
-def diff_facts(entities: Sequence[Entity], quantities: Sequence[Quantity], text: str,
-               anchor_quantities: Sequence[Quantity] | None = None) -> FactDiff:
+def diff_facts(
+    entities: Sequence[Entity],
+    quantities: Sequence[Quantity],
+    text: str,
+    anchor_quantities: Sequence[Quantity] | None = None,
+) -> FactDiff:
     """Facts of the anchor missing from `text`, and quantities in `text` the anchor does not have."""
     found = find_quantities(text)
     ref = list(anchor_quantities if anchor_quantities is not None else quantities)

@@ -5,6 +5,7 @@ Nodes are keyed by the normalised entity text and carry `text` (most frequent su
 `weight` = number of such sentences, and `relations` = "; "-joined relation names from the LLM extractor.
 Saved as GraphML (a standard format any graph tool reads).
 """
+
 from __future__ import annotations
 
 import random
@@ -30,8 +31,9 @@ def add_entity_nodes(g: nx.Graph, extractions: Iterable[Extraction]) -> None:
     for k in surface:
         if k not in g:
             g.add_node(k)
-        g.nodes[k].update(text=surface[k].most_common(1)[0][0], type=types[k].most_common(1)[0][0],
-                          freq=sum(surface[k].values()))
+        g.nodes[k].update(
+            text=surface[k].most_common(1)[0][0], type=types[k].most_common(1)[0][0], freq=sum(surface[k].values())
+        )
 
 
 def _keyed(ex: Extraction) -> list[tuple[str, str, str]]:
@@ -101,8 +103,9 @@ def load_graph(path: Path | str) -> nx.Graph:
     return g
 
 
-def same_type_replacement(g: nx.Graph, entity: str, etype: str, rng: random.Random,
-                          exclude: Sequence[str] = ()) -> tuple[str, str] | None:
+def same_type_replacement(
+    g: nx.Graph, entity: str, etype: str, rng: random.Random, exclude: Sequence[str] = ()
+) -> tuple[str, str] | None:
     """A different entity of the same type: a graph neighbour when there is one (heavier edges first, ties
     broken by `rng`), else a two-hop neighbour (sharing the most context entities), else any same-type node.
     Returns (surface text, "neighbour" | "two_hop" | "same_type")."""
@@ -111,8 +114,13 @@ def same_type_replacement(g: nx.Graph, entity: str, etype: str, rng: random.Rand
 
     def ok(n: str) -> bool:
         d = g.nodes[n]
-        return d.get("type") == etype and n not in banned and key not in n and n not in key \
+        return (
+            d.get("type") == etype
+            and n not in banned
+            and key not in n
+            and n not in key
             and not any(b and (b in n or n in b) for b in banned)
+        )
 
     if key in g:
         nbrs = [n for n in g.neighbors(key) if ok(n)]
@@ -140,7 +148,8 @@ def summary(g: nx.Graph, top: int = 5) -> dict:
     for _, d in g.nodes(data=True):
         by_type.setdefault(d.get("type", "?"), []).append((d.get("text", ""), int(d.get("freq", 0))))
     return {
-        "nodes": g.number_of_nodes(), "edges": g.number_of_edges(),
+        "nodes": g.number_of_nodes(),
+        "edges": g.number_of_edges(),
         "relation_edges": sum(1 for *_, d in g.edges(data=True) if d.get("relations")),
         "types": {t: len(v) for t, v in sorted(by_type.items(), key=lambda kv: -len(kv[1]))},
         "top_by_type": {t: sorted(v, key=lambda x: (-x[1], x[0]))[:top] for t, v in by_type.items()},
@@ -148,18 +157,27 @@ def summary(g: nx.Graph, top: int = 5) -> dict:
 
 
 def summary_markdown(s: dict) -> str:
-    lines = ["## Knowledge graph", "",
-             f"{s['nodes']} entities (nodes), {s['edges']} edges (same-sentence co-occurrence, weighted"
-             f"{'; ' + str(s['relation_edges']) + ' with named relations' if s.get('relation_edges') else ''}); "
-             "saved as `knowledge_graph.graphml`.", "", "| type | entities | most frequent |", "|---|---|---|"]
+    lines = [
+        "## Knowledge graph",
+        "",
+        f"{s['nodes']} entities (nodes), {s['edges']} edges (same-sentence co-occurrence, weighted"
+        f"{'; ' + str(s['relation_edges']) + ' with named relations' if s.get('relation_edges') else ''}); "
+        "saved as `knowledge_graph.graphml`.",
+        "",
+        "| type | entities | most frequent |",
+        "|---|---|---|",
+    ]
     for t, n in s["types"].items():
         tops = ", ".join(f"{text} ({f})" for text, f in s["top_by_type"][t])
         lines.append(f"| {t} | {n} | {tops} |")
     mp = s.get("main_parts")
     if mp:  # GCSE's second graph (synth.kg.main_parts), kept in the run's kg/main_parts.graphml
         roles = ", ".join(f"{r} {n}" for r, n in mp["roles"].items())
-        lines += ["", f"Main parts (GCSE): {mp['nodes']} ({roles}) from {mp['anchors_with_main_parts']} anchors, "
-                  f"{mp['edges']} same-role neighbour edges (the run's `kg/main_parts.graphml`)."]
+        lines += [
+            "",
+            f"Main parts (GCSE): {mp['nodes']} ({roles}) from {mp['anchors_with_main_parts']} anchors, "
+            f"{mp['edges']} same-role neighbour edges (the run's `kg/main_parts.graphml`).",
+        ]
     return "\n".join(lines)
 
 

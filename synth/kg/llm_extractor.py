@@ -4,6 +4,7 @@
 Entities the model invents (text not in the sentence) are dropped; an unparsable answer is recorded in
 `Extraction.error` and the anchor keeps its rule quantities.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,22 @@ from synth.records import Anchor, Entity
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "entities": {"type": "array", "items": {
-            "type": "object", "properties": {"text": {"type": "string"}, "type": {"type": "string"}},
-            "required": ["text", "type"]}},
-        "relations": {"type": "array", "items": {
-            "type": "object", "properties": {"head": {"type": "string"}, "relation": {"type": "string"},
-                                             "tail": {"type": "string"}},
-            "required": ["head", "relation", "tail"]}},
+        "entities": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "type": {"type": "string"}},
+                "required": ["text", "type"],
+            },
+        },
+        "relations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"head": {"type": "string"}, "relation": {"type": "string"}, "tail": {"type": "string"}},
+                "required": ["head", "relation", "tail"],
+            },
+        },
     },
     "required": ["entities"],
 }
@@ -36,11 +46,20 @@ INSTRUCTION = (
     '{"entities": [{"text": "...", "type": "..."}], "relations": [{"head": "...", "relation": "...", "tail": "..."}]}'
 )
 EXAMPLE_IN = "Aspirin reduced the risk of stroke in patients treated at the Mayo Clinic."
-EXAMPLE_OUT = json.dumps({
-    "entities": [{"text": "Aspirin", "type": "DRUG"}, {"text": "stroke", "type": "DISEASE"},
-                 {"text": "patients", "type": "POPULATION"}, {"text": "Mayo Clinic", "type": "ORG"}],
-    "relations": [{"head": "Aspirin", "relation": "reduces risk of", "tail": "stroke"},
-                  {"head": "patients", "relation": "treated at", "tail": "Mayo Clinic"}]})
+EXAMPLE_OUT = json.dumps(
+    {
+        "entities": [
+            {"text": "Aspirin", "type": "DRUG"},
+            {"text": "stroke", "type": "DISEASE"},
+            {"text": "patients", "type": "POPULATION"},
+            {"text": "Mayo Clinic", "type": "ORG"},
+        ],
+        "relations": [
+            {"head": "Aspirin", "relation": "reduces risk of", "tail": "stroke"},
+            {"head": "patients", "relation": "treated at", "tail": "Mayo Clinic"},
+        ],
+    }
+)
 
 
 def parse_extraction(anchor: Anchor, raw: str) -> Extraction:
@@ -59,8 +78,13 @@ def parse_extraction(anchor: Anchor, raw: str) -> Extraction:
             ex.entities.append(Entity(text=it["text"].strip(), type=str(it.get("type") or "ENTITY").upper()[:24]))
     names = {e.text.casefold() for e in ex.entities}
     for r in obj.get("relations") or []:
-        if isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("head", "relation", "tail")) \
-                and r["head"].casefold() in names and r["tail"].casefold() in names and r["relation"].strip():
+        if (
+            isinstance(r, dict)
+            and all(isinstance(r.get(k), str) for k in ("head", "relation", "tail"))
+            and r["head"].casefold() in names
+            and r["tail"].casefold() in names
+            and r["relation"].strip()
+        ):
             ex.relations.append(Relation(r["head"].strip(), r["relation"].strip()[:40], r["tail"].strip()))
     return ex
 
@@ -70,12 +94,18 @@ class LLMExtractor:
         self.spec, self.llm, self.seed = spec, llm, seed
 
     def request(self, anchor: Anchor) -> Request:
-        msgs = chat_messages(("system", INSTRUCTION), ("user", EXAMPLE_IN), ("assistant", EXAMPLE_OUT),
-                             ("user", anchor.text))
-        sampling = Sampling(max_tokens=self.spec.llm_max_tokens, temperature=0.0, top_p=1.0,
-                            seed=request_seed(self.seed, "kg-extract", anchor.id))
-        return Request(messages=msgs, sampling=sampling, structured=Structured(kind="json", spec=SCHEMA),
-                       meta={"anchor": anchor})
+        msgs = chat_messages(
+            ("system", INSTRUCTION), ("user", EXAMPLE_IN), ("assistant", EXAMPLE_OUT), ("user", anchor.text)
+        )
+        sampling = Sampling(
+            max_tokens=self.spec.llm_max_tokens,
+            temperature=0.0,
+            top_p=1.0,
+            seed=request_seed(self.seed, "kg-extract", anchor.id),
+        )
+        return Request(
+            messages=msgs, sampling=sampling, structured=Structured(kind="json", spec=SCHEMA), meta={"anchor": anchor}
+        )
 
     def extract(self, anchors: Sequence[Anchor]) -> list[Extraction]:
         completions = self.llm.generate([self.request(a) for a in anchors])

@@ -13,6 +13,7 @@ It is a second graph, saved beside the entity graph (`kg/main_parts.graphml`): i
 graph's summary code reads it) and `freq`; `g.graph` records kind "main_parts", the encoder and k. Keeping it apart
 leaves the entity graph, its card section and every entity lookup exactly as they were.
 """
+
 from __future__ import annotations
 
 import random
@@ -32,8 +33,9 @@ def part_key(part: MainPart) -> str:
     return f"{part.role}:{norm_entity(part.text)}"
 
 
-def build_main_part_graph(extractions: Iterable[Extraction], encode: Encode, k: int = 5,
-                          min_similarity: float = -1.0, encoder_name: str = "") -> nx.Graph:
+def build_main_part_graph(
+    extractions: Iterable[Extraction], encode: Encode, k: int = 5, min_similarity: float = -1.0, encoder_name: str = ""
+) -> nx.Graph:
     """Main parts as nodes; each linked to its top-`k` same-role neighbours by cosine (>= `min_similarity`)."""
     g = nx.Graph(kind="main_parts", encoder=encoder_name, neighbours=k)
     surface: dict[str, Counter] = {}
@@ -54,9 +56,14 @@ def main_part_replacement(g: nx.Graph, part: MainPart, rng: random.Random) -> tu
     key = part_key(part)
     if key not in g:
         return None
-    cands = sorted((n for n in g.neighbors(key) if g.nodes[n].get("role") == part.role
-                    and norm_entity(g.nodes[n]["text"]) != norm_entity(part.text)),
-                   key=lambda n: (-g.edges[key, n]["similarity"], n))
+    cands = sorted(
+        (
+            n
+            for n in g.neighbors(key)
+            if g.nodes[n].get("role") == part.role and norm_entity(g.nodes[n]["text"]) != norm_entity(part.text)
+        ),
+        key=lambda n: (-g.edges[key, n]["similarity"], n),
+    )
     if not cands:
         return None
     n = rng.choice(cands)

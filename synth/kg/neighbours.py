@@ -10,6 +10,7 @@ The graph records how it was built in `g.graph` (kind, encoder, k), which GraphM
 In GCSE these neighbours drive knowledge-*preserving* positives (a phrase replaced by a close neighbour),
 while negatives take a random same-type entity (`random_same_type`).
 """
+
 from __future__ import annotations
 
 import random
@@ -25,8 +26,9 @@ from synth.kg.graph import add_entity_nodes
 Encode = Callable[[list[str]], np.ndarray]  # texts -> L2-normalised embeddings, one row per text
 
 
-def build_neighbour_graph(extractions: Iterable[Extraction], encode: Encode, k: int = 10,
-                          min_similarity: float = -1.0, encoder_name: str = "") -> nx.Graph:
+def build_neighbour_graph(
+    extractions: Iterable[Extraction], encode: Encode, k: int = 10, min_similarity: float = -1.0, encoder_name: str = ""
+) -> nx.Graph:
     """Entities as nodes; each linked to its top-`k` same-type neighbours by cosine (>= `min_similarity`)."""
     g = nx.Graph(kind="embedding", encoder=encoder_name, neighbours=k)
     add_entity_nodes(g, extractions)
@@ -56,16 +58,20 @@ def link_top_k(g: nx.Graph, group: str, encode: Encode, k: int, min_similarity: 
                     g.add_edge(n, m, similarity=round(s, 4), weight=0, relations="")
 
 
-def nearest_neighbour(g: nx.Graph, entity: str, rng: random.Random, exclude: Sequence[str] = (),
-                      top: int = 3) -> tuple[str, float] | None:
+def nearest_neighbour(
+    g: nx.Graph, entity: str, rng: random.Random, exclude: Sequence[str] = (), top: int = 3
+) -> tuple[str, float] | None:
     """A close same-type neighbour of `entity` (one of its `top` most similar, drawn with `rng`) for a
     knowledge-preserving positive: (surface text, similarity); None when the node has no neighbour edge."""
     key = norm_entity(entity)
     if key not in g:
         return None
     banned = {norm_entity(x) for x in exclude} | {key}
-    cands = [(g.edges[key, n]["similarity"], n) for n in g.neighbors(key) if "similarity" in g.edges[key, n]
-             and n not in banned and not any(b and (b in n or n in b) for b in banned)]
+    cands = [
+        (g.edges[key, n]["similarity"], n)
+        for n in g.neighbors(key)
+        if "similarity" in g.edges[key, n] and n not in banned and not any(b and (b in n or n in b) for b in banned)
+    ]
     if not cands:
         return None
     cands.sort(key=lambda x: (-x[0], x[1]))
@@ -73,18 +79,28 @@ def nearest_neighbour(g: nx.Graph, entity: str, rng: random.Random, exclude: Seq
     return g.nodes[n]["text"], float(sim)
 
 
-def random_same_type(g: nx.Graph, entity: str, etype: str, rng: random.Random,
-                     exclude: Sequence[str] = ()) -> str | None:
+def random_same_type(
+    g: nx.Graph, entity: str, etype: str, rng: random.Random, exclude: Sequence[str] = ()
+) -> str | None:
     """A random entity of the same type that is not one of `entity`'s neighbours (GCSE's negative entity
     replacement: random, so that it changes the fact rather than paraphrasing it); None when there is none."""
     key = norm_entity(entity)
     banned = {norm_entity(x) for x in exclude} | {key}
     near = set(g.neighbors(key)) if key in g else set()
-    pool = sorted(n for n, d in g.nodes(data=True) if d.get("type") == etype and n not in banned and n not in near
-                  and not any(b and (b in n or n in b) for b in banned))
+    pool = sorted(
+        n
+        for n, d in g.nodes(data=True)
+        if d.get("type") == etype
+        and n not in banned
+        and n not in near
+        and not any(b and (b in n or n in b) for b in banned)
+    )
     if not pool:  # a small graph: every same-type node is a neighbour; any other same-type one still differs
-        pool = sorted(n for n, d in g.nodes(data=True) if d.get("type") == etype and n not in banned
-                      and not any(b and (b in n or n in b) for b in banned))
+        pool = sorted(
+            n
+            for n, d in g.nodes(data=True)
+            if d.get("type") == etype and n not in banned and not any(b and (b in n or n in b) for b in banned)
+        )
     return g.nodes[rng.choice(pool)]["text"] if pool else None
 
 

@@ -5,6 +5,7 @@ Runs beside any entity extractor so that numbers are never missed (a statistical
 date (value YYYYMMDD, unknown parts 0), ordinal, fraction, range (each bound is its own quantity,
 so changing one bound is one changed fact).
 """
+
 from __future__ import annotations
 
 import re
@@ -12,32 +13,156 @@ from dataclasses import dataclass
 
 from synth.records import Quantity
 
-_ONES = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-         "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-         "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-         "ninety": 90}
+_ONES = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _SCALES = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-             "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
-             "fifteenth": 15, "twentieth": 20, "thirtieth": 30, "hundredth": 100}
-_FRACTIONS = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
-              "fourths": 4, "fifth": 5, "fifths": 5, "tenth": 10, "tenths": 10}
-MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july",
-                                          "august", "september", "october", "november", "december"])}
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "twentieth": 20,
+    "thirtieth": 30,
+    "hundredth": 100,
+}
+_FRACTIONS = {
+    "half": 2,
+    "halves": 2,
+    "third": 3,
+    "thirds": 3,
+    "quarter": 4,
+    "quarters": 4,
+    "fourth": 4,
+    "fourths": 4,
+    "fifth": 5,
+    "fifths": 5,
+    "tenth": 10,
+    "tenths": 10,
+}
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
+    )
+}
 MONTHS.update({m[:3]: i for m, i in list(MONTHS.items())})
 MONTHS["sept"] = 9
 _UNITS = {  # surface form -> normalised unit
-    "%": "%", "percent": "%", "per cent": "%", "percentage points": "pp", "mg": "mg", "g": "g", "kg": "kg",
-    "µg": "µg", "μg": "µg", "mcg": "µg", "ng": "ng", "ml": "ml", "mL": "ml", "dl": "dl", "dL": "dl", "l": "l",
-    "L": "l", "mmol": "mmol", "mol": "mol", "µmol": "µmol", "nmol": "nmol", "cm": "cm", "mm": "mm", "km": "km",
-    "m": "m", "nm": "nm", "µm": "µm", "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "min": "min",
-    "minute": "min", "minutes": "min", "s": "s", "sec": "s", "second": "s", "seconds": "s", "day": "day",
-    "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month", "year": "year",
-    "years": "year", "yr": "year", "yrs": "year", "°C": "°C", "°F": "°F", "mmHg": "mmHg", "IU": "IU", "U": "U",
-    "bpm": "bpm", "kcal": "kcal", "Gy": "Gy", "mSv": "mSv", "kDa": "kDa", "Hz": "Hz", "kHz": "kHz", "MHz": "MHz",
-    "fold": "fold", "times": "times", "dollars": "USD", "euros": "EUR", "pounds": "GBP", "USD": "USD",
-    "EUR": "EUR", "GBP": "GBP",
+    "%": "%",
+    "percent": "%",
+    "per cent": "%",
+    "percentage points": "pp",
+    "mg": "mg",
+    "g": "g",
+    "kg": "kg",
+    "µg": "µg",
+    "μg": "µg",
+    "mcg": "µg",
+    "ng": "ng",
+    "ml": "ml",
+    "mL": "ml",
+    "dl": "dl",
+    "dL": "dl",
+    "l": "l",
+    "L": "l",
+    "mmol": "mmol",
+    "mol": "mol",
+    "µmol": "µmol",
+    "nmol": "nmol",
+    "cm": "cm",
+    "mm": "mm",
+    "km": "km",
+    "m": "m",
+    "nm": "nm",
+    "µm": "µm",
+    "h": "h",
+    "hr": "h",
+    "hrs": "h",
+    "hour": "h",
+    "hours": "h",
+    "min": "min",
+    "minute": "min",
+    "minutes": "min",
+    "s": "s",
+    "sec": "s",
+    "second": "s",
+    "seconds": "s",
+    "day": "day",
+    "days": "day",
+    "week": "week",
+    "weeks": "week",
+    "month": "month",
+    "months": "month",
+    "year": "year",
+    "years": "year",
+    "yr": "year",
+    "yrs": "year",
+    "°C": "°C",
+    "°F": "°F",
+    "mmHg": "mmHg",
+    "IU": "IU",
+    "U": "U",
+    "bpm": "bpm",
+    "kcal": "kcal",
+    "Gy": "Gy",
+    "mSv": "mSv",
+    "kDa": "kDa",
+    "Hz": "Hz",
+    "kHz": "kHz",
+    "MHz": "MHz",
+    "fold": "fold",
+    "times": "times",
+    "dollars": "USD",
+    "euros": "EUR",
+    "pounds": "GBP",
+    "USD": "USD",
+    "EUR": "EUR",
+    "GBP": "GBP",
 }
 _CURRENCY = {"US$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
 
@@ -64,11 +189,23 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("range", re.compile(rf"{_PRE}(?P<num>{_NUM})\s?(?:%\s?)?(?:-|–|to)\s?(?P<num2>{_NUM})(?![\d\w.,]){_UNIT_AFTER}")),
     ("range_between", re.compile(rf"\bbetween\s(?P<num>{_NUM})\sand\s(?P<num2>{_NUM})(?![\d\w]){_UNIT_AFTER}")),
     ("fraction", re.compile(rf"{_PRE}(?P<n>\d+)/(?P<d>\d+)(?![\d/\w])")),
-    ("fraction_words", re.compile(rf"\b(?:(?P<nw>a|an|one|two|three|four|five|six|seven|eight|nine)[\s-]"
-                                  rf"(?P<dw>{_alt(_FRACTIONS)})|(?P<dw2>half))\b(?!-)", re.IGNORECASE)),
+    (
+        "fraction_words",
+        re.compile(
+            rf"\b(?:(?P<nw>a|an|one|two|three|four|five|six|seven|eight|nine)[\s-]"
+            rf"(?P<dw>{_alt(_FRACTIONS)})|(?P<dw2>half))\b(?!-)",
+            re.IGNORECASE,
+        ),
+    ),
     ("ordinal", re.compile(rf"{_PRE}(?P<n>\d+)(?:st|nd|rd|th)\b|\b(?P<w>{_alt(_ORDINALS)})\b", re.IGNORECASE)),
-    ("words", re.compile(rf"\b(?:an?\s)?(?P<words>(?:{_NUMWORD})(?:(?:[\s-]|\sand\s)(?:{_NUMWORD}))*)\b"
-                         rf"{_UNIT_AFTER}", re.IGNORECASE)),
+    (
+        "words",
+        re.compile(
+            rf"\b(?:an?\s)?(?P<words>(?:{_NUMWORD})(?:(?:[\s-]|\sand\s)(?:{_NUMWORD}))*)\b"
+            rf"{_UNIT_AFTER}",
+            re.IGNORECASE,
+        ),
+    ),
     ("number", re.compile(rf"{_PRE}(?P<num>{_NUM}{_SCALE})(?:\s?(?P<unit>{_UNIT})(?![\w])|(?![\w]))")),
 ]
 _KIND_PRIORITY = {name: i for i, (name, _) in enumerate(PATTERNS)}
@@ -138,16 +275,26 @@ def _spans_for(name: str, m: re.Match[str]) -> list[QuantitySpan]:
     if name == "money":
         value = parse_number(g["num"])
         value *= {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9}.get((g.get("abbr") or "").lower(), 1)
-        return [QuantitySpan(s, e, Quantity(text, value, _CURRENCY[g["cur"]], "money"), m.start("num"),
-                             m.start("num") + len(g["num"].split()[0]))]
+        return [
+            QuantitySpan(
+                s,
+                e,
+                Quantity(text, value, _CURRENCY[g["cur"]], "money"),
+                m.start("num"),
+                m.start("num") + len(g["num"].split()[0]),
+            )
+        ]
     if name.startswith("range"):
         unit = _unit(m) or ("%" if "%" in text else "")
         lo, hi = parse_number(g["num"]), parse_number(g["num2"])
         if unit == "" and 1800 <= lo <= 2100 and 1800 <= hi <= 2100 and "." not in text:
             unit = "year-range"
-        return [QuantitySpan(s, e, Quantity(g["num"], lo, unit, "range"), m.start("num"), m.end("num")),
-                QuantitySpan(s, e, Quantity(text[m.start("num2") - s:], hi, unit, "range"), m.start("num2"),
-                             m.end("num2"))]
+        return [
+            QuantitySpan(s, e, Quantity(g["num"], lo, unit, "range"), m.start("num"), m.end("num")),
+            QuantitySpan(
+                s, e, Quantity(text[m.start("num2") - s :], hi, unit, "range"), m.start("num2"), m.end("num2")
+            ),
+        ]
     if name == "fraction":
         d = int(g["d"])
         return [] if d == 0 else [QuantitySpan(s, e, Quantity(text, int(g["n"]) / d, "", "fraction"), s, e)]

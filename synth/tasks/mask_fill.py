@@ -12,6 +12,7 @@ the judge scores (original, filled) as CLAIF's stage 2 does and `pair_score` fee
 objectives. As CLAIF's post-processing, a fill that is empty, still has a mask, or equals the original is a
 recorded rejection (`mask_fill_empty`, `mask_fill_unfilled`, `mask_fill_copy`).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,11 +34,16 @@ MASK = "<mask>"
 
 class MaskFillSpec(TaskSpec):
     name: Literal["mask_fill"] = "mask_fill"
-    rates: list[float] = Field(default_factory=lambda: [round(0.1 * i, 1) for i in range(9)],
-                               min_length=1, description="mask rates (CLAIF: 0.0, 0.1, ..., 0.8)")
+    rates: list[float] = Field(
+        default_factory=lambda: [round(0.1 * i, 1) for i in range(9)],
+        min_length=1,
+        description="mask rates (CLAIF: 0.0, 0.1, ..., 0.8)",
+    )
     merge_probability: float = Field(0.5, ge=0, le=1, description="chance to merge adjacent masks into one")
-    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"paraphrase_prompt": ("sentence",),
-                                                              "fill_prompt": ("masked",)}
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {
+        "paraphrase_prompt": ("sentence",),
+        "fill_prompt": ("masked",),
+    }
     prompt_templates: ClassVar[tuple[str, ...]] = ("paraphrase_prompt", "fill_prompt")
     paraphrase_prompt: str = Field("mask_fill/paraphrase.json", description="template for rate 0 ({sentence})")
     fill_prompt: str = Field("mask_fill/fill.json", description="template for rates > 0 ({masked})")
@@ -99,15 +105,25 @@ class MaskFillTask(SingleRoundTask[MaskFillSpec, FillContext]):
                 inst = self._template(rate)
                 prompt = render(inst, sentence=a.text) if rate == 0 else render(inst, masked=masked)
                 seed = request_seed(ctx.seed, self.name, a.id, rate)
-                req = Request(messages=chat_messages(("user", prompt)),
-                              sampling=ctx.sampling_for(self.spec, seed=seed, stop=("\n",)))
+                req = Request(
+                    messages=chat_messages(("user", prompt)),
+                    sampling=ctx.sampling_for(self.spec, seed=seed, stop=("\n",)),
+                )
                 out.append(Prompted(req, FillContext(a, k, rate, masked, seed)))
         return out
 
     def parse(self, prompted: Prompted[FillContext], completion: Completion) -> Record:
         c = prompted.context
         fill, err = read_fill(completion.text, c.anchor.text)
-        return Record(task=self.name, anchor_id=c.anchor.id, anchor=c.anchor.text, text_b=fill,
-                      checks={"mask_rate": c.rate}, prompt_ids=[self._template(c.rate).id],
-                      seed=c.seed, sample_index=c.index, raw={"masked": c.masked, "fill": completion.text},
-                      parse_error=err)
+        return Record(
+            task=self.name,
+            anchor_id=c.anchor.id,
+            anchor=c.anchor.text,
+            text_b=fill,
+            checks={"mask_rate": c.rate},
+            prompt_ids=[self._template(c.rate).id],
+            seed=c.seed,
+            sample_index=c.index,
+            raw={"masked": c.masked, "fill": completion.text},
+            parse_error=err,
+        )

@@ -1,5 +1,6 @@
 """SynCSE-partial: for each corpus anchor, one positive (paraphrase / entailment) and one hard negative
 (contradiction), each from an instruction and few-shot exemplars sampled per call from data-file pools."""
+
 from __future__ import annotations
 
 import json
@@ -20,21 +21,31 @@ class PairsSpec(TaskSpec):
     name: Literal["pairs"] = "pairs"
     exemplars: int = Field(3, ge=0, le=10, description="few-shot demonstrations per call")
     samples: int = Field(1, ge=1, le=8, description="records per anchor (each with its own positive and negative)")
-    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"positive_instructions": (),
-                                                              "negative_instructions": ()}
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"positive_instructions": (), "negative_instructions": ()}
     positive_instructions: str = "pairs/positive.json"
     negative_instructions: str = "pairs/negative.json"
     positive_exemplars: str = "pairs/positive_exemplars.jsonl"
     negative_exemplars: str = "pairs/negative_exemplars.jsonl"
-    candidates: int = Field(1, ge=1, le=8, description="text mode: samples per request; the first that is not a "
-                            "copy of the anchor is kept (best-of-n against the small models' habit of copying)")
+    candidates: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="text mode: samples per request; the first that is not a "
+        "copy of the anchor is kept (best-of-n against the small models' habit of copying)",
+    )
     output: Literal["text", "json"] = Field(
-        "text", description="text: two requests per record (positive, negative); json: one request per record "
-        "answered as a schema-constrained JSON object {positive, negative} (vLLM structured outputs)")
+        "text",
+        description="text: two requests per record (positive, negative); json: one request per record "
+        "answered as a schema-constrained JSON object {positive, negative} (vLLM structured outputs)",
+    )
 
 
-PAIR_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["positive", "negative"],
-               "properties": {"positive": {"type": "string"}, "negative": {"type": "string"}}}
+PAIR_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["positive", "negative"],
+    "properties": {"positive": {"type": "string"}, "negative": {"type": "string"}},
+}
 
 
 @dataclass(frozen=True)
@@ -75,36 +86,59 @@ class PairsTask(SingleRoundTask[PairsSpec, PairContext]):
         rng = ctx.rng(self.name, anchor.id, role, sample)
         inst, chosen = sample_prompt(insts, shots, s.exemplars, rng)
         seed = request_seed(ctx.seed, self.name, anchor.id, role, sample)
-        request = Request(messages=few_shot_chat(inst.text, chosen, anchor.text),
-                          sampling=ctx.sampling_for(s, seed=seed, n=s.candidates), meta=_label(anchor, role))
-        return Prompted(request, PairContext(anchor, role, sample, (inst.id,), inst.kind,
-                                             tuple(e.id for e in chosen), seed))
+        request = Request(
+            messages=few_shot_chat(inst.text, chosen, anchor.text),
+            sampling=ctx.sampling_for(s, seed=seed, n=s.candidates),
+            meta=_label(anchor, role),
+        )
+        return Prompted(
+            request, PairContext(anchor, role, sample, (inst.id,), inst.kind, tuple(e.id for e in chosen), seed)
+        )
 
     def _json_request(self, anchor: Anchor, sample: int, ctx: TaskContext) -> Prompted[PairContext]:
         """One request for both sentences: the positive and negative instructions (drawn as in text mode) in one
         prompt, exemplar pairs that share an input shown as JSON, the output constrained to PAIR_SCHEMA."""
         s = self.spec
-        pos_inst, pos_shots = sample_prompt(load_instructions(s.positive_instructions),
-                                            load_exemplars(s.positive_exemplars), s.exemplars,
-                                            ctx.rng(self.name, anchor.id, "positive", sample))
-        neg_inst, _ = sample_prompt(load_instructions(s.negative_instructions), (), 0,
-                                    ctx.rng(self.name, anchor.id, "negative", sample))
+        pos_inst, pos_shots = sample_prompt(
+            load_instructions(s.positive_instructions),
+            load_exemplars(s.positive_exemplars),
+            s.exemplars,
+            ctx.rng(self.name, anchor.id, "positive", sample),
+        )
+        neg_inst, _ = sample_prompt(
+            load_instructions(s.negative_instructions), (), 0, ctx.rng(self.name, anchor.id, "negative", sample)
+        )
         twins = {e.input: e for e in load_exemplars(s.negative_exemplars)}
         shots = [(p, twins[p.input]) for p in pos_shots if p.input in twins]
-        demos = [Exemplar(id=f"{p.id}+{n.id}", input=p.input,
-                          output=json.dumps({"positive": p.output, "negative": n.output}, ensure_ascii=False))
-                 for p, n in shots]
-        inst = (f'Answer with a JSON object with two keys. "positive": {pos_inst.text} '
-                f'"negative": {neg_inst.text}')
+        demos = [
+            Exemplar(
+                id=f"{p.id}+{n.id}",
+                input=p.input,
+                output=json.dumps({"positive": p.output, "negative": n.output}, ensure_ascii=False),
+            )
+            for p, n in shots
+        ]
+        inst = f'Answer with a JSON object with two keys. "positive": {pos_inst.text} "negative": {neg_inst.text}'
         seed = request_seed(ctx.seed, self.name, anchor.id, "json", sample)
         base_tokens = s.max_tokens or ctx.sampling.max_tokens
         request = Request(
             messages=few_shot_chat(inst, demos, anchor.text),
             sampling=ctx.sampling_for(s, seed=seed, max_tokens=2 * base_tokens + 16),  # two sentences + syntax
-            structured=Structured(kind="json", spec=PAIR_SCHEMA), meta=_label(anchor, "json"))
-        return Prompted(request, PairContext(
-            anchor, "json", sample, (pos_inst.id, neg_inst.id), neg_inst.kind,
-            tuple(p.id for p, _ in shots) + tuple(n.id for _, n in shots), seed))
+            structured=Structured(kind="json", spec=PAIR_SCHEMA),
+            meta=_label(anchor, "json"),
+        )
+        return Prompted(
+            request,
+            PairContext(
+                anchor,
+                "json",
+                sample,
+                (pos_inst.id, neg_inst.id),
+                neg_inst.kind,
+                tuple(p.id for p, _ in shots) + tuple(n.id for _, n in shots),
+                seed,
+            ),
+        )
 
     def parse(self, prompted: Prompted[PairContext], completion: Completion) -> Record:
         """Json mode: both sentences from one schema-constrained object."""
@@ -118,31 +152,52 @@ class PairsTask(SingleRoundTask[PairsSpec, PairContext]):
             err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
         else:
             err = f"json_{err}"
-        return Record(task=self.name, anchor_id=c.anchor.id, anchor=c.anchor.text, positive=pos, negative=neg,
-                      negative_kind=c.kind, prompt_ids=list(c.prompt_ids), exemplar_ids=list(c.exemplar_ids),
-                      seed=c.seed, sample_index=c.sample, raw={"json": completion.text}, parse_error=err)
+        return Record(
+            task=self.name,
+            anchor_id=c.anchor.id,
+            anchor=c.anchor.text,
+            positive=pos,
+            negative=neg,
+            negative_kind=c.kind,
+            prompt_ids=list(c.prompt_ids),
+            exemplar_ids=list(c.exemplar_ids),
+            seed=c.seed,
+            sample_index=c.sample,
+            raw={"json": completion.text},
+            parse_error=err,
+        )
 
     def records(self, prompted: list[Prompted[PairContext]], completions: list[Completion]) -> list[Record]:
         if self.spec.output == "json":
             return super().records(prompted, completions)
-        return [self._text_record(prompted[i].context, prompted[i + 1].context, completions[i], completions[i + 1])
-                for i in range(0, len(prompted), 2)]
+        return [
+            self._text_record(prompted[i].context, prompted[i + 1].context, completions[i], completions[i + 1])
+            for i in range(0, len(prompted), 2)
+        ]
 
-    def _text_record(self, pos_ctx: PairContext, neg_ctx: PairContext, pos_comp: Completion,
-                     neg_comp: Completion) -> Record:
+    def _text_record(
+        self, pos_ctx: PairContext, neg_ctx: PairContext, pos_comp: Completion, neg_comp: Completion
+    ) -> Record:
         """Text mode: the positive and the negative answer of one record, best-of-n candidates each."""
         anchor = pos_ctx.anchor
         (pos, pos_err, pos_raw, pos_pick), (neg, neg_err, neg_raw, neg_pick) = (
-            pick_candidate([smp.text for smp in comp.samples], anchor.text) for comp in (pos_comp, neg_comp))
+            pick_candidate([smp.text for smp in comp.samples], anchor.text) for comp in (pos_comp, neg_comp)
+        )
         err = f"positive_{pos_err}" if pos_err else (f"negative_{neg_err}" if neg_err else None)
         return Record(
-            task=self.name, anchor_id=anchor.id, anchor=anchor.text, positive=pos, negative=neg,
-            negative_kind=neg_ctx.kind, prompt_ids=list(pos_ctx.prompt_ids + neg_ctx.prompt_ids),
-            exemplar_ids=list(pos_ctx.exemplar_ids + neg_ctx.exemplar_ids), seed=pos_ctx.seed,
-            sample_index=pos_ctx.sample, raw={"positive": pos_raw, "negative": neg_raw},
+            task=self.name,
+            anchor_id=anchor.id,
+            anchor=anchor.text,
+            positive=pos,
+            negative=neg,
+            negative_kind=neg_ctx.kind,
+            prompt_ids=list(pos_ctx.prompt_ids + neg_ctx.prompt_ids),
+            exemplar_ids=list(pos_ctx.exemplar_ids + neg_ctx.exemplar_ids),
+            seed=pos_ctx.seed,
+            sample_index=pos_ctx.sample,
+            raw={"positive": pos_raw, "negative": neg_raw},
             parse_error=backend_error(pos_comp, neg_comp) or err,
-            checks={"positive_candidate": pos_pick, "negative_candidate": neg_pick} if self.spec.candidates > 1
-            else {},
+            checks={"positive_candidate": pos_pick, "negative_candidate": neg_pick} if self.spec.candidates > 1 else {},
         )
 
 

@@ -13,6 +13,7 @@ RankGen's filters become recorded rejections (`parse_error`): a list with a newl
 repeated steps ("any": any two equal after normalising; "rankgen": the last or second-to-last step occurs
 three times or more).
 """
+
 from __future__ import annotations
 
 import re
@@ -37,17 +38,21 @@ class RankedSpec(TaskSpec):
     mode: Mode = "graded"
     guidance_scale: float = Field(1.5, gt=0, description="CFG scale for guided_chain (RankGen: 1.5)")
     on_unsupported_guidance: Literal["error", "chain"] = Field(
-        "error", description="guided_chain on a backend without CFG (vLLM, OpenAI): fail, or run plain chain")
+        "error", description="guided_chain on a backend without CFG (vLLM, OpenAI): fail, or run plain chain"
+    )
     temperature: float | None = Field(None, ge=0, le=2, description="overrides [sampling].temperature")
     repeat_rule: Literal["any", "rankgen", "off"] = "any"
     reject_newlines: bool = Field(True, description="RankGen drops a list if any step contains a newline")
-    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {"graded_instructions": (),
-                                                              "chain_instruction": ("sentence",),
-                                                              "graded_template": ("instruction", "sentence")}
+    prompt_variables: ClassVar[dict[str, tuple[str, ...]]] = {
+        "graded_instructions": (),
+        "chain_instruction": ("sentence",),
+        "graded_template": ("instruction", "sentence"),
+    }
     prompt_templates: ClassVar[tuple[str, ...]] = ("graded_template",)
     graded_instructions: str = "ranked/graded.json"
-    graded_template: str = Field("ranked/graded_template.json",
-                                 description="the graded query around a level's instruction")
+    graded_template: str = Field(
+        "ranked/graded_template.json", description="the graded query around a level's instruction"
+    )
     chain_instruction: str = "ranked/chain.json"
 
 
@@ -120,8 +125,9 @@ class RankedTask:
             return "chain"
         raise BackendError(
             f"ranked task: mode guided_chain needs classifier-free guidance, which the {llm.name!r} backend does "
-            f"not support; use the transformers backend, or set on_unsupported_guidance = \"chain\" in the "
-            f"ranked [[tasks]] entry to fall back to plain chains")
+            f'not support; use the transformers backend, or set on_unsupported_guidance = "chain" in the '
+            f"ranked [[tasks]] entry to fall back to plain chains"
+        )
 
     def run(self, anchors: Sequence[Anchor], llm: Backend, ctx: TaskContext) -> list[Record]:
         mode = self.mode_for(llm)
@@ -134,15 +140,27 @@ class RankedTask:
             pids = [inst.id for inst in levels]
         else:
             guided = mode == "guided_chain"
-            run_rounds(llm, self.spec.k, lambda step: self._chain_requests(anchors, lists, step, ctx, guided),
-                       lambda p, c: self._read_step(lists, p.context, c))
+            run_rounds(
+                llm,
+                self.spec.k,
+                lambda step: self._chain_requests(anchors, lists, step, ctx, guided),
+                lambda p, c: self._read_step(lists, p.context, c),
+            )
             pids = [load_instructions(self.spec.chain_instruction)[0].id]
         records = []
         for i, a in enumerate(anchors):
             err = lists.errors.get(i) or list_problem(a.text, lists.steps[i], lists.raws[i], self.spec)
-            rec = Record(task=self.name, anchor_id=a.id, anchor=a.text, ranked=list(lists.steps[i]), ranked_mode=mode,
-                         prompt_ids=pids, seed=request_seed(ctx.seed, self.name, a.id, self.spec.mode),
-                         raw={f"step_{j + 1}": r for j, r in enumerate(lists.raws[i])}, parse_error=err)
+            rec = Record(
+                task=self.name,
+                anchor_id=a.id,
+                anchor=a.text,
+                ranked=list(lists.steps[i]),
+                ranked_mode=mode,
+                prompt_ids=pids,
+                seed=request_seed(ctx.seed, self.name, a.id, self.spec.mode),
+                raw={f"step_{j + 1}": r for j, r in enumerate(lists.raws[i])},
+                parse_error=err,
+            )
             if mode != self.spec.mode:
                 rec.checks["guidance_fallback"] = 1.0
             records.append(rec)
@@ -152,8 +170,9 @@ class RankedTask:
         pool = load_instructions(self.spec.graded_instructions)
         return [pool[j] for j in graded_levels(self.spec.k, len(pool))]
 
-    def _graded_requests(self, anchors: Sequence[Anchor], levels: Sequence[Instruction],
-                         ctx: TaskContext) -> list[Prompted[StepContext]]:
+    def _graded_requests(
+        self, anchors: Sequence[Anchor], levels: Sequence[Instruction], ctx: TaskContext
+    ) -> list[Prompted[StepContext]]:
         out = []
         template = load_instructions(self.spec.graded_template)[0]
         for i, a in enumerate(anchors):
@@ -172,8 +191,9 @@ class RankedTask:
             lists.errors[c.item] = comp.error or f"level{c.step + 1}_{err}"  # the backend's reason where it failed
         lists.steps[c.item].append(text or "")
 
-    def _chain_requests(self, anchors: Sequence[Anchor], lists: Lists, step: int, ctx: TaskContext,
-                        guided: bool) -> list[Prompted[StepContext]]:
+    def _chain_requests(
+        self, anchors: Sequence[Anchor], lists: Lists, step: int, ctx: TaskContext, guided: bool
+    ) -> list[Prompted[StepContext]]:
         """Round `step`: rewrite the last step of every list that has not failed (none left: the chain ends)."""
         out = []
         for i in (i for i in range(len(anchors)) if i not in lists.errors):
@@ -182,8 +202,16 @@ class RankedTask:
             guidance = None
             if guided and len(history) >= 2:  # step 1 has no previous prompt to steer away from
                 guidance = Guidance(negative=self._chain_messages(history[-2]), scale=self.spec.guidance_scale)
-            out.append(Prompted(Request(messages=self._chain_messages(history[-1]),
-                                        sampling=self._sampling(ctx, seed), guidance=guidance), StepContext(i, step)))
+            out.append(
+                Prompted(
+                    Request(
+                        messages=self._chain_messages(history[-1]),
+                        sampling=self._sampling(ctx, seed),
+                        guidance=guidance,
+                    ),
+                    StepContext(i, step),
+                )
+            )
         return out
 
     @staticmethod

@@ -6,6 +6,7 @@ give its topics (and genres) and a few example sentences: they become the few-sh
 Every candidate ends as an anchor or a `ScratchReject` with its reason (empty, refusal, too_short,
 too_long, copy_of_example, duplicate); nothing is dropped silently.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,11 @@ from synth.prompting import PROMPTS_DIR, Exemplar, few_shot_chat, load_exemplars
 from synth.records import Anchor, content_id
 from synth.tasks.single_round import Prompted, run_rounds
 
-_REFUSAL = re.compile(r"\b(as an ai|i (?:can(?:not|'t)|am unable|won't)|i'm sorry|sorry,|language model|"
-                      r"here is|here's|sure[,!])", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"\b(as an ai|i (?:can(?:not|'t)|am unable|won't)|i'm sorry|sorry,|language model|"
+    r"here is|here's|sure[,!])",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -103,15 +107,21 @@ def scratch_request(spec: ScratchSpec, seed: int, round_: int, i: int) -> tuple[
     examples = domain_examples(spec)
     if examples:
         picks = rng.sample(examples, min(spec.exemplars, len(examples)))
-        shots = [Exemplar(id=content_id("example", t), input=_query(rng.choice(genres),
-                                                                     rng.sample(topics, min(3, len(topics)))),
-                          output=t) for t in picks]
+        shots = [
+            Exemplar(
+                id=content_id("example", t),
+                input=_query(rng.choice(genres), rng.sample(topics, min(3, len(topics)))),
+                output=t,
+            )
+            for t in picks
+        ]
     else:
         pool = load_exemplars(spec.exemplar_pool)
         shots = rng.sample(list(pool), min(spec.exemplars, len(pool)))
     inst = load_instructions(spec.instructions)[0]
-    sampling = Sampling(max_tokens=spec.max_tokens, temperature=spec.temperature,
-                        seed=request_seed(seed, "scratch", round_, i))
+    sampling = Sampling(
+        max_tokens=spec.max_tokens, temperature=spec.temperature, seed=request_seed(seed, "scratch", round_, i)
+    )
     req = Request(messages=few_shot_chat(inst.text, shots, _query(genre, chosen)), sampling=sampling)
     return req, genre, ", ".join(chosen)
 
@@ -151,8 +161,12 @@ def write_anchors(spec: ScratchSpec, llm: Backend, seed: int) -> tuple[list[Anch
 
     def requests_for(round_: int) -> list[Prompted[Cell]]:
         missing = spec.anchors - len(anchors)  # none missing: nothing to ask, the rounds end
-        return [Prompted(req, Cell(genre, topics)) for req, genre, topics in
-                (scratch_request(spec, seed, round_, i) for i in range(math.ceil(max(missing, 0) * spec.oversample)))]
+        return [
+            Prompted(req, Cell(genre, topics))
+            for req, genre, topics in (
+                scratch_request(spec, seed, round_, i) for i in range(math.ceil(max(missing, 0) * spec.oversample))
+            )
+        ]
 
     def read(p: Prompted[Cell], comp: Completion) -> None:
         text, err = clean_sentence(comp.text)

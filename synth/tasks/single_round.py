@@ -11,6 +11,7 @@ overrides `records` instead of `parse`, and names the backend's reason with `bac
 Multi-round tasks (ranked chains, scratch anchors) compose rounds with `run_rounds`: round r asks what
 `requests_for(r)` builds from the answers so far, in one backend call, and stops when a round has nothing to ask.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -46,8 +47,12 @@ def backend_error(*completions: Completion | None) -> str | None:
     return next((c.error for c in completions if c is not None and c.error), None)
 
 
-def run_rounds(llm: Backend, max_rounds: int, requests_for: Callable[[int], Sequence[Prompted[C]]],
-               read: Callable[[Prompted[C], Completion], None]) -> int:
+def run_rounds(
+    llm: Backend,
+    max_rounds: int,
+    requests_for: Callable[[int], Sequence[Prompted[C]]],
+    read: Callable[[Prompted[C], Completion], None],
+) -> int:
     """Up to `max_rounds` rounds: round r sends `requests_for(r)` (built from what `read` kept of earlier answers)
     in one backend call and hands each answer to `read` in request order. Stops early at a round with nothing to
     ask; returns the number of rounds that asked something."""

@@ -1,5 +1,6 @@
 """A stub Hugging Face Hub on 127.0.0.1: answers the calls `create_repo` + `upload_folder` make and records
 every request (method, path, headers, body), so `synth push` is tested with no network."""
+
 from __future__ import annotations
 
 import base64
@@ -49,8 +50,9 @@ class HubStub:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                stub.requests.append(Recorded(self.command, self.path,
-                                              {k.lower(): v for k, v in self.headers.items()}, body))
+                stub.requests.append(
+                    Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 payload: Any = {}
                 if self.path.startswith("/api/repos/create"):
                     name = json.loads(body or b"{}")
@@ -59,10 +61,11 @@ class HubStub:
                     payload = {"url": f"{stub.url}/{prefix}{name.get('organization') or 'user'}/{name['name']}"}
                 elif "/preupload/" in self.path:
                     files = json.loads(body or b"{}").get("files", [])
-                    payload = {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                         for f in files]}
+                    payload = {
+                        "files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
+                    }
                 elif "/commit/" in self.path:
-                    repo = self.path[len("/api/"):].split("/commit/")[0].removeprefix("models/")
+                    repo = self.path[len("/api/") :].split("/commit/")[0].removeprefix("models/")
                     payload = {"commitUrl": f"{stub.url}/{repo}/commit/{'0' * 40}", "commitOid": "0" * 40}
                 elif self.path.startswith("/api/whoami"):
                     payload = {"name": "user", "type": "user"}

@@ -1,4 +1,5 @@
 """Issue 17: the README's Python API example runs as written (real SmolLM2, 2 anchors, 16 tokens)."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,14 @@ def test_unknown_stage_is_refused_by_name():
 @pytest.mark.slow
 def test_readme_api_example_runs_and_returns_the_dataset_path(tmp_path):
     (tmp_path / "recipes").symlink_to(ROOT / "recipes")
-    res = subprocess.run([sys.executable, "-c", readme_example()], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=1200)
+    res = subprocess.run(
+        [sys.executable, "-c", readme_example()],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=1200,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip().splitlines()[-1] == "data/api-demo/dataset"
     stats = json.loads((tmp_path / "data" / "api-demo" / "dataset" / "stats.json").read_text(encoding="utf-8"))

@@ -1,5 +1,6 @@
 """A recipe that cannot run stops the CLI with exit code 2 and one readable message naming the file, the key
 and what is allowed; no traceback, no flow started."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,15 +18,18 @@ def _run(tmp_path, text: str | bytes, *args: str):
     return p, res, " ".join(res.output.split())
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ("[corpus]\nlimit = 'many'\n", "corpus.limit: Input should be a valid integer"),
-    ("[corpus]\nlimt = 3\n", "corpus.limt: unknown key"),
-    ("[[tasks]]\nname = 'pairs'\ncolour = 'blue'\n", "tasks.1.pairs.colour: unknown key"),
-    ("[executor]\nkind = 'slurm'\n", "executor.kind: Input should be 'local' or 'ray'"),
-    ("[executor]\nkind = 'ray'\nworkers = 0\n", "executor.workers: Input should be greater than or equal to 1"),
-    ("[generator]\nbackend = 'transformers'\nbatch_size = '16x'\n", "generator.transformers.batch_size"),
-    ("[sampling]\nmax_tokens = 8\n", "not valid TOML: Cannot declare ('sampling',) twice (at line 6"),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("[corpus]\nlimit = 'many'\n", "corpus.limit: Input should be a valid integer"),
+        ("[corpus]\nlimt = 3\n", "corpus.limt: unknown key"),
+        ("[[tasks]]\nname = 'pairs'\ncolour = 'blue'\n", "tasks.1.pairs.colour: unknown key"),
+        ("[executor]\nkind = 'slurm'\n", "executor.kind: Input should be 'local' or 'ray'"),
+        ("[executor]\nkind = 'ray'\nworkers = 0\n", "executor.workers: Input should be greater than or equal to 1"),
+        ("[generator]\nbackend = 'transformers'\nbatch_size = '16x'\n", "generator.transformers.batch_size"),
+        ("[sampling]\nmax_tokens = 8\n", "not valid TOML: Cannot declare ('sampling',) twice (at line 6"),
+    ],
+)
 def test_wrong_types_and_unknown_keys_exit_2_naming_the_key(tmp_path, extra, expected):
     p, res, out = _run(tmp_path, GOOD + extra)
     assert res.exit_code == 2, res.output

@@ -1,5 +1,6 @@
 """`[train] baseline = "simcse_unsup"`: the train flow also trains unsupervised SimCSE on the same base and the
 dataset's distinct anchors, and the evaluate flow reports it beside the trained model (real Prefect runs)."""
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,21 @@ from tests.trainers.test_training import write_dataset
 @pytest.mark.slow
 def test_unsup_simcse_arm_trained_and_reported_beside_the_model(tmp_path):
     write_dataset(tmp_path / "run" / "dataset")
-    recipe = recipe_from_dict({
-        "name": "baseline", "output_dir": str(tmp_path / "run"), "sampling": {"max_tokens": 8},
-        "train": {"base_model": "embedded:all-minilm-l6-v2", "batch_size": 4, "max_seq_length": 16, "max_steps": 1,
-                  "baseline": "simcse_unsup"},
-        "evaluate": {"sets": ["stsb-dev"], "max_pairs": 20},
-    })
+    recipe = recipe_from_dict(
+        {
+            "name": "baseline",
+            "output_dir": str(tmp_path / "run"),
+            "sampling": {"max_tokens": 8},
+            "train": {
+                "base_model": "embedded:all-minilm-l6-v2",
+                "batch_size": 4,
+                "max_seq_length": 16,
+                "max_steps": 1,
+                "baseline": "simcse_unsup",
+            },
+            "evaluate": {"sets": ["stsb-dev"], "max_pairs": 20},
+        }
+    )
     make_plan(recipe)  # a planned run, as `synth generate` leaves it, whose dataset was written by hand
     train(recipe)
     run = tmp_path / "run"

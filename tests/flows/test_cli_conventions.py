@@ -1,4 +1,5 @@
 """Issue 17: `synth --version`, the run log in the run directory, flow runs named after the recipe."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def synth(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
 
 
 def test_version_prints_the_package_version():
@@ -37,8 +44,14 @@ def test_without_any_prefect_setup_a_command_runs_on_the_temporary_server_under_
     database under ./data/.prefect. The rest of the suite shares one server (tests/prefect_server.py)."""
     recipe = write_tiny(tmp_path / "r.toml", tmp_path / "run", name="plain")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    res = subprocess.run([sys.executable, "-m", "flows.cli", "filter", str(recipe)], cwd=tmp_path, timeout=600,
-                         capture_output=True, text=True, env={**env, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)})
+    res = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "filter", str(recipe)],
+        cwd=tmp_path,
+        timeout=600,
+        capture_output=True,
+        text=True,
+        env={**env, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+    )
     assert res.returncode == 1
     assert "Beginning flow run 'plain-curate'" in (tmp_path / "run" / "run.log").read_text(encoding="utf-8")
     assert (tmp_path / "data" / ".prefect" / "prefect.db").stat().st_size > 0
@@ -49,6 +62,10 @@ def test_the_cli_lets_waiting_torch_threads_sleep_unless_the_user_chose(tmp_path
     the CLI sets OMP_WAIT_POLICY=PASSIVE before torch loads, and a user's own setting wins."""
     code = "import os, flows.cli, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    seen = [subprocess.run([sys.executable, "-c", code], env=env | extra, capture_output=True, text=True, cwd=ROOT,
-                           timeout=300).stdout.split()[-1] for extra in ({}, {"OMP_WAIT_POLICY": "ACTIVE"})]
+    seen = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=env | extra, capture_output=True, text=True, cwd=ROOT, timeout=300
+        ).stdout.split()[-1]
+        for extra in ({}, {"OMP_WAIT_POLICY": "ACTIVE"})
+    ]
     assert seen == ["PASSIVE", "ACTIVE"]

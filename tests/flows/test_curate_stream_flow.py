@@ -1,6 +1,7 @@
 """The real curate stage (`flows.curate.curate`, what `synth filter` runs) streams: on a planned run of many rows
 the filters see bounded batches, never the whole dataset, the data is written in size-bounded files as it goes,
 and the decisions, report and card figures equal the whole-list curate's on the same shards."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,7 @@ def test_curate_flow_streams_a_planned_run_in_bounded_batches(tmp_path, monkeypa
 
     run = tmp_path / "run"
     shards = write_generated(ROWS, run / "generated" / "pairs", 750)
-    recipe = load_recipe("recipes/quickstart.toml", {"output_dir": str(run), "name": "streamtest",
-                                                     "filters": FILTERS})
+    recipe = load_recipe("recipes/quickstart.toml", {"output_dir": str(run), "name": "streamtest", "filters": FILTERS})
     (run / "recipe.toml").write_text(recipe_toml(recipe), encoding="utf-8")
     make_plan(recipe).resolve("generate:pairs", shards)  # as `synth generate` would have planned them
 
@@ -79,13 +79,21 @@ def test_report_stats_summed_over_batches_equal_the_whole_list(tmp_path):
     for i, r in enumerate(rows[:300]):
         r["positive_score"], r["negative_score"] = float(i % 6), float((i * 7) % 6) / 2
         r["cos_pos"], r["cos_neg"] = 0.5 + (i % 50) / 100, i / 1000  # typed columns since schema v2
-        r["scores"] = [{"target": "positive", "text": r["positive"], "expected": None, "parsed": float(i % 6),
-                        "raw": "", "model": "m"}]
+        r["scores"] = [
+            {
+                "target": "positive",
+                "text": r["positive"],
+                "expected": None,
+                "parsed": float(i % 6),
+                "raw": "",
+                "model": "m",
+            }
+        ]
     apply_filters(rows, [build_filter(RulesSpec()), build_filter(DedupSpec())])
     summed, tally = ReportStats(), SynthesisTally()
     for i in range(0, len(rows), 128):
-        summed.add(rows[i:i + 128])
-        tally.add(rows[i:i + 128])
+        summed.add(rows[i : i + 128])
+        tally.add(rows[i : i + 128])
     assert summed == ReportStats.of(rows)
     assert sum(summed.lengths["anchor"].values()) == len(rows) and sum(summed.scores["positive"].values()) == 300
     assert summed.write([], tmp_path / "a").markdown == write_report(rows, [], tmp_path / "b").markdown

@@ -1,6 +1,7 @@
 """The GCSE recipe through the Prefect flows with the embedded models on two PubMedQA sentences: the embedding
 graph, one extension round whose anchors are generated from like corpus anchors, styled prompts recorded, and
 GCSE's re-selection marking every row."""
+
 import json
 
 import pytest
@@ -18,14 +19,17 @@ def test_gcse_recipe_through_the_flows(tmp_path):
     from pipelines.runplan import RunPlan
     from synth.kg.graph import load_graph
 
-    recipe = load_recipe("recipes/gcse.toml", {"output_dir": str(tmp_path / "run"), "corpus.limit": 2,
-                                               "corpus.skip": 6, "sampling.max_tokens": 24})
+    recipe = load_recipe(
+        "recipes/gcse.toml",
+        {"output_dir": str(tmp_path / "run"), "corpus.limit": 2, "corpus.skip": 6, "sampling.max_tokens": 24},
+    )
     synthesize(recipe)
     run = tmp_path / "run"
     plan = RunPlan.read(run)
     assert [s.name for s in plan.stages][:4] == ["anchors", "knowledge_graph", "extend", "generate:kg_variants"]
-    assert set(plan.outputs("knowledge_graph")) == {run / "kg" / f for f in ("graph.graphml", "extractions.jsonl",
-                                                                               "main_parts.graphml")}
+    assert set(plan.outputs("knowledge_graph")) == {
+        run / "kg" / f for f in ("graph.graphml", "extractions.jsonl", "main_parts.graphml")
+    }
     g = load_graph(run / "kg" / "graph.graphml")
     assert g.graph["kind"] == "embedding"
     [prov] = (run / "extension" / "round-1").glob("provenance-*.jsonl")

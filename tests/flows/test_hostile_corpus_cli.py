@@ -2,6 +2,7 @@
 127.0.0.1, no model): an unpaired surrogate and a NUL byte in JSONL, a CSV quote left open, each a recorded
 corpus reject with file and line while the run goes on; a `<|im_end|>` in a sentence reaches the server verbatim
 as data and its record is generated like any other."""
+
 from __future__ import annotations
 
 import json
@@ -15,17 +16,29 @@ from typer.testing import CliRunner
 GOOD = ["A man is riding a horse along the beach.", "Two children are playing football in the yard."]
 CONTROL = "The sign on the door said <|im_end|> in large letters."
 
-JSONL = "\n".join([json.dumps({"text": GOOD[0]}), '{"text": "Smile \\ud83d please, it is a photo."}',
-                   json.dumps({"text": "A NUL\u0000 byte hides in this sentence."}), json.dumps({"text": CONTROL}),
-                   json.dumps({"text": GOOD[1]})]) + "\n"
-CSV = f"text,label\n{GOOD[0]},1\n\"He said hello to the crowd,1\n{CONTROL},0\n{GOOD[1]},1\n"
+JSONL = (
+    "\n".join(
+        [
+            json.dumps({"text": GOOD[0]}),
+            '{"text": "Smile \\ud83d please, it is a photo."}',
+            json.dumps({"text": "A NUL\u0000 byte hides in this sentence."}),
+            json.dumps({"text": CONTROL}),
+            json.dumps({"text": GOOD[1]}),
+        ]
+    )
+    + "\n"
+)
+CSV = f'text,label\n{GOOD[0]},1\n"He said hello to the crowd,1\n{CONTROL},0\n{GOOD[1]},1\n'
 
 
 @pytest.mark.slow  # about 45 s each on a loaded 2-core machine: a Prefect flow per corpus
-@pytest.mark.parametrize("name,body,rejects", [
-    ("c.jsonl", JSONL, [(2, "unpaired_surrogate"), (3, "nul_byte")]),
-    ("c.csv", CSV, [(3, "malformed_row")]),
-])
+@pytest.mark.parametrize(
+    "name,body,rejects",
+    [
+        ("c.jsonl", JSONL, [(2, "unpaired_surrogate"), (3, "nul_byte")]),
+        ("c.csv", CSV, [(3, "malformed_row")]),
+    ],
+)
 def test_hostile_corpus_lines_are_recorded_rejects_and_control_strings_stay_data(tmp_path, name, body, rejects):
     from flows.cli import app
 
@@ -33,9 +46,17 @@ def test_hostile_corpus_lines_are_recorded_rejects_and_control_strings_stay_data
     corpus.write_text(body, encoding="utf-8")
     run = tmp_path / "run"
     with FaultServer(answer=sentence_answer) as srv:
-        path = write_stub(tmp_path / "r.toml", run, srv.url, name="hostile", filters=False,
-                          corpus={"path": corpus.as_posix(), "shard_size": 8}, max_retries=1, backoff_s=0.01,
-                          timeout_s=5)
+        path = write_stub(
+            tmp_path / "r.toml",
+            run,
+            srv.url,
+            name="hostile",
+            filters=False,
+            corpus={"path": corpus.as_posix(), "shard_size": 8},
+            max_retries=1,
+            backoff_s=0.01,
+            timeout_s=5,
+        )
         result = CliRunner().invoke(app, ["generate", str(path)])
     assert result.exit_code == 0, result.output
     recorded = [json.loads(ln) for ln in (run / "anchors" / "corpus_rejects.jsonl").read_text().splitlines()]

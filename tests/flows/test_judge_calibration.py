@@ -1,4 +1,5 @@
 """Judge calibration against STS-B dev: sampling, Spearman over the scored pairs (scripted judge)."""
+
 from doubles import ScriptedBackend
 
 from flows.judge_calibration import _spearman, calibrate, sample_pairs

@@ -1,5 +1,6 @@
 """Evidence with the real embedded models: the kg-domain recipe through the Prefect flows on a handful of
 biomedical sentences, and the LLM extractor on real SmolLM2 output."""
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,9 +17,16 @@ def test_kg_domain_recipe_through_the_flows(tmp_path):
     from pipelines.schema import SCHEMA
     from synth.kg.graph import load_graph
 
-    recipe = load_recipe("recipes/kg-domain.toml", {
-        "output_dir": str(tmp_path / "run"), "corpus.limit": 4, "corpus.skip": 6, "corpus.shard_size": 4,
-        "sampling.max_tokens": 40})
+    recipe = load_recipe(
+        "recipes/kg-domain.toml",
+        {
+            "output_dir": str(tmp_path / "run"),
+            "corpus.limit": 4,
+            "corpus.skip": 6,
+            "corpus.shard_size": 4,
+            "sampling.max_tokens": 40,
+        },
+    )
     synthesize(recipe)
     run = tmp_path / "run"
     g = load_graph(run / "kg" / "graph.graphml")
@@ -50,8 +58,10 @@ def test_llm_extractor_on_the_embedded_model(smollm):
     from synth.kg.llm_extractor import LLMExtractor
     from synth.records import Anchor
 
-    anchors = [Anchor("Tamoxifen reduced breast cancer recurrence by 30% in 2,000 women in Sweden."),
-               Anchor("From March 2007 to January 2011, 88 DBE procedures were performed on 66 patients.")]
+    anchors = [
+        Anchor("Tamoxifen reduced breast cancer recurrence by 30% in 2,000 women in Sweden."),
+        Anchor("From March 2007 to January 2011, 88 DBE procedures were performed on 66 patients."),
+    ]
     exs = LLMExtractor(KnowledgeGraphSpec(extractor="llm", llm_max_tokens=96), smollm, seed=1).extract(anchors)
     assert len(exs) == 2
     for a, ex in zip(anchors, exs):

@@ -1,5 +1,6 @@
 """The `ray` executor on a real local Ray cluster (`ray start --head`, 2 CPUs = two worker processes on
 127.0.0.1): the same `run_shard` through prefect-ray's RayTaskRunner, task runs reported to the flow's API."""
+
 from __future__ import annotations
 
 import os
@@ -40,10 +41,26 @@ def ray_head():
     env["RAY_AUTH_MODE"] = "disabled"  # loopback-only test cluster; the driver connects without a token
     ray_bin = Path(sys.executable).parent / "ray"
     log = open(Path(temp) / "ray-start.log", "w")  # a file, not a pipe nobody drains
-    proc = subprocess.Popen([str(ray_bin), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-                             "--num-gpus=0", "--include-dashboard=false", "--object-store-memory=200000000",
-                             f"--temp-dir={temp}", "--node-ip-address=127.0.0.1", "--disable-usage-stats"],
-                            env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(ray_bin),
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--num-gpus=0",
+            "--include-dashboard=false",
+            "--object-store-memory=200000000",
+            f"--temp-dir={temp}",
+            "--node-ip-address=127.0.0.1",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     address = f"127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -78,8 +95,13 @@ def test_synthesize_on_ray_with_the_embedded_model(tmp_path, ray_head):
     from flows.synthesize import synthesize
     from pipelines.schema import SCHEMA
 
-    path = write_tiny(tmp_path / "r.toml", tmp_path / "run", limit=4, shard_size=1,
-                      extra=f'\n[executor]\nkind = "ray"\naddress = "{ray_head}"\nworkers = 2\n')
+    path = write_tiny(
+        tmp_path / "r.toml",
+        tmp_path / "run",
+        limit=4,
+        shard_size=1,
+        extra=f'\n[executor]\nkind = "ray"\naddress = "{ray_head}"\nworkers = 2\n',
+    )
     recipe = load_recipe(path)
     state = synthesize(recipe, return_state=True)
     assert state.is_completed(), state
@@ -91,8 +113,9 @@ def test_synthesize_on_ray_with_the_embedded_model(tmp_path, ray_head):
     assert all(r["provenance"]["model"] == "embedded:smollm2-135m-instruct" for r in rows)
     # the shard tasks ran on Ray workers and reported to this flow run's API (not a worker-local server)
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[
-            state.state_details.flow_run_id])))
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
     shard_runs = [t for t in runs if t.name.startswith("generate-pairs-")]
     assert len(shard_runs) == 4 and all(t.state.is_completed() for t in shard_runs)
     # a rerun on Ray finds every shard finished and submits nothing
@@ -116,14 +139,31 @@ def test_a_failing_shard_does_not_stop_the_others(tmp_path, ray_head):
     from synth.tasks.pairs import PairsSpec
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test
-    jobs = [ShardJob(index=i, out_path=str(tmp_path / f"shard-{i:05d}-k.parquet"), task=PairsSpec(),
-                     backend=TransformersSpec(), sampling=Sampling(max_tokens=8), seed=1, recipe_hash="h",
-                     anchors=(Anchor(f"sentence number {i}"),)) for i in range(4)]
+    jobs = [
+        ShardJob(
+            index=i,
+            out_path=str(tmp_path / f"shard-{i:05d}-k.parquet"),
+            task=PairsSpec(),
+            backend=TransformersSpec(),
+            sampling=Sampling(max_tokens=8),
+            seed=1,
+            recipe_hash="h",
+            anchors=(Anchor(f"sentence number {i}"),),
+        )
+        for i in range(4)
+    ]
     done: list[ShardResult] = []
     with pytest.raises(RuntimeError) as err:
-        run_jobs(jobs, ExecutorSpec(kind="ray", address=ray_head, workers=2, max_retries=0), runner=_flaky,
-                 on_done=done.append)
-    assert sorted(Path(r.path).name for r in done) == ["shard-00000-k.parquet", "shard-00002-k.parquet",
-                                                        "shard-00003-k.parquet"]
+        run_jobs(
+            jobs,
+            ExecutorSpec(kind="ray", address=ray_head, workers=2, max_retries=0),
+            runner=_flaky,
+            on_done=done.append,
+        )
+    assert sorted(Path(r.path).name for r in done) == [
+        "shard-00000-k.parquet",
+        "shard-00002-k.parquet",
+        "shard-00003-k.parquet",
+    ]
     msg = str(err.value)
     assert "1 of 4 shards failed" in msg and "shard-00001-k.parquet" in msg and "worker-side failure" in msg

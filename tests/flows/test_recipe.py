@@ -102,8 +102,14 @@ def test_recipe_toml_round_trips_emoji_quotes_newlines_nan(tmp_path):
     assert again == r and again.corpus.path == odd
     from flows.recipe import to_toml
 
-    data = {"emoji": "🦜 and ✓", "quotes": "a \"b\" 'c'", "nl": "one\ntwo\r\n", "nan": float("nan"),
-            "inf": float("-inf"), "nested": [{"k": "😀", "v": float("nan")}]}
+    data = {
+        "emoji": "🦜 and ✓",
+        "quotes": "a \"b\" 'c'",
+        "nl": "one\ntwo\r\n",
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "nested": [{"k": "😀", "v": float("nan")}],
+    }
     back = tomllib.loads(to_toml(data))
     assert {k: back[k] for k in ("emoji", "quotes", "nl")} == {k: data[k] for k in ("emoji", "quotes", "nl")}
     assert math.isnan(back["nan"]) and back["inf"] == float("-inf")

@@ -1,5 +1,6 @@
 """`synth refilter` goes the one curate path (issue 13): its rows, from the run's planned shards or the dataset's
 own files, reach the filters in Arrow batches of BATCH_ROWS, with the decisions of the whole-list path."""
+
 import shutil
 import sys
 from pathlib import Path
@@ -9,22 +10,49 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pipelines"))
 from filtering_helpers import rec, write_shard  # noqa: E402
 
-PAIRS = [("A man is playing a guitar on the street.", "A man plays the guitar outdoors on a street.",
-          "A chef slices onions in a busy kitchen.", (4.0, 1.0)),
-         ("Two dogs run along the beach at sunset.", "Two dogs are running on the sand in the evening.",
-          "Two dogs run along the beach at sunset today.", (1.0, 4.0)),           # reversed by the judge
-         ("A child is eating an apple in the garden.", "A kid eats fruit outside in a garden.",
-          "A woman reads a newspaper on a train.", (5.0, 2.0)),
-         ("An old woman knits a red scarf by the window.", "Someone is cooking pasta.",
-          "A young man repairs a bicycle in the garage.", (4.0, 2.0))]
+PAIRS = [
+    (
+        "A man is playing a guitar on the street.",
+        "A man plays the guitar outdoors on a street.",
+        "A chef slices onions in a busy kitchen.",
+        (4.0, 1.0),
+    ),
+    (
+        "Two dogs run along the beach at sunset.",
+        "Two dogs are running on the sand in the evening.",
+        "Two dogs run along the beach at sunset today.",
+        (1.0, 4.0),
+    ),  # reversed by the judge
+    (
+        "A child is eating an apple in the garden.",
+        "A kid eats fruit outside in a garden.",
+        "A woman reads a newspaper on a train.",
+        (5.0, 2.0),
+    ),
+    (
+        "An old woman knits a red scarf by the window.",
+        "Someone is cooking pasta.",
+        "A young man repairs a bicycle in the garage.",
+        (4.0, 2.0),
+    ),
+]
 
 
 def _recipe(run, min_pos):
     from flows.recipe import load_recipe
 
-    return load_recipe("recipes/quickstart.toml", {"output_dir": str(run), "name": "refilterstream", "filters": [
-        {"name": "dedup"}, {"name": "thresholds"},
-        {"name": "consistency", "min_positive_cos": min_pos, "max_negative_cos": 0.9}]})
+    return load_recipe(
+        "recipes/quickstart.toml",
+        {
+            "output_dir": str(run),
+            "name": "refilterstream",
+            "filters": [
+                {"name": "dedup"},
+                {"name": "thresholds"},
+                {"name": "consistency", "min_positive_cos": min_pos, "max_negative_cos": 0.9},
+            ],
+        },
+    )
 
 
 @pytest.mark.parametrize("from_generated", [True, False])

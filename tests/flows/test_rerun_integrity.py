@@ -1,6 +1,7 @@
 """A run directory holds exactly what its recipe planned (issue 12), through the real CLI and the embedded LLM:
 a changed recipe rerun in the same directory gives the rows a fresh run gives; a broken shard is regenerated;
 kill -9 during curate and during training leave nothing half-written and the rerun completes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,16 @@ from tiny_recipe import write_tiny
 from typer.testing import CliRunner
 
 SYNTH = str(Path(sys.executable).parent / "synth")
-CHANGED = ["--set", "sampling.temperature=0.9", "--set", "tasks.pairs.exemplars=2", "--set", "corpus.limit=3",
-           "--set", "corpus.shard_size=3"]
+CHANGED = [
+    "--set",
+    "sampling.temperature=0.9",
+    "--set",
+    "tasks.pairs.exemplars=2",
+    "--set",
+    "corpus.limit=3",
+    "--set",
+    "corpus.shard_size=3",
+]
 
 
 def _cli(*args: str) -> str:
@@ -34,8 +43,10 @@ def _dataset(run: Path) -> dict[str, tuple]:
     from pipelines.dataset import read_dataset_rows
 
     rows = read_dataset_rows(run / "dataset", "data") + read_dataset_rows(run / "dataset", "rejects")
-    out = {r["id"]: (r["anchor_id"], r["positive"], r["negative"], r["kept"], r["reason"],
-                     r["provenance"]["temperature"]) for r in rows}
+    out = {
+        r["id"]: (r["anchor_id"], r["positive"], r["negative"], r["kept"], r["reason"], r["provenance"]["temperature"])
+        for r in rows
+    }
     assert len(out) == len(rows), "a record appears twice"
     return out
 
@@ -92,8 +103,11 @@ def _kill_when(proc: subprocess.Popen, seen, limit: float = 600) -> None:
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.slow
@@ -110,8 +124,13 @@ def test_kill_9_while_the_dataset_is_written_then_rerun(tmp_path, smollm):
     (run / "dataset" / "MY_NOTES.md").write_text("keep me")
 
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
-    proc = subprocess.Popen([SYNTH, "filter", str(recipe)], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [SYNTH, "filter", str(recipe)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _kill_when(proc, lambda: any(p.is_dir() and any(p.rglob("*")) for p in run.glob(".tmp-dataset-*")))
     assert list(run.glob(".tmp-dataset-*")), "the kill must land while the new dataset is being written"
 
@@ -136,13 +155,23 @@ def test_kill_9_during_training_keeps_the_previous_model_and_the_rerun_trains_fr
     assert "model.safetensors" in before and "training.json" in before
 
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
-    proc = subprocess.Popen([SYNTH, "train", str(recipe), "--set", "filters=[]", "--set", "train.max_steps=400"],
-                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [SYNTH, "train", str(recipe), "--set", "filters=[]", "--set", "train.max_steps=400"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _kill_when(proc, lambda: _trainer_started(run))
     assert _digest(run / "model") == before  # the killed run left the previous model whole and untouched
 
-    res = subprocess.run([SYNTH, "train", str(recipe), "--set", "filters=[]", "--set", "train.seed=7"], env=env,
-                         capture_output=True, text=True, timeout=900)
+    res = subprocess.run(
+        [SYNTH, "train", str(recipe), "--set", "filters=[]", "--set", "train.seed=7"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     after = _digest(run / "model")
     assert after["model.safetensors"] != before["model.safetensors"] and not list(run.glob(".tmp-*"))
@@ -164,8 +193,13 @@ def test_a_second_writer_fails_at_once_naming_the_holder_and_kill_9_frees_the_di
     run = tmp_path / "run"
     recipe = write_tiny(tmp_path / "r.toml", run, limit=64, shard_size=1)  # long enough to still be running
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
-    proc = subprocess.Popen([SYNTH, "generate", str(recipe)], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [SYNTH, "generate", str(recipe)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         t0 = time.perf_counter()
         while holder(run).get("pid") != proc.pid:
@@ -181,7 +215,12 @@ def test_a_second_writer_fails_at_once_naming_the_holder_and_kill_9_frees_the_di
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    res = subprocess.run([SYNTH, "generate", str(recipe), "--set", "corpus.limit=2"], env=env, capture_output=True,
-                         text=True, timeout=900)
+    res = subprocess.run(
+        [SYNTH, "generate", str(recipe), "--set", "corpus.limit=2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert len(list((run / "generated" / "pairs").glob("shard-*.parquet"))) == 2

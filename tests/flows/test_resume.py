@@ -1,5 +1,6 @@
 """Crash-safe resume: `kill -9` a real `synth generate` mid-run, rerun it, and get exactly the dataset an
 uninterrupted run gives (same ids and texts, nothing lost, nothing twice, no partial shard visible)."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ COLUMNS = ("id", "anchor_id", "anchor", "positive", "negative", "kept", "reason"
 
 
 def _rows(run: Path) -> dict[str, dict]:
-    rows = [r for s in sorted((run / "generated" / "pairs").glob("shard-*.parquet"))
-            for r in pq.read_table(s).to_pylist()]
+    rows = [
+        r for s in sorted((run / "generated" / "pairs").glob("shard-*.parquet")) for r in pq.read_table(s).to_pylist()
+    ]
     out = {r["id"]: {c: r[c] for c in COLUMNS} for r in rows}
     assert len(out) == len(rows), "a record id appears twice"
     return out
@@ -45,8 +47,13 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, smollm)
 
     # 1. a real run in its own process group, killed with SIGKILL once its first shard is on disk
     t0 = time.perf_counter()
-    proc = subprocess.Popen([SYNTH, "generate", str(recipe_file)], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [SYNTH, "generate", str(recipe_file)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     gen = crashed / "generated" / "pairs"
     while not _shards(crashed):
         assert proc.poll() is None, f"synth generate exited early: {proc.stderr.read().decode()[-3000:]}"
@@ -64,8 +71,7 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, smollm)
 
     # 2. the same command again: finished shards are kept, the partial file removed, the rest generated
     t1 = time.perf_counter()
-    res = subprocess.run([SYNTH, "generate", str(recipe_file)], env=env, capture_output=True, text=True,
-                         timeout=1800)
+    res = subprocess.run([SYNTH, "generate", str(recipe_file)], env=env, capture_output=True, text=True, timeout=1800)
     timings["rerun_s"] = time.perf_counter() - t1
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert {n: (gen / n).stat().st_mtime_ns for n in survived} == first, "a finished shard was regenerated"

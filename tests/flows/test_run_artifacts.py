@@ -2,6 +2,7 @@
 3 anchors in 3 shards, 16 tokens, no train/evaluate): a generation progress artifact that ends at 100 with the
 run's numbers, the data-quality report with its plots inline, link artifacts, subflow runs named after the
 recipe; and `synth refilter` / `synth evaluate` write their log to the run directory."""
+
 from __future__ import annotations
 
 import base64
@@ -34,8 +35,9 @@ def run(tmp_path_factory) -> Path:
     from flows.recipe import load_recipe
 
     tmp = tmp_path_factory.mktemp("artifacts")
-    recipe = load_recipe(write_tiny(tmp / "r.toml", tmp / "run", name=NAME, limit=3, shard_size=1),
-                         {"train": None, "evaluate": None})
+    recipe = load_recipe(
+        write_tiny(tmp / "r.toml", tmp / "run", name=NAME, limit=3, shard_size=1), {"train": None, "evaluate": None}
+    )
     end_to_end(recipe)
     return tmp / "run"
 
@@ -49,13 +51,22 @@ def flow_runs() -> dict[str, object]:
 
 def artifacts(key: str, flow_run_id) -> list:
     with get_client(sync_client=True) as c:
-        return c.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]),
-                                                               flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        return c.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+            )
+        )
 
 
 def synth(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
 
 
 def test_subflow_runs_are_named_after_the_recipe(run):
@@ -88,8 +99,15 @@ def test_refilter_and_evaluate_write_their_log_to_the_run_dir(run, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     log = (run / "run.log").read_text(encoding="utf-8")
     assert f"synth refilter {run}" in log and f"Beginning flow run '{NAME}-refilter'" in log
-    res = synth("evaluate", str(run / "recipe.toml"), "--set", 'evaluate.sets=["stsb-dev"]', "--set",
-                "evaluate.max_pairs=10", cwd=tmp_path)  # the base encoder on 10 STS-B dev pairs
+    res = synth(
+        "evaluate",
+        str(run / "recipe.toml"),
+        "--set",
+        'evaluate.sets=["stsb-dev"]',
+        "--set",
+        "evaluate.max_pairs=10",
+        cwd=tmp_path,
+    )  # the base encoder on 10 STS-B dev pairs
     assert res.returncode == 0, res.stdout + res.stderr
     log = (run / "run.log").read_text(encoding="utf-8")
     assert "synth evaluate" in log and f"Beginning flow run '{NAME}-evaluate'" in log
@@ -97,8 +115,15 @@ def test_refilter_and_evaluate_write_their_log_to_the_run_dir(run, tmp_path):
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]  # no calls out of this machine
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]  # no calls out of this machine
 
 
 def test_report_plots_load_in_the_prefect_ui_of_a_real_server(run, tmp_path):
@@ -112,11 +137,18 @@ def test_report_plots_load_in_the_prefect_ui_of_a_real_server(run, tmp_path):
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(ROOT)}
     with prefect_server(env, ui=True) as api:
         env["PREFECT_API_URL"], url = api, api.removesuffix("/api")
-        res = subprocess.run([sys.executable, "-m", "flows.cli", "refilter", str(run)], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=300)
+        res = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "refilter", str(run)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert res.returncode == 0, res.stdout + res.stderr
-        found = httpx.post(f"{url}/api/artifacts/filter", json={"artifacts": {"key": {"any_": [
-            f"{NAME}-data-quality"]}}}, timeout=10).json()
+        found = httpx.post(
+            f"{url}/api/artifacts/filter", json={"artifacts": {"key": {"any_": [f"{NAME}-data-quality"]}}}, timeout=10
+        ).json()
         (artifact,) = found
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -126,7 +158,8 @@ def test_report_plots_load_in_the_prefect_ui_of_a_real_server(run, tmp_path):
             page.wait_for_load_state("networkidle")
             widths = page.eval_on_selector_all(
                 "img[alt='Sentence lengths'], img[alt*='cosines'], img[alt*='judge']",
-                "els => els.map(e => e.complete ? e.naturalWidth : -1)")
+                "els => els.map(e => e.complete ? e.naturalWidth : -1)",
+            )
             page.screenshot(path=str(tmp_path / "prefect-ui-report.png"), full_page=True)
             browser.close()
         assert widths and all(w > 0 for w in widths), widths  # a broken image has naturalWidth 0

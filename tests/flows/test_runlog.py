@@ -1,4 +1,5 @@
 """Issue 17: every command on a run dir starts its run.log section with the command line, also when it succeeds."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """`synth schedule`: a real Prefect server on a free loopback port, the recipe's flow registered as a cron
 deployment by the CLI and served, one run triggered through the API and run to completion."""
+
 from __future__ import annotations
 
 import os
@@ -27,9 +28,14 @@ def _serve_and_run(recipe: Path, env: dict[str, str], name: str, tmp_path: Path,
 
     log = tmp_path / "serve.log"
     with log.open("w") as out:
-        serve = subprocess.Popen([str(BIN / "synth"), "schedule", str(recipe), "--cron", "0 3 * * *",
-                                  "--stage", "synthesize"], env=env, cwd=tmp_path, start_new_session=True,
-                                 stdout=out, stderr=subprocess.STDOUT)
+        serve = subprocess.Popen(
+            [str(BIN / "synth"), "schedule", str(recipe), "--cron", "0 3 * * *", "--stage", "synthesize"],
+            env=env,
+            cwd=tmp_path,
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
             deadline = time.time() + 240
@@ -116,7 +122,6 @@ def test_schedule_serves_a_deployment_on_a_real_server_and_a_run_completes(tmp_p
         stop(server)
 
 
-
 @pytest.mark.slow
 def test_a_scheduled_run_against_a_server_alternating_429s_and_trickles_finishes_within_its_deadlines(tmp_path):
     """Each request meets a 429 asking for 30 s (capped at retry_after_max_s = 1 s), then a 200 that trickles for
@@ -130,8 +135,18 @@ def test_a_scheduled_run_against_a_server_alternating_429s_and_trickles_finishes
     script = [("429", "30"), ("trickle", 20.0), "ok"] * 4  # one cycle per request (2 anchors x positive/negative)
     try:
         with FaultServer(script, answer=sentence_answer) as llm:
-            path = write_stub(tmp_path / "r.toml", tmp_path / "run", llm.url, name="sched-faults", concurrency=1,
-                              timeout_s=1.0, max_retries=3, backoff_s=0.1, backoff_max_s=0.2, retry_after_max_s=1.0)
+            path = write_stub(
+                tmp_path / "r.toml",
+                tmp_path / "run",
+                llm.url,
+                name="sched-faults",
+                concurrency=1,
+                timeout_s=1.0,
+                max_retries=3,
+                backoff_s=0.1,
+                backoff_max_s=0.2,
+                retry_after_max_s=1.0,
+            )
             _serve_and_run(path, env, "sched-faults", tmp_path, timeout=400)
         assert llm.actions == script  # every fault was met, in order
         shard = next((tmp_path / "run" / "generated" / "pairs").glob("shard-*.parquet"))

@@ -1,5 +1,6 @@
 """Keys pasted into the wrong recipe field are refused through the real CLI, and the error never repeats them:
 an identifier-shaped key in api_key_env, a key in any other field, credentials inside base_url."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,8 +31,9 @@ def _generate(tmp_path, name="k", url="http://127.0.0.1:9/v1", key_line="", extr
     from flows.cli import app
 
     path = tmp_path / "r.toml"
-    path.write_text(RECIPE.format(name=name, out=(tmp_path / "run").as_posix(), url=url, key_line=key_line),
-                    encoding="utf-8")
+    path.write_text(
+        RECIPE.format(name=name, out=(tmp_path / "run").as_posix(), url=url, key_line=key_line), encoding="utf-8"
+    )
     res = CliRunner().invoke(app, ["generate", str(path), *extra])
     return res.exit_code, " ".join(res.output.split())
 
@@ -51,11 +53,14 @@ def test_a_key_in_any_other_field_or_an_override_is_refused(tmp_path):
     assert code == 2 and "corpus.path" in out and GH not in out
 
 
-@pytest.mark.parametrize("url, secret", [
-    ("https://user:s3cretpassw0rd@llm.example.com/v1", "s3cretpassw0rd"),
-    ("https://llm.example.com/v1?api_key=s3cretpassw0rd", "s3cretpassw0rd"),
-    (f"https://llm.example.com/{SK}/v1", SK),
-])
+@pytest.mark.parametrize(
+    "url, secret",
+    [
+        ("https://user:s3cretpassw0rd@llm.example.com/v1", "s3cretpassw0rd"),
+        ("https://llm.example.com/v1?api_key=s3cretpassw0rd", "s3cretpassw0rd"),
+        (f"https://llm.example.com/{SK}/v1", SK),
+    ],
+)
 def test_credentials_in_base_url_are_refused_with_where_keys_belong(tmp_path, url, secret):
     code, out = _generate(tmp_path, url=url)
     assert code == 2 and "generator.base_url" in out and "api_key_env" in out

@@ -1,6 +1,7 @@
 """API keys never reach logs, manifests or cards: a real run through the `openai` backend against a local
 OpenAI-compatible stub on 127.0.0.1 that insists on a secret key, then every file of the run, the Prefect
 database/logs and the captured output are searched for the secret."""
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,21 @@ class KeyedStub:
                 stub.seen.append(auth)
                 if auth != f"Bearer {stub.key}":
                     return self._send(401, {"error": {"message": f"Incorrect API key provided: {auth[7:]}"}})
-                text = "A person is doing something outside." if "negative" not in json.dumps(body) else \
-                    "Nobody is outside."
-                self._send(200, {"choices": [{"index": i, "message": {"role": "assistant", "content": text},
-                                              "finish_reason": "stop"} for i in range(body.get("n", 1))],
-                                 "usage": {"completion_tokens": 6}})
+                text = (
+                    "A person is doing something outside."
+                    if "negative" not in json.dumps(body)
+                    else "Nobody is outside."
+                )
+                self._send(
+                    200,
+                    {
+                        "choices": [
+                            {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                            for i in range(body.get("n", 1))
+                        ],
+                        "usage": {"completion_tokens": 6},
+                    },
+                )
 
             def _send(self, code, payload):
                 data = json.dumps(payload).encode()
@@ -64,7 +75,6 @@ def _files_with(root: Path, secret: bytes) -> list[str]:
     return [str(p) for p in root.rglob("*") if p.is_file() and secret in p.read_bytes()]
 
 
-
 @pytest.mark.slow
 def test_the_api_key_is_used_but_never_written(tmp_path, monkeypatch, caplog, capsys):
     pytest.importorskip("synth.backends.openai_backend")
@@ -76,8 +86,15 @@ def test_the_api_key_is_used_but_never_written(tmp_path, monkeypatch, caplog, ca
     secret = "sk-csynth-" + secrets.token_hex(16)
     monkeypatch.setenv("CSYNTH_STUB_KEY", secret)
     with KeyedStub(secret) as stub:
-        path = write_stub(tmp_path / "r.toml", tmp_path / "run", stub.url, name="secret-run",
-                          corpus={"limit": 4, "shard_size": 2}, api_key_env="CSYNTH_STUB_KEY", max_retries=0)
+        path = write_stub(
+            tmp_path / "r.toml",
+            tmp_path / "run",
+            stub.url,
+            name="secret-run",
+            corpus={"limit": 4, "shard_size": 2},
+            api_key_env="CSYNTH_STUB_KEY",
+            max_retries=0,
+        )
         recipe = load_recipe(path)
         synthesize(recipe)
         curate(recipe)
@@ -100,8 +117,9 @@ def test_a_rejected_key_is_not_repeated_in_the_error(tmp_path, monkeypatch):
     wrong = "sk-wrong-" + secrets.token_hex(12)
     monkeypatch.setenv("CSYNTH_STUB_KEY", wrong)
     with KeyedStub("sk-right") as stub:
-        backend = ob.OpenAIBackend(ob.OpenAISpec(model="m", base_url=stub.url, api_key_env="CSYNTH_STUB_KEY",
-                                                 max_retries=0))
+        backend = ob.OpenAIBackend(
+            ob.OpenAISpec(model="m", base_url=stub.url, api_key_env="CSYNTH_STUB_KEY", max_retries=0)
+        )
         with pytest.raises(ob.BackendError) as err:
             backend.generate([Request(messages=({"role": "user", "content": "hi"},), sampling=Sampling(max_tokens=4))])
     assert "401" in str(err.value) and wrong not in str(err.value)

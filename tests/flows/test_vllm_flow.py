@@ -3,6 +3,7 @@ shard through both gives valid records of one schema, the server honours structu
 killed mid-run fails the run with a clear error while the finished shards stay on disk.
 
 One engine and one server for the whole module (each takes about a minute to start on 2 cores)."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,7 @@ from synth.tasks.pairs import PairsSpec  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-CPU_ENGINE = dict(dtype="float32", enforce_eager=True, gpu_memory_utilization=0.3, kv_cache_gib=0.5,
-                  max_model_len=1024)
+CPU_ENGINE = dict(dtype="float32", enforce_eager=True, gpu_memory_utilization=0.3, kv_cache_gib=0.5, max_model_len=1024)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +71,16 @@ def test_same_shard_through_engine_and_server(engines, tmp_path):
     for task in (PairsSpec(exemplars=2), PairsSpec(exemplars=2, output="json")):
         for spec in (vspec, ospec):
             out = tmp_path / f"{spec.backend}-{task.output}" / "shard-00000-k.parquet"
-            job = ShardJob(index=0, out_path=str(out), task=task, backend=spec, sampling=sampling, seed=13,
-                           recipe_hash="test", anchors=anchors(8))
+            job = ShardJob(
+                index=0,
+                out_path=str(out),
+                task=task,
+                backend=spec,
+                sampling=sampling,
+                seed=13,
+                recipe_hash="test",
+                anchors=anchors(8),
+            )
             res = run_shard(job)
             table = pq.read_table(out)
             validate_table(table)
@@ -112,11 +120,16 @@ def test_server_killed_mid_run_fails_clearly_and_keeps_finished_shards(engines, 
     from flows.synthesize import synthesize
 
     _, ospec, proc = engines
-    recipe = recipe_from_dict({
-        "name": "kill", "output_dir": str(tmp_path / "run"),
-        "corpus": {"limit": 8, "shard_size": 2}, "sampling": {"max_tokens": 24},
-        "generator": ospec.model_dump(), "tasks": [{"name": "pairs", "exemplars": 2}],
-    })
+    recipe = recipe_from_dict(
+        {
+            "name": "kill",
+            "output_dir": str(tmp_path / "run"),
+            "corpus": {"limit": 8, "shard_size": 2},
+            "sampling": {"max_tokens": 24},
+            "generator": ospec.model_dump(),
+            "tasks": [{"name": "pairs", "exemplars": 2}],
+        }
+    )
     gen = tmp_path / "run" / "generated" / "pairs"
 
     def kill_after_first_shard() -> None:

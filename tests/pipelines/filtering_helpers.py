@@ -1,4 +1,5 @@
 """Shared helpers for the filter tests: records, shards on disk, and an encoder with chosen vectors."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +10,21 @@ from pipelines.schema import record_to_row, rows_to_table
 from pipelines.shards import shard_path, write_table_atomic
 from synth.records import Record
 
-PROV = {"backend": "scripted", "model": "test", "model_hash": "0", "temperature": 0.7, "top_p": 0.9,
-        "max_tokens": 48, "recipe_hash": "r"}
+PROV = {
+    "backend": "scripted",
+    "model": "test",
+    "model_hash": "0",
+    "temperature": 0.7,
+    "top_p": 0.9,
+    "max_tokens": 48,
+    "recipe_hash": "r",
+}
 
 
 def rec(anchor: str, positive: str | None = None, negative: str | None = None, seed: int = 0, **kw) -> Record:
-    return Record(task="pairs", anchor_id=anchor[:12], anchor=anchor, positive=positive, negative=negative,
-                  seed=seed, **kw)
+    return Record(
+        task="pairs", anchor_id=anchor[:12], anchor=anchor, positive=positive, negative=negative, seed=seed, **kw
+    )
 
 
 def write_shard(directory: Path, index: int, records: list[Record]) -> Path:

@@ -1,6 +1,7 @@
 """Filters return verdicts and never change rows (issue 13): what they need computed (encoder cosines, a reoriented
 pair, ranked-list monotonicity) is an annotate step before them that writes typed columns (schema v2), not floats in
 `checks`; rows and datasets of schema v1 (those values in `checks`) are still read."""
+
 import copy
 
 import pyarrow as pa
@@ -22,22 +23,31 @@ VECTORS = {A: [1.0, 0.0], P: unit(0.9), N: unit(0.3), "other anchor": unit(0.1)}
 class AngleEncoder:
     def encode(self, texts, **_):
         import numpy as np
+
         return np.array([[1.0, 0.0] if t == A else unit(1.0 - 0.1 * len(t) / 10) for t in texts])
 
 
 def _records():
     reversed_pair = rec(A, P, N, seed=1, positive_score=1.0, negative_score=4.0)  # the judge says: reversed
     far = rec(A, N, P, seed=2, positive_score=4.0, negative_score=1.0)
-    ranked = Record(task="ranked", anchor_id="r", anchor=A, ranked=["a b", "a b c d"],
-                    scores=[Score("ranked:0", "a b", 4.0, 4.0, "4", "j"), Score("ranked:1", "x", 5.0, 5.0, "5", "j")])
+    ranked = Record(
+        task="ranked",
+        anchor_id="r",
+        anchor=A,
+        ranked=["a b", "a b c d"],
+        scores=[Score("ranked:0", "a b", 4.0, 4.0, "4", "j"), Score("ranked:1", "x", 5.0, 5.0, "5", "j")],
+    )
     return [reversed_pair, far, ranked, rec("other anchor", P, N, seed=3)]
 
 
 def test_filters_never_change_the_records_they_judge():
-    for flt in (ThresholdsFilter(ThresholdsSpec()),
-                ConsistencyFilter(ConsistencySpec(), encoder=VectorEncoder(VECTORS)),
-                ConsistencyFilter(ConsistencySpec(on_fail="reselect", margin=None), encoder=VectorEncoder(VECTORS)),
-                MonotoneFilter(MonotoneSpec(), encoder=AngleEncoder()), KnowledgeFilter(KnowledgeSpec())):
+    for flt in (
+        ThresholdsFilter(ThresholdsSpec()),
+        ConsistencyFilter(ConsistencySpec(), encoder=VectorEncoder(VECTORS)),
+        ConsistencyFilter(ConsistencySpec(on_fail="reselect", margin=None), encoder=VectorEncoder(VECTORS)),
+        MonotoneFilter(MonotoneSpec(), encoder=AngleEncoder()),
+        KnowledgeFilter(KnowledgeSpec()),
+    ):
         records = _records()
         before = copy.deepcopy(records)
         flt.verdicts(records)
@@ -46,14 +56,26 @@ def test_filters_never_change_the_records_they_judge():
 
 def test_annotations_are_typed_columns_and_decisions_stay():
     assert SCHEMA_VERSION == 2
-    assert {n: str(SCHEMA.field(n).type) for n in ("cos_pos", "cos_neg", "cos_pos_key", "swapped",
-                                                    "ranked_monotone_encoder", "ranked_order_judge")} == {
-        "cos_pos": "double", "cos_neg": "double", "cos_pos_key": "double", "swapped": "bool",
-        "ranked_monotone_encoder": "bool", "ranked_order_judge": "double"}
+    assert {
+        n: str(SCHEMA.field(n).type)
+        for n in ("cos_pos", "cos_neg", "cos_pos_key", "swapped", "ranked_monotone_encoder", "ranked_order_judge")
+    } == {
+        "cos_pos": "double",
+        "cos_neg": "double",
+        "cos_pos_key": "double",
+        "swapped": "bool",
+        "ranked_monotone_encoder": "bool",
+        "ranked_order_judge": "double",
+    }
     rows = [record_to_row(r, PROV) for r in _records()]
-    apply_filters(rows, [ThresholdsFilter(ThresholdsSpec()),
-                         ConsistencyFilter(ConsistencySpec(min_positive_cos=0.5), encoder=VectorEncoder(VECTORS)),
-                         MonotoneFilter(MonotoneSpec(), encoder=AngleEncoder())])
+    apply_filters(
+        rows,
+        [
+            ThresholdsFilter(ThresholdsSpec()),
+            ConsistencyFilter(ConsistencySpec(min_positive_cos=0.5), encoder=VectorEncoder(VECTORS)),
+            MonotoneFilter(MonotoneSpec(), encoder=AngleEncoder()),
+        ],
+    )
     swapped, far, ranked, plain = rows
     assert swapped["swapped"] is True and (swapped["positive"], swapped["negative"]) == (N, P)
     assert swapped["reason"] == "consistency:positive_too_far" and swapped["cos_pos"] == 0.3
@@ -71,15 +93,45 @@ def test_schema_v1_dataset_is_read_swaps_undone_and_cosines_reused(tmp_path):
 
     row = record_to_row(rec(A, N, P, seed=1, positive_score=4.0, negative_score=1.0), PROV)
     key = cos_key("embedded:all-minilm-l6-v2", A, N)  # stored after the swap: positive N had cos 0.3
-    row["checks"] = [{"name": "cos_pos", "value": 0.3}, {"name": "cos_neg", "value": 0.9},
-                     {"name": "cos_pos_key", "value": key},
-                     {"name": "cos_neg_key", "value": cos_key("embedded:all-minilm-l6-v2", A, P)},
-                     {"name": "swapped", "value": 1.0}]
-    v1 = pa.schema([f for f in SCHEMA if f.name in {"id", "task", "anchor_id", "anchor", "positive", "negative",
-                                                    "negative_kind", "text_b", "pair_score", "positive_score",
-                                                    "negative_score", "ranked", "ranked_mode", "scores", "checks",
-                                                    "entities", "quantities", "changed_fact", "raw", "provenance",
-                                                    "verdicts", "kept", "reason"}])
+    row["checks"] = [
+        {"name": "cos_pos", "value": 0.3},
+        {"name": "cos_neg", "value": 0.9},
+        {"name": "cos_pos_key", "value": key},
+        {"name": "cos_neg_key", "value": cos_key("embedded:all-minilm-l6-v2", A, P)},
+        {"name": "swapped", "value": 1.0},
+    ]
+    v1 = pa.schema(
+        [
+            f
+            for f in SCHEMA
+            if f.name
+            in {
+                "id",
+                "task",
+                "anchor_id",
+                "anchor",
+                "positive",
+                "negative",
+                "negative_kind",
+                "text_b",
+                "pair_score",
+                "positive_score",
+                "negative_score",
+                "ranked",
+                "ranked_mode",
+                "scores",
+                "checks",
+                "entities",
+                "quantities",
+                "changed_fact",
+                "raw",
+                "provenance",
+                "verdicts",
+                "kept",
+                "reason",
+            }
+        ]
+    )
     ds = tmp_path / "ds"
     (ds / "data").mkdir(parents=True)
     (ds / "stats.json").write_text("{}")

@@ -1,6 +1,7 @@
 """Issue 17, fast half: configs and card from rows written through `write_dataset` (real Parquet, real
 `datasets` loading, real all-MiniLM-L6-v2 training). The rows are fixed texts, not LLM output: what is under
 test is the column contract, not the generator (the slow module runs the real LLM)."""
+
 from __future__ import annotations
 
 import pyarrow.parquet as pq
@@ -10,24 +11,56 @@ from pipelines.dataset import write_dataset
 from pipelines.schema import record_to_row
 from synth.records import Record
 
-PREMISES = ["A man is playing a guitar on stage.", "Two dogs run across a snowy field.",
-            "A woman is slicing tomatoes in a kitchen.", "Children are building a sandcastle at the beach."]
-RECIPE = ('name = "fast"\n[corpus]\npath = "builtin:snli-premises"\n'
-          '[[tasks]]\nname = "judge"\nscore_min = 1\nscore_max = 9\n')
-PROV = {"backend": "transformers", "model": "embedded:smollm2-135m-instruct", "model_hash": "h", "temperature": 0.7,
-        "top_p": 0.9, "max_tokens": 16, "shard": "shard-00000.parquet", "recipe_hash": "r"}
+PREMISES = [
+    "A man is playing a guitar on stage.",
+    "Two dogs run across a snowy field.",
+    "A woman is slicing tomatoes in a kitchen.",
+    "Children are building a sandcastle at the beach.",
+]
+RECIPE = (
+    'name = "fast"\n[corpus]\npath = "builtin:snli-premises"\n[[tasks]]\nname = "judge"\nscore_min = 1\nscore_max = 9\n'
+)
+PROV = {
+    "backend": "transformers",
+    "model": "embedded:smollm2-135m-instruct",
+    "model_hash": "h",
+    "temperature": 0.7,
+    "top_p": 0.9,
+    "max_tokens": 16,
+    "shard": "shard-00000.parquet",
+    "recipe_hash": "r",
+}
 
 
 def rows() -> list[dict]:
     out = []
     for i, p in enumerate(PREMISES):
-        out.append(record_to_row(Record(task="pairs", anchor_id=f"a{i}", anchor=p, positive=f"{p[:-1]}, indeed.",
-                                        negative=f"Nobody: {p.lower()}", negative_kind="contradiction",
-                                        positive_score=9.0, negative_score=1.0 + i), PROV))
-        out.append(record_to_row(Record(task="judge", anchor_id=f"a{i}", anchor=p,
-                                        text_b=PREMISES[(i + 1) % 4], pair_score=5.0), PROV))
-        out.append(record_to_row(Record(task="ranked", anchor_id=f"a{i}", anchor=p,
-                                        ranked=[p, f"Maybe {p.lower()}", "Something else."]), PROV))
+        out.append(
+            record_to_row(
+                Record(
+                    task="pairs",
+                    anchor_id=f"a{i}",
+                    anchor=p,
+                    positive=f"{p[:-1]}, indeed.",
+                    negative=f"Nobody: {p.lower()}",
+                    negative_kind="contradiction",
+                    positive_score=9.0,
+                    negative_score=1.0 + i,
+                ),
+                PROV,
+            )
+        )
+        out.append(
+            record_to_row(
+                Record(task="judge", anchor_id=f"a{i}", anchor=p, text_b=PREMISES[(i + 1) % 4], pair_score=5.0), PROV
+            )
+        )
+        out.append(
+            record_to_row(
+                Record(task="ranked", anchor_id=f"a{i}", anchor=p, ranked=[p, f"Maybe {p.lower()}", "Something else."]),
+                PROV,
+            )
+        )
     out.append(record_to_row(Record(task="pairs", anchor_id="bad", anchor="x", parse_error="empty"), PROV))
     out[-2]["ranked"] = ["only one"]  # a list of one is no ranking: left out of `ranked`
     return out
@@ -44,12 +77,17 @@ def test_configs_load_by_name_with_their_columns_and_counts(dataset):
     from datasets import load_dataset
 
     d, summary = dataset
-    got = {n: load_dataset(str(d), n, split="train") for n in
-           ("all", "triplet", "pair", "pair-score", "pair-class", "ranked", "rejects")}
+    got = {
+        n: load_dataset(str(d), n, split="train")
+        for n in ("all", "triplet", "pair", "pair-score", "pair-class", "ranked", "rejects")
+    }
     assert (len(got["all"]), len(got["rejects"])) == (12, 1)
     assert got["triplet"].column_names == ["anchor", "positive", "negative"] and len(got["triplet"]) == 4
-    assert got["triplet"][1] == {"anchor": PREMISES[1], "positive": "Two dogs run across a snowy field, indeed.",
-                                 "negative": "Nobody: two dogs run across a snowy field."}
+    assert got["triplet"][1] == {
+        "anchor": PREMISES[1],
+        "positive": "Two dogs run across a snowy field, indeed.",
+        "negative": "Nobody: two dogs run across a snowy field.",
+    }
     assert got["pair"].column_names == ["anchor", "positive"] and len(got["pair"]) == 4
     ps = got["pair-score"]
     assert ps.column_names == ["sentence1", "sentence2", "score"] and len(ps) == 12
@@ -89,7 +127,14 @@ def test_card_is_hub_yaml_with_the_most_restrictive_input_license(dataset, tmp_p
     assert card.data.license == "cc-by-sa-4.0" and card.data.language == ["en"]
     assert card.data.size_categories == ["n<1K"] and card.data.source_datasets == ["stanfordnlp/snli"]
     assert [c["config_name"] for c in card.data.configs] == [
-        "all", "triplet", "pair", "pair-score", "pair-class", "ranked", "rejects"]
+        "all",
+        "triplet",
+        "pair",
+        "pair-score",
+        "pair-class",
+        "ranked",
+        "rejects",
+    ]
     assert "| SNLI 1.0 premises (builtin:snli-premises) | `cc-by-sa-4.0` |" in card.text
     user = tmp_path / "user"
     write_dataset(rows(), [], user, recipe_text='name = "u"\n[corpus]\npath = "my/corpus.txt"\n')
@@ -111,11 +156,18 @@ def test_triplet_config_trains_one_step_with_mnrl_directly(dataset, tmp_path):
     model = load_encoder("embedded:all-minilm-l6-v2")  # a fresh copy: the session fixture stays untrained
     train = load_dataset(str(dataset[0]), "triplet", split="train")
     before = [p.detach().clone() for p in model.parameters()]
-    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path / "out"), max_steps=1,
-                                                per_device_train_batch_size=2, learning_rate=1e-3,
-                                                report_to=[], use_cpu=True, save_strategy="no")
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train,
-                                         loss=MultipleNegativesRankingLoss(model))
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=1,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train, loss=MultipleNegativesRankingLoss(model)
+    )
     out = trainer.train()
     assert trainer.state.global_step == 1 and out.training_loss > 0
     assert any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
@@ -130,11 +182,13 @@ def test_config_files_are_in_the_dataset_manifest_and_replaced_by_a_swap(tmp_pat
     d = tmp_path / "dataset"
     build_and_swap(d, lambda staged: write_dataset(rows(), [], staged, recipe_text=RECIPE))
     listed = set(manifest(d))
-    assert {f"{n}/train-00000-of-00001.parquet" for n in ("triplet", "pair", "pair-score", "pair-class",
-                                                           "ranked")} <= listed
+    assert {
+        f"{n}/train-00000-of-00001.parquet" for n in ("triplet", "pair", "pair-score", "pair-class", "ranked")
+    } <= listed
     (d / "ranked" / "mine.txt").write_text("user's note", encoding="utf-8")
-    build_and_swap(d, lambda staged: write_dataset([r for r in rows() if r["task"] != "ranked"], [], staged,
-                                                   recipe_text=RECIPE))
+    build_and_swap(
+        d, lambda staged: write_dataset([r for r in rows() if r["task"] != "ranked"], [], staged, recipe_text=RECIPE)
+    )
     assert not (d / "ranked" / "train-00000-of-00001.parquet").exists()
     assert (d / "ranked" / "mine.txt").read_text(encoding="utf-8") == "user's note"
     assert "ranked/train-00000-of-00001.parquet" not in manifest(d)

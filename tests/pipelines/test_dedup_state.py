@@ -1,5 +1,6 @@
 """Dedup's compact state: sorted runs never merge past their cap (a late sort of the whole index was the 1M
 benchmark's memory peak), lookups see every run, and the exact index keeps the first row of each hash."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ def test_runs_stay_under_the_cap_and_find_every_key():
     rng = np.random.default_rng(0)
     keys = rng.integers(0, 5000, size=20_000).astype(np.uint32)
     for start in range(0, len(keys), 100):
-        runs.add(keys[start:start + 100], np.arange(start, start + 100, dtype=np.uint32))
+        runs.add(keys[start : start + 100], np.arange(start, start + 100, dtype=np.uint32))
     assert len(runs) == 20_000 and max(len(k) for k, _ in runs.runs) <= 1000 and len(runs.runs) < 60
     q = np.array([keys[7], keys[19_999], 6000], dtype=np.uint32)
     qi, vals = runs.lookup(q)
@@ -106,7 +107,7 @@ def test_compact_runs_hold_values_as_2_byte_offsets_and_return_them_whole():
     keys = rng.integers(0, 3000, size=300_000).astype(np.uint32)
     slots = np.repeat(np.arange(100_000, 100_000 + 150_000, dtype=np.uint32), 2)  # 2 keys a slot, as bands
     for start in range(0, len(keys), 6_000):
-        runs.add(keys[start:start + 6_000], slots[start:start + 6_000])
+        runs.add(keys[start : start + 6_000], slots[start : start + 6_000])
     assert len(runs) == 300_000 and all(v.dtype == np.uint16 for _, v in runs.runs) and len(runs.runs) >= 3
     assert sum(k.nbytes + v.nbytes for k, v in runs.runs) == 6 * 300_000
     q = np.array([keys[0], keys[-1], 5000], dtype=np.uint32)

@@ -15,12 +15,15 @@ def judge(cos_pos, cos_neg, encoder=None, **spec):
     return out[0], cols
 
 
-@pytest.mark.parametrize("cos_pos, cos_neg, reason", [
-    (0.80, 0.7499, None),                 # GCSE: cos(a,p) >= 0.80 keeps, exactly at the line
-    (0.7999, 0.5, "positive_too_far"),
-    (0.90, 0.75, "negative_too_close"),   # GCSE: cos(a,n) < 0.75 keeps, so 0.75 itself is rejected
-    (0.95, 0.10, None),
-])
+@pytest.mark.parametrize(
+    "cos_pos, cos_neg, reason",
+    [
+        (0.80, 0.7499, None),  # GCSE: cos(a,p) >= 0.80 keeps, exactly at the line
+        (0.7999, 0.5, "positive_too_far"),
+        (0.90, 0.75, "negative_too_close"),  # GCSE: cos(a,n) < 0.75 keeps, so 0.75 itself is rejected
+        (0.95, 0.10, None),
+    ],
+)
 def test_gcse_default_boundaries(cos_pos, cos_neg, reason):
     why, cols = judge(cos_pos, cos_neg)
     assert why == reason
@@ -30,9 +33,9 @@ def test_gcse_default_boundaries(cos_pos, cos_neg, reason):
 
 def test_margin_rule_boundary():
     loose = {"min_positive_cos": None, "max_negative_cos": None}
-    assert judge(0.8, 0.7, margin=0.1, **loose)[0] == "margin"      # needs cos_pos > cos_neg + m, strictly
+    assert judge(0.8, 0.7, margin=0.1, **loose)[0] == "margin"  # needs cos_pos > cos_neg + m, strictly
     assert judge(0.8, 0.6999, margin=0.1, **loose)[0] is None
-    assert judge(0.5, 0.6, margin=0.0, **loose)[0] == "margin"      # negative closer than positive
+    assert judge(0.5, 0.6, margin=0.0, **loose)[0] == "margin"  # negative closer than positive
     assert judge(0.5, 0.6, margin=None, **loose)[0] is None
 
 
@@ -50,11 +53,11 @@ def test_stored_cosines_are_reused_with_new_thresholds_and_recomputed_when_texts
     assert why is None and cols["cos_pos_key"][0] == cos_key("embedded:all-minilm-l6-v2", A, "pos")
     r = rec(A, "pos", "neg")
     stricter = ConsistencyFilter(ConsistencySpec(min_positive_cos=0.9), encoder=NoEncoder())
-    judged = stricter.annotator.annotate([r], cols)               # no encoder call: stored cosines reused
+    judged = stricter.annotator.annotate([r], cols)  # no encoder call: stored cosines reused
     assert stricter.verdicts(judged, cols) == ["positive_too_far"]
     r.positive = "changed"
     with pytest.raises(AssertionError, match="should not run"):
-        stricter.annotator.annotate([r], cols)                    # stale key: must re-encode
+        stricter.annotator.annotate([r], cols)  # stale key: must re-encode
     other_encoder = ConsistencyFilter(ConsistencySpec(encoder="some/other-model"), encoder=NoEncoder())
     r.positive = "pos"
     with pytest.raises(AssertionError, match="should not run"):
@@ -71,9 +74,10 @@ def test_records_without_a_negative_check_the_positive_only():
 @pytest.mark.slow
 def test_real_reference_encoder_separates_paraphrase_from_unrelated(minilm):
     anchor = "A man is playing a guitar on the street."
-    records = [rec(anchor, "A man plays the guitar outdoors on a street.", "A chef slices onions in a kitchen.",
-                   seed=1),
-               rec(anchor, "A woman is reading a newspaper.", "A man is playing a guitar on a street.", seed=2)]
+    records = [
+        rec(anchor, "A man plays the guitar outdoors on a street.", "A chef slices onions in a kitchen.", seed=1),
+        rec(anchor, "A woman is reading a newspaper.", "A man is playing a guitar on a street.", seed=2),
+    ]
     out, cols, _ = annotated(ConsistencyFilter(ConsistencySpec(), encoder=minilm), records)
     assert out[0] is None and cols["cos_pos"][0] >= 0.8 and cols["cos_neg"][0] < 0.3
     assert out[1] == "positive_too_far" and cols["cos_neg"][1] > 0.9

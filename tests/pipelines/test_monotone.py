@@ -1,4 +1,5 @@
 """Monotonicity checks of ranked lists (encoder and judge), the annotation plan and the card section."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,13 @@ def test_monotone_helper():
 
 
 def test_filter_stores_checks_and_rejects_only_when_configured():
-    good = Record(task="ranked", anchor_id="a", anchor="0 deg", ranked=["10 deg", "30 deg", "80 deg"],
-                  scores=[Score(f"ranked:{i}", "", e, None) for i, e in enumerate([4.5, 3.0, 3.2])])
+    good = Record(
+        task="ranked",
+        anchor_id="a",
+        anchor="0 deg",
+        ranked=["10 deg", "30 deg", "80 deg"],
+        scores=[Score(f"ranked:{i}", "", e, None) for i, e in enumerate([4.5, 3.0, 3.2])],
+    )
     bad = Record(task="ranked", anchor_id="b", anchor="0 deg", ranked=["40 deg", "20 deg"])
     pair = Record(task="pairs", anchor_id="c", anchor="0 deg", positive="5 deg", negative="90 deg")
     flt = MonotoneFilter(MonotoneSpec(), encoder=AngleEncoder())
@@ -51,8 +57,10 @@ def test_filter_stores_checks_and_rejects_only_when_configured():
 
 
 def _stages(*tasks):
-    return [(s.name, s.inputs) for s in plan_stages(tasks, scratch=False, knowledge_graph=False, train=False,
-                                                      evaluate=False)]
+    return [
+        (s.name, s.inputs)
+        for s in plan_stages(tasks, scratch=False, knowledge_graph=False, train=False, evaluate=False)
+    ]
 
 
 def test_annotation_jobs_read_same_index_shards_and_key_on_them(tmp_path):
@@ -61,10 +69,13 @@ def test_annotation_jobs_read_same_index_shards_and_key_on_them(tmp_path):
     gen_specs = [PairsSpec(), RankedSpec(k=2)]
     judge = JudgeSpec(score_tasks=["pairs"])
     # declared consumption orders the stages: the judge after the task it scores, whatever the recipe order
-    assert _stages(judge, *gen_specs) == [("anchors", []), ("generate:pairs", ["anchors"]),
-                                          ("generate:ranked", ["anchors"]),
-                                          ("annotate:judge", ["anchors", "generate:pairs"]), ("curate",
-                                          ["generate:pairs", "generate:ranked", "annotate:judge"])]
+    assert _stages(judge, *gen_specs) == [
+        ("anchors", []),
+        ("generate:pairs", ["anchors"]),
+        ("generate:ranked", ["anchors"]),
+        ("annotate:judge", ["anchors", "generate:pairs"]),
+        ("curate", ["generate:pairs", "generate:ranked", "annotate:judge"]),
+    ]
     args = (TransformersSpec(), Sampling(max_tokens=8), 1, "h", tmp_path / "generated")
 
     def plan(pairs_spec):
@@ -96,16 +107,28 @@ def test_unknown_score_task_is_a_clear_error(tmp_path):
 
 def test_card_section_reports_monotone_fraction_and_scores():
     def row(task, kept=True, **kw):
-        base = {"task": task, "kept": kept, "reason": None, "scores": [], "checks": [], "ranked": None,
-                "positive_score": None, "negative_score": None, "pair_score": None, "ranked_mode": None}
+        base = {
+            "task": task,
+            "kept": kept,
+            "reason": None,
+            "scores": [],
+            "checks": [],
+            "ranked": None,
+            "positive_score": None,
+            "negative_score": None,
+            "pair_score": None,
+            "ranked_mode": None,
+        }
         return {**base, **kw}
 
-    rows = [row("ranked", ranked=["a"], ranked_mode="graded", ranked_monotone_encoder=True),
-            row("ranked", ranked=["b"], ranked_mode="graded", ranked_monotone_encoder=False),
-            row("ranked", kept=False, ranked=["c"], ranked_mode="graded", reason="parse:ranked_repeat"),
-            row("pairs", scores=[{"target": "positive"}], positive_score=4.0, negative_score=1.0),
-            row("judge", scores=[{"target": "pair"}], pair_score=0.5),
-            row("pairs", kept=False, reason="parse:judge_positive_unparsable", scores=[{"target": "positive"}])]
+    rows = [
+        row("ranked", ranked=["a"], ranked_mode="graded", ranked_monotone_encoder=True),
+        row("ranked", ranked=["b"], ranked_mode="graded", ranked_monotone_encoder=False),
+        row("ranked", kept=False, ranked=["c"], ranked_mode="graded", reason="parse:ranked_repeat"),
+        row("pairs", scores=[{"target": "positive"}], positive_score=4.0, negative_score=1.0),
+        row("judge", scores=[{"target": "pair"}], pair_score=0.5),
+        row("pairs", kept=False, reason="parse:judge_positive_unparsable", scores=[{"target": "positive"}]),
+    ]
     md = section(rows)
     assert "monotone by reference-encoder cosine: 1/2 = 0.50 of the lists checked; kept lists 1/2" in md
     assert "| pairs | 2 | 2 | 1 |" in md and "| judge | 1 | 1 | 1 |" in md

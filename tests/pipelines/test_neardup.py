@@ -1,5 +1,6 @@
 """Near-duplicate state for streaming dedup: the vectorised shingles equal the per-row ones, dedup over many
 batches decides as over one list, and a pair at the threshold is found (LSH recall), not left to chance."""
+
 from __future__ import annotations
 
 import random
@@ -9,8 +10,10 @@ from filtering_helpers import rec
 from pipelines.filters.dedup import DedupFilter, DedupSpec, jaccard, key_parts, shingles
 from pipelines.filters.neardup import gram_arrays, gram_set
 
-WORDS = ("man woman dog cat runs sits reads plays guitar beach park kitchen red blue small old young near "
-         "under across bright quiet street garden window").split()
+WORDS = (
+    "man woman dog cat runs sits reads plays guitar beach park kitchen red blue small old young near "
+    "under across bright quiet street garden window"
+).split()
 
 
 def _sentence(rng: random.Random, n: int) -> str:
@@ -20,11 +23,16 @@ def _sentence(rng: random.Random, n: int) -> str:
 def test_vectorised_shingles_equal_the_per_row_ones():
     rng = random.Random(0)
     alphabet = "ab cé漢字😀x"
-    rows = [[(f, "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12))))
-             for f in ("anchor", "positive", "ranked")] for _ in range(200)]
+    rows = [
+        [
+            (f, "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12))))
+            for f in ("anchor", "positive", "ranked")
+        ]
+        for _ in range(200)
+    ]
     for k in (1, 5, 7, 9):
         flat, off = gram_arrays(rows, k)
-        assert [set(flat[off[i]:off[i + 1]].tolist()) for i in range(len(rows))] == [gram_set(r, k) for r in rows]
+        assert [set(flat[off[i] : off[i + 1]].tolist()) for i in range(len(rows))] == [gram_set(r, k) for r in rows]
 
 
 def test_many_batches_decide_as_one_list():
@@ -40,7 +48,7 @@ def test_many_batches_decide_as_one_list():
         whole = DedupFilter(spec).verdicts(records)
         flt = DedupFilter(spec)
         flt.start()
-        batched = [v for i in range(0, len(records), 37) for v in flt.batch_verdicts(records[i:i + 37])]
+        batched = [v for i in range(0, len(records), 37) for v in flt.batch_verdicts(records[i : i + 37])]
         assert batched == whole and sum(v is not None for v in whole) > 50
 
 

@@ -1,5 +1,6 @@
 """Existing labelled / paired data as input (issue 15 item 1): NLI, SimCSE CSV, mapped columns, then the real
 judge and filters over the rows through the Prefect flows (CLHAIF soft labels, MultiCSR refinement)."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,18 @@ def test_nli_sample_becomes_triplets_and_neutral_pairs_with_lines():
     assert first.text == "Two women are embracing while holding to go packages." and first.line == 1
     given = json.loads(first.given)
     # line 2 entailment + line 3 contradiction = one SimCSE triplet; line 1 neutral = a pair to score
-    assert given == [{"positive": "Two woman are holding packages.", "negative": "The men are fighting outside a deli.",
-                      "lines": [2, 3]},
-                     {"text_b": "The sisters are hugging goodbye while holding to go packages after just eating lunch.",
-                      "lines": [1], "label": "neutral"}]
+    assert given == [
+        {
+            "positive": "Two woman are holding packages.",
+            "negative": "The men are fighting outside a deli.",
+            "lines": [2, 3],
+        },
+        {
+            "text_b": "The sisters are hugging goodbye while holding to go packages after just eating lunch.",
+            "lines": [1],
+            "label": "neutral",
+        },
+    ]
     rows = sum(len(json.loads(a.given)) for a in c.anchors)
     lines = sorted(ln for a in c.anchors for item in json.loads(a.given) for ln in item["lines"])
     assert lines == list(range(1, 49)) and rows >= 16  # every one of the 48 labelled lines lands in one row
@@ -30,21 +39,24 @@ def test_nli_sample_becomes_triplets_and_neutral_pairs_with_lines():
 
 def test_simcse_csv_and_bad_rows_are_recorded(tmp_path):
     f = tmp_path / "nli_for_simcse.csv"
-    f.write_text("sent0,sent1,hard_neg\n"
-                 "A man is playing a guitar on stage.,A man performs music.,Nobody is playing anything.\n"
-                 ",missing anchor,x\n"
-                 "A dog runs across the green field.,A dog is running.,\n", encoding="utf-8")
+    f.write_text(
+        "sent0,sent1,hard_neg\n"
+        "A man is playing a guitar on stage.,A man performs music.,Nobody is playing anything.\n"
+        ",missing anchor,x\n"
+        "A dog runs across the green field.,A dog is running.,\n",
+        encoding="utf-8",
+    )
     c = read_corpus(str(f), kind="simcse")
     assert [(r.line, r.reason) for r in c.rejects] == [(3, "missing_field")]
     assert [json.loads(a.given) for a in c.anchors] == [
         [{"positive": "A man performs music.", "negative": "Nobody is playing anything.", "lines": [2]}],
-        [{"positive": "A dog is running.", "lines": [4]}]]
+        [{"positive": "A dog is running.", "lines": [4]}],
+    ]
 
 
 def test_mapped_columns_from_parquet_and_a_clear_error(tmp_path):
     f = tmp_path / "pairs.parquet"
-    pq.write_table(pa.table({"q": ["What is the capital of France?"], "d": ["Paris is the capital."],
-                             "s": [4.5]}), f)
+    pq.write_table(pa.table({"q": ["What is the capital of France?"], "d": ["Paris is the capital."], "s": [4.5]}), f)
     c = read_corpus(str(f), kind="columns", columns={"anchor": "q", "text_b": "d", "score": "s"})
     assert json.loads(c.anchors[0].given) == [{"text_b": "Paris is the capital.", "score": 4.5, "lines": [1]}]
     with pytest.raises(CorpusError, match="corpus.columns"):
@@ -58,8 +70,9 @@ def test_refine_nli_recipe_scores_and_refines_the_shipped_sample(tmp_path, smoll
     from flows.synthesize import synthesize
     from pipelines.dataset import read_dataset_rows
 
-    recipe = load_recipe("recipes/refine-nli.toml", [
-        f"output_dir={json.dumps(str(tmp_path / 'run'))}", "corpus.limit=2"])
+    recipe = load_recipe(
+        "recipes/refine-nli.toml", [f"output_dir={json.dumps(str(tmp_path / 'run'))}", "corpus.limit=2"]
+    )
     synthesize(recipe)
     curate(recipe)
     rows = read_dataset_rows(tmp_path / "run" / "dataset") + read_dataset_rows(tmp_path / "run" / "dataset", "rejects")
@@ -84,9 +97,16 @@ def test_existing_rows_load_no_model_and_name_their_source_not_a_generator(tmp_p
     from synth.tasks.existing import ExistingSpec
 
     anchors = tuple(read_corpus("builtin:snli-nli-sample", kind="nli", limit=2).anchors)
-    job = ShardJob(index=0, out_path=str(tmp_path / "existing-0000.parquet"), task=ExistingSpec(),
-                   backend=TransformersSpec(model=str(tmp_path / "no-such-model")), sampling=Sampling(max_tokens=8),
-                   seed=1, recipe_hash="r", anchors=anchors)
+    job = ShardJob(
+        index=0,
+        out_path=str(tmp_path / "existing-0000.parquet"),
+        task=ExistingSpec(),
+        backend=TransformersSpec(model=str(tmp_path / "no-such-model")),
+        sampling=Sampling(max_tokens=8),
+        seed=1,
+        recipe_hash="r",
+        anchors=anchors,
+    )
     res = run_shard(job)
     rows = pq.read_table(res.path).to_pylist()
     assert res.records == len(rows) >= 2 and res.tokens == 0
@@ -112,6 +132,10 @@ def test_an_edited_pair_file_rewrites_its_anchor_shard(tmp_path):
     from synth.backends.base import Sampling
     from synth.tasks.existing import ExistingSpec
 
-    jobs = [plan_task_jobs(ExistingSpec(), shards, TransformersSpec(), Sampling(max_tokens=8), 1, "r",
-                           tmp_path / "generated")[0] for shards in (first, second)]
+    jobs = [
+        plan_task_jobs(
+            ExistingSpec(), shards, TransformersSpec(), Sampling(max_tokens=8), 1, "r", tmp_path / "generated"
+        )[0]
+        for shards in (first, second)
+    ]
     assert jobs[0].out_path != jobs[1].out_path  # the existing task's records are keyed on the rows too

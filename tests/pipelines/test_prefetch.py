@@ -1,5 +1,6 @@
 """The leading per-row filters (rules) of batch n+1 run on a second core while batch n goes through dedup and the
 writers; the decisions are those of the serial chain (pipelines/prefetch.py)."""
+
 from __future__ import annotations
 
 import os
@@ -28,15 +29,27 @@ class WhereFilter:
         return [f"pid{os.getpid()}" if "cat" in r.anchor else None for r in records]
 
 
-ANCHORS = ["A cat sleeps on the sofa.", "A man rides a horse on the beach.", "A cat climbs a tall tree.",
-           "Two dogs run across a snowy field.", "A man rides a horse on the beach.", "The cat drinks some milk.",
-           "A chef slices fresh tomatoes.", "Children play football in the park."]
+ANCHORS = [
+    "A cat sleeps on the sofa.",
+    "A man rides a horse on the beach.",
+    "A cat climbs a tall tree.",
+    "Two dogs run across a snowy field.",
+    "A man rides a horse on the beach.",
+    "The cat drinks some milk.",
+    "A chef slices fresh tomatoes.",
+    "Children play football in the park.",
+]
 
 
 def _run(tmp_path, name, monkeypatch, workers: str):
     monkeypatch.setenv("CSYNTH_CURATE_WORKERS", workers)
-    shards = [write_shard(tmp_path / name / "gen", 0, [
-        rec(a, f"{a[:-1]} today.", "Nobody is outside at all.", seed=i) for i, a in enumerate(ANCHORS)])]
+    shards = [
+        write_shard(
+            tmp_path / name / "gen",
+            0,
+            [rec(a, f"{a[:-1]} today.", "Nobody is outside at all.", seed=i) for i, a in enumerate(ANCHORS)],
+        )
+    ]
     filters = [WhereFilter(), build_filter(RulesSpec()), build_filter(DedupSpec())]
     curate_stream(shards, filters, tmp_path / name / "out", batch_rows=2)
     out = read_dataset_rows(tmp_path / name / "out", "data") + read_dataset_rows(tmp_path / name / "out", "rejects")

@@ -1,5 +1,6 @@
 """Issue 17: progress bars for generation (all shards) and for encoding in filters and evaluation; drawn on a
 terminal, silent anywhere else."""
+
 from __future__ import annotations
 
 import io
@@ -90,8 +91,10 @@ def test_evaluation_and_consistency_filter_encode_with_a_bar(minilm, monkeypatch
     pairs = [Pair(s1=TEXTS[i], s2=TEXTS[i + 1], score=float(i % 5)) for i in range(0, 6)]
     spearman_cosine(minilm, pairs, batch_size=4)
     assert "evaluate: sentence 1" in out.getvalue() and "6/6" in out.getvalue()
-    records = [Record(task="pairs", anchor_id=f"a{i}", anchor=TEXTS[i], positive=TEXTS[i + 1], negative=TEXTS[i + 2])
-               for i in range(0, 9, 3)]
+    records = [
+        Record(task="pairs", anchor_id=f"a{i}", anchor=TEXTS[i], positive=TEXTS[i + 1], negative=TEXTS[i + 2])
+        for i in range(0, 9, 3)
+    ]
     f = ConsistencyFilter(ConsistencySpec(batch_size=4), encoder=minilm)
     columns = empty_columns(len(records))
     f.annotator.annotate(records, columns)

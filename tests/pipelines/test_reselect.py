@@ -1,6 +1,7 @@
 """GCSE's denoising with re-selection through curate's filter pass and the real reference encoder
 (all-MiniLM-L6-v2): a failing pair is re-formed (positive = anchor, negative = a later row's anchor), its unused
 candidates come back as (c, c, negative) rows, and every row says how it was formed."""
+
 from pipelines.curate import apply_filters
 from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec
 from pipelines.schema import record_to_row
@@ -14,9 +15,11 @@ NEAR = "Print materials were mailed to 1,099 women in this trial."
 
 
 def rows():
-    recs = [Record("kg_variants", "a1", A1, positive=A1.replace("raised", "increased"), negative=FAR, seed=1),
-            Record("kg_variants", "a2", A2, positive=FAR, negative=NEAR, seed=2),
-            Record("kg_variants", "a3", A3, positive=A3.replace("rose", "went up"), negative=FAR, seed=3)]
+    recs = [
+        Record("kg_variants", "a1", A1, positive=A1.replace("raised", "increased"), negative=FAR, seed=1),
+        Record("kg_variants", "a2", A2, positive=FAR, negative=NEAR, seed=2),
+        Record("kg_variants", "a3", A3, positive=A3.replace("rose", "went up"), negative=FAR, seed=3),
+    ]
     return [record_to_row(r, {"backend": "transformers"}) for r in recs]
 
 

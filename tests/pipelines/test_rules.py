@@ -13,18 +13,21 @@ def verdict(positive, negative="A woman in a red dress is sitting inside the gar
     return RulesFilter(RulesSpec(**spec)).verdicts([rec])[0]
 
 
-@pytest.mark.parametrize("positive, reason", [
-    ("A man wearing a blue shirt stands before a garage.", None),
-    ("A man in a blue shirt is standing in front of a garage!", "positive:copy_of_anchor"),
-    ("Garage.", "positive:too_short"),
-    ("I'm sorry, but I cannot rewrite this sentence.", "positive:refusal"),
-    ("As an AI language model I think a man stands there.", "positive:refusal"),
-    ("The original sentence describes a man near a garage.", "positive:meta_commentary"),
-    ("Here is a paraphrase of a man near a garage.", "positive:meta_commentary"),
-    ("See https://example.com for a man near a garage", "positive:not_a_sentence"),
-    ("A dog leaps to catch a frisbee on the beach.", "positive:copy_of_exemplar"),
-    (" ".join(["word"] * 40), "positive:too_long"),
-])
+@pytest.mark.parametrize(
+    "positive, reason",
+    [
+        ("A man wearing a blue shirt stands before a garage.", None),
+        ("A man in a blue shirt is standing in front of a garage!", "positive:copy_of_anchor"),
+        ("Garage.", "positive:too_short"),
+        ("I'm sorry, but I cannot rewrite this sentence.", "positive:refusal"),
+        ("As an AI language model I think a man stands there.", "positive:refusal"),
+        ("The original sentence describes a man near a garage.", "positive:meta_commentary"),
+        ("Here is a paraphrase of a man near a garage.", "positive:meta_commentary"),
+        ("See https://example.com for a man near a garage", "positive:not_a_sentence"),
+        ("A dog leaps to catch a frisbee on the beach.", "positive:copy_of_exemplar"),
+        (" ".join(["word"] * 40), "positive:too_long"),
+    ],
+)
 def test_rule_reasons(positive, reason):
     assert verdict(positive) == reason
 
@@ -43,12 +46,15 @@ def test_thresholds_come_from_the_spec():
 LOOP = "The White House, the White House, the White House, the White House, the White House, the White House."
 
 
-@pytest.mark.parametrize("negative, reason", [
-    (LOOP, "negative:repetition_top_2gram_share"),  # the kept hard negative of issue 18, from the quickstart data
-    ("A man rides a horse on the beach, on the beach, on the beach.", "negative:repetition_top_3gram_share"),
-    ("A woman is sitting inside the garage.", None),
-    ("A drunk looking woman is hugging a drunk looking man.", None),  # two occurrences are language, not a loop
-])
+@pytest.mark.parametrize(
+    "negative, reason",
+    [
+        (LOOP, "negative:repetition_top_2gram_share"),  # the kept hard negative of issue 18, from the quickstart data
+        ("A man rides a horse on the beach, on the beach, on the beach.", "negative:repetition_top_3gram_share"),
+        ("A woman is sitting inside the garage.", None),
+        ("A drunk looking woman is hugging a drunk looking man.", None),  # two occurrences are language, not a loop
+    ],
+)
 def test_repetition_loops_are_rejected_with_their_reason(negative, reason):
     assert verdict("A man wearing a blue shirt stands before a garage.", negative=negative) == reason
 

@@ -1,6 +1,7 @@
 """The rules' ASCII path (word and letter counts on bytes, each regex run only when its needed substrings occur)
 decides as the plain regex checks do: refusals, meta commentary and non-sentences in any case, non-ASCII text,
 lengths at the limits, and every sentence of the shipped corpora."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,19 +45,47 @@ def plain(spec: RulesSpec, text: str | None, anchor: str) -> str | None:
 
 
 CRAFTED = [
-    "AS AN AI, I cannot do that for you.", "I can't help with this request today.", "i am unable to comply here.",
-    "I won't write that sentence for you.", "I WILL NOT answer this one.", "I'm sorry but that is all.",
-    "Sorry, here is nothing more.", "This Language Model says hello to you.", "I apologise for the trouble.",
-    "We cannot provide any more of it.", "I cannot assist with it.", "I’m sorry, I can’t do that today.",
-    "The original sentence is about dogs.", "Sentence 2: a man walks.", "A PARAPHRASE of the input follows.",
-    "Rewritten: the cat sat down.", "Here are three of them now.", "Here is the answer to it.", "Where is the dog?",
-    "In this sentence the dog barks.", "The sentence means that a man runs.", "Explanation: it is so.",
-    "NOTE: this was changed.", "See https://example.com for the dog.", "Visit www.example.org today, friend.",
-    "A {curly} thing is here now.", "a <b>bold</b> claim is made.", "| cell | in a table |", "```code``` is here",
-    "12345 67890 11111 22222 a b c", "Café au lait for the naïve man.", "Ünïcödé wörds ärë hërë tôô.",
-    "Δ δ Δ δ are Greek letters here.", "The text was revised by the team.", "An input of energy is needed.",
-    "She typed a long statement on the phone.", "The White House, the White House, the White House.",
-    "one two", "one two three", " ".join(["word"] * 81), "A man and a woman are walking in the park today.",
+    "AS AN AI, I cannot do that for you.",
+    "I can't help with this request today.",
+    "i am unable to comply here.",
+    "I won't write that sentence for you.",
+    "I WILL NOT answer this one.",
+    "I'm sorry but that is all.",
+    "Sorry, here is nothing more.",
+    "This Language Model says hello to you.",
+    "I apologise for the trouble.",
+    "We cannot provide any more of it.",
+    "I cannot assist with it.",
+    "I’m sorry, I can’t do that today.",
+    "The original sentence is about dogs.",
+    "Sentence 2: a man walks.",
+    "A PARAPHRASE of the input follows.",
+    "Rewritten: the cat sat down.",
+    "Here are three of them now.",
+    "Here is the answer to it.",
+    "Where is the dog?",
+    "In this sentence the dog barks.",
+    "The sentence means that a man runs.",
+    "Explanation: it is so.",
+    "NOTE: this was changed.",
+    "See https://example.com for the dog.",
+    "Visit www.example.org today, friend.",
+    "A {curly} thing is here now.",
+    "a <b>bold</b> claim is made.",
+    "| cell | in a table |",
+    "```code``` is here",
+    "12345 67890 11111 22222 a b c",
+    "Café au lait for the naïve man.",
+    "Ünïcödé wörds ärë hërë tôô.",
+    "Δ δ Δ δ are Greek letters here.",
+    "The text was revised by the team.",
+    "An input of energy is needed.",
+    "She typed a long statement on the phone.",
+    "The White House, the White House, the White House.",
+    "one two",
+    "one two three",
+    " ".join(["word"] * 81),
+    "A man and a woman are walking in the park today.",
 ]
 
 
@@ -72,5 +101,14 @@ def test_ascii_path_decides_as_the_plain_regexes():
             got = [f.check_sentence(t, anchor) for t in texts]
             assert got == [plain(spec, t, anchor) for t in texts]
             reasons.update(got)
-    assert {"refusal", "meta_commentary", "not_a_sentence", "too_short", "too_long", "copy_of_anchor", "empty",
-            "repetition_top_2gram_share", None} <= reasons
+    assert {
+        "refusal",
+        "meta_commentary",
+        "not_a_sentence",
+        "too_short",
+        "too_long",
+        "copy_of_anchor",
+        "empty",
+        "repetition_top_2gram_share",
+        None,
+    } <= reasons

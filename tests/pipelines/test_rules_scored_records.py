@@ -1,4 +1,5 @@
 """The rule filter on records without a positive/negative: CLAIF random pairs and ranked lists (issue 4)."""
+
 from pipelines.filters.rules import RulesFilter, RulesSpec
 from synth.records import Record
 

@@ -1,5 +1,6 @@
 """Run-directory integrity without an LLM: shard keys over file contents, broken and stale shards, the dataset
 swap that keeps the user's files, the run-dir checks and the one-writer lock (issue 12)."""
+
 from __future__ import annotations
 
 import json
@@ -29,13 +30,19 @@ PAIRS_PROMPTS = Path(__file__).resolve().parents[2] / "synth" / "prompts" / "pai
 
 
 def _anchor_shards(tmp_path, n=4, size=2):
-    return write_anchor_shards([Anchor(text=f"Sentence number {i} is here.") for i in range(n)],
-                               tmp_path / "anchors", size)
+    return write_anchor_shards(
+        [Anchor(text=f"Sentence number {i} is here.") for i in range(n)], tmp_path / "anchors", size
+    )
 
 
 def _keys(spec, shards, tmp_path, **kw):
-    args = dict(backend=TransformersSpec(), sampling=Sampling(max_tokens=8), seed=1, recipe_hash="h",
-                generated_dir=tmp_path / "generated")
+    args = dict(
+        backend=TransformersSpec(),
+        sampling=Sampling(max_tokens=8),
+        seed=1,
+        recipe_hash="h",
+        generated_dir=tmp_path / "generated",
+    )
     args.update(kw)
     return [Path(j.out_path).name for j in plan_task_jobs(spec, shards, **args)]
 
@@ -90,8 +97,9 @@ def test_a_local_model_is_keyed_by_its_content_not_its_mtime(tmp_path, monkeypat
 @pytest.mark.parametrize("damage", ["empty", "truncated", "not_parquet"])
 def test_a_broken_shard_is_moved_aside_and_planned_again(tmp_path, damage):
     shards = _anchor_shards(tmp_path)
-    jobs = plan_task_jobs(PairsSpec(), shards, TransformersSpec(), Sampling(max_tokens=8), 1, "h",
-                          tmp_path / "generated")
+    jobs = plan_task_jobs(
+        PairsSpec(), shards, TransformersSpec(), Sampling(max_tokens=8), 1, "h", tmp_path / "generated"
+    )
     good = write_shard(Path(jobs[0].out_path).parent, 0, [rec("a b c d", "e f g h", "i j k l")])
     os.replace(good, jobs[0].out_path)
     bad = Path(jobs[1].out_path)
@@ -126,8 +134,11 @@ def test_refilter_keeps_files_the_project_did_not_write(tmp_path):
     from pipelines.curate import apply_filters, load_rows
 
     run = tmp_path / "run"
-    shard = write_shard(run / "generated" / "pairs", 0, [rec(f"anchor {i} a b", f"pos {i} c d", f"neg {i} e f",
-                                                             seed=i) for i in range(3)])
+    shard = write_shard(
+        run / "generated" / "pairs",
+        0,
+        [rec(f"anchor {i} a b", f"pos {i} c d", f"neg {i} e f", seed=i) for i in range(3)],
+    )
     rows = load_rows([shard])
     rewrite_dataset(rows, apply_filters(rows, []), run / "dataset", recipe_name="t")
     ds = run / "dataset"
@@ -156,8 +167,11 @@ def test_a_swap_killed_halfway_rolls_forward(tmp_path):
     (second / "data").mkdir()
     (second / "data" / "train-00000-of-00001.parquet").write_text("new")
     (second / MANIFEST).write_text(json.dumps({"files": ["data/train-00000-of-00001.parquet", MANIFEST]}))
-    journal = {"staged": second.name, "files": ["data/train-00000-of-00001.parquet", MANIFEST],
-               "remove": ["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"]}
+    journal = {
+        "staged": second.name,
+        "files": ["data/train-00000-of-00001.parquet", MANIFEST],
+        "remove": ["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"],
+    }
     (target / JOURNAL).write_text(json.dumps(journal))
     os.replace(second / "data" / "train-00000-of-00001.parquet", target / "data" / "train-00000-of-00001.parquet")
     # ... killed here: one file moved, old files still there, journal present
@@ -185,8 +199,9 @@ def test_foreign_non_empty_output_dir_is_refused_unless_allowed(tmp_path, monkey
     assert check_run_dir(foreign, allow_existing=True) == foreign.resolve()
     with pytest.raises(RunDirError, match="current directory"):
         check_run_dir(Path("data") / "..")
-    RunPlan(foreign, plan_stages([PairsSpec()], scratch=False, knowledge_graph=False, train=False,
-                                 evaluate=False)).write()
+    RunPlan(
+        foreign, plan_stages([PairsSpec()], scratch=False, knowledge_graph=False, train=False, evaluate=False)
+    ).write()
     assert check_run_dir(foreign) == foreign.resolve()  # once planned, it is a run
 
 
@@ -213,8 +228,9 @@ with run_lock({run!r}, "synth generate my.toml"):
 def test_one_writer_per_run_dir_and_a_killed_holder_releases_it(tmp_path):
     run = tmp_path / "run"
     root = str(Path(__file__).resolve().parents[2])
-    holder = subprocess.Popen([sys.executable, "-c", HOLD.format(root=root, run=str(run))], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD.format(root=root, run=str(run))], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         t0 = time.perf_counter()

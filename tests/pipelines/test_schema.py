@@ -4,17 +4,39 @@ import pytest
 from pipelines.schema import SCHEMA, record_to_row, row_to_record, rows_to_table, validate_table
 from synth.records import ChangedFact, Entity, Quantity, Record, Score
 
-PROV = {"backend": "transformers", "model": "m", "model_hash": "h", "temperature": 0.7, "top_p": 0.9,
-        "max_tokens": 32, "shard": "shard-00000-x.parquet", "recipe_hash": "r"}
+PROV = {
+    "backend": "transformers",
+    "model": "m",
+    "model_hash": "h",
+    "temperature": 0.7,
+    "top_p": 0.9,
+    "max_tokens": 32,
+    "shard": "shard-00000-x.parquet",
+    "recipe_hash": "r",
+}
 
 
 def full_record(**kw):
-    return Record(task="pairs", anchor_id="a1", anchor="An anchor.", positive="A positive.", negative="A negative.",
-                  negative_kind="contradiction", ranked=["r1", "r2"], ranked_mode="chain",
-                  scores=[Score("positive", "A positive.", 4.2, 4.0, "4", "judge")], checks={"cos_pos": 0.9},
-                  entities=[Entity("Paris", "GPE")], quantities=[Quantity("3.5%", 3.5, "%", "percent")],
-                  changed_fact=ChangedFact("quantity_change", "3.5%", "7%"), prompt_ids=["p", "n"],
-                  exemplar_ids=["e1"], seed=7, raw={"positive": "raw"}, **kw)
+    return Record(
+        task="pairs",
+        anchor_id="a1",
+        anchor="An anchor.",
+        positive="A positive.",
+        negative="A negative.",
+        negative_kind="contradiction",
+        ranked=["r1", "r2"],
+        ranked_mode="chain",
+        scores=[Score("positive", "A positive.", 4.2, 4.0, "4", "judge")],
+        checks={"cos_pos": 0.9},
+        entities=[Entity("Paris", "GPE")],
+        quantities=[Quantity("3.5%", 3.5, "%", "percent")],
+        changed_fact=ChangedFact("quantity_change", "3.5%", "7%"),
+        prompt_ids=["p", "n"],
+        exemplar_ids=["e1"],
+        seed=7,
+        raw={"positive": "raw"},
+        **kw,
+    )
 
 
 def test_every_record_field_round_trips_through_arrow():

@@ -1,5 +1,6 @@
 """An outside package's task, as a user would write it (tests/flows/test_plugins.py installs it on sys.path with
 an entry point): one module plus one prompt file, on the single-round task base, registered at import."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,14 +36,28 @@ class EchoTask(SingleRoundTask[EchoSpec, EchoContext]):
 
     def requests(self, anchors: Sequence[Anchor], ctx: TaskContext) -> list[Prompted[EchoContext]]:
         inst = load_instructions(self.spec.instructions)[0]
-        return [Prompted(Request(chat_messages(("user", render(inst, style=self.spec.style, sentence=a.text))),
-                                 ctx.sampling_for(self.spec)), EchoContext(a, inst.id, ctx.seed)) for a in anchors]
+        return [
+            Prompted(
+                Request(
+                    chat_messages(("user", render(inst, style=self.spec.style, sentence=a.text))),
+                    ctx.sampling_for(self.spec),
+                ),
+                EchoContext(a, inst.id, ctx.seed),
+            )
+            for a in anchors
+        ]
 
     def parse(self, p: Prompted[EchoContext], completion: Completion) -> Record:
         text = completion.text.strip()
-        return Record(task=self.name, anchor_id=p.context.anchor.id, anchor=p.context.anchor.text,
-                      positive=text or None, parse_error=None if text else "echo_empty",
-                      prompt_ids=[p.context.prompt_id], seed=p.context.seed)
+        return Record(
+            task=self.name,
+            anchor_id=p.context.anchor.id,
+            anchor=p.context.anchor.text,
+            positive=text or None,
+            parse_error=None if text else "echo_empty",
+            prompt_ids=[p.context.prompt_id],
+            seed=p.context.seed,
+        )
 
 
 register_task("echo", EchoSpec, EchoTask)

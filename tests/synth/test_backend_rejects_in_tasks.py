@@ -2,6 +2,7 @@
 reason in every task that reads completions (pairs, ranked, kg_variants, mask_fill, judge, scratch anchors),
 instead of a generic `…_empty` (control flow: scripted double; kg_variants against a real HTTP server in
 tests/synth/test_kg_variants_task.py)."""
+
 from __future__ import annotations
 
 from doubles import ScriptedBackend
@@ -52,10 +53,19 @@ def test_kg_variants_mask_fill_and_judge_record_the_backends_reason():
     for spec in (KGVariantsSpec(negative_weights={"refute": 1.0}, exemplars=0), MaskFillSpec(rates=[0.0])):
         good, bad = _run(spec)
         assert bad.parse_error == REASON and good.parse_error != REASON, spec.name
-    recs = [Record(task="pairs", anchor_id=f"a{i}", anchor="A man is riding a horse.", positive=p,
-                   negative="Nobody rides anything.") for i, p in enumerate(["A person rides.", "BAD a rider."])]
+    recs = [
+        Record(
+            task="pairs",
+            anchor_id=f"a{i}",
+            anchor="A man is riding a horse.",
+            positive=p,
+            negative="Nobody rides anything.",
+        )
+        for i, p in enumerate(["A person rides.", "BAD a rider."])
+    ]
     good, bad = build_task(JudgeSpec(targets=["positive"], random_pairs=0)).annotate(
-        recs, FailingFor(lambda r: "4"), _ctx())
+        recs, FailingFor(lambda r: "4"), _ctx()
+    )
     assert bad.parse_error == REASON and good.parse_error is None and good.positive_score == 4.0
 
 

@@ -1,5 +1,6 @@
 """Constrained decoding on the embedded transformers backend (issue 15 item 5): choice, regex and JSON schema
 enforced while the real SmolLM2-135M generates (llguidance masks), beside an unconstrained request."""
+
 from __future__ import annotations
 
 import json
@@ -18,20 +19,27 @@ QUESTION = chat_messages(("user", "Is a dog an animal? Answer yes or no."))
 def test_choice_and_regex_are_enforced_and_unconstrained_rows_are_untouched(smollm):
     s = Sampling(max_tokens=6, temperature=0.7, seed=3)
     choice = Structured(kind="choice", spec=["yes", "no", "maybe"])
-    out = smollm.generate([Request(messages=QUESTION, sampling=s, structured=choice)] * 3
-                          + [Request(messages=QUESTION, sampling=s)])
+    out = smollm.generate(
+        [Request(messages=QUESTION, sampling=s, structured=choice)] * 3 + [Request(messages=QUESTION, sampling=s)]
+    )
     assert all(c.text in ("yes", "no", "maybe") for c in out[:3]), [c.text for c in out]
     assert out[3].text not in ("yes", "no", "maybe")  # the model's own words when nothing constrains it
     greedy = Sampling(max_tokens=5, temperature=0.0)
-    [digits] = smollm.generate([Request(messages=QUESTION, sampling=greedy,
-                                        structured=Structured(kind="regex", spec=r"[0-9]{3}"))])
+    [digits] = smollm.generate(
+        [Request(messages=QUESTION, sampling=greedy, structured=Structured(kind="regex", spec=r"[0-9]{3}"))]
+    )
     assert re.fullmatch(r"[0-9]{3}", digits.text), digits.text
 
 
 @pytest.mark.slow
 def test_json_schema_is_enforced_compactly(smollm):
-    msgs = chat_messages(("user", 'Answer with a JSON object with keys "positive" (a paraphrase) and "negative" '
-                                  '(a contradiction) of: A man is playing a guitar.'))
+    msgs = chat_messages(
+        (
+            "user",
+            'Answer with a JSON object with keys "positive" (a paraphrase) and "negative" '
+            "(a contradiction) of: A man is playing a guitar.",
+        )
+    )
     s = Sampling(max_tokens=80, temperature=0.7, seed=1)
     st = Structured(kind="json", spec=PAIR_SCHEMA)
     out = smollm.generate([Request(messages=msgs, sampling=s, structured=st)] * 2)

@@ -1,5 +1,6 @@
 """Generation and training on one GPU: backends that hold GPU memory are shut down and forgotten before
 training, CPU backends stay cached; the vLLM engine settings that matter at scale reach `vllm.LLM`."""
+
 from __future__ import annotations
 
 import synth.backends as sb
@@ -30,8 +31,13 @@ def test_release_closes_gpu_engines_and_keeps_cpu_backends(smollm):
 
 
 def test_scale_settings_reach_the_engine():
-    spec = VllmSpec(tensor_parallel_size=4, pipeline_parallel_size=2, enable_prefix_caching=True, max_num_seqs=512,
-                    max_model_len=4096)
+    spec = VllmSpec(
+        tensor_parallel_size=4,
+        pipeline_parallel_size=2,
+        enable_prefix_caching=True,
+        max_num_seqs=512,
+        max_model_len=4096,
+    )
     kw = engine_kwargs(spec, cpu=False)
     assert (kw["tensor_parallel_size"], kw["pipeline_parallel_size"]) == (4, 2)
     assert kw["enable_prefix_caching"] is True and kw["max_num_seqs"] == 512 and kw["max_model_len"] == 4096

@@ -6,6 +6,7 @@ is asked fails here, with a diff of the first changed request. After an intended
 The backend is a scripted double: it only records the requests and answers with plausible text, so later rounds
 (chains, best-of-n) are reached; it is evidence of what is sent, not of what a model makes of it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,14 +24,19 @@ from synth.tasks import build_task
 from synth.tasks.base import TaskContext
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-ANCHORS = [Anchor("A man is playing a guitar on the street.", "corpus.txt", 1),
-           Anchor("Two children are reading a book in the park.", "corpus.txt", 2)]
+ANCHORS = [
+    Anchor("A man is playing a guitar on the street.", "corpus.txt", 1),
+    Anchor("Two children are reading a book in the park.", "corpus.txt", 2),
+]
 
 
 def request_json(r: Request) -> dict[str, Any]:
-    return {"messages": [dict(m) for m in r.messages], "sampling": dataclasses.asdict(r.sampling),
-            "structured": dataclasses.asdict(r.structured) if r.structured else None,
-            "guidance": dataclasses.asdict(r.guidance) if r.guidance else None}
+    return {
+        "messages": [dict(m) for m in r.messages],
+        "sampling": dataclasses.asdict(r.sampling),
+        "structured": dataclasses.asdict(r.structured) if r.structured else None,
+        "guidance": dataclasses.asdict(r.guidance) if r.guidance else None,
+    }
 
 
 def answer(r: Request) -> str:
@@ -46,8 +52,18 @@ def answer(r: Request) -> str:
 
 
 def records() -> list[Record]:
-    return [Record(task="pairs", anchor_id=a.id, anchor=a.text, positive="A person is outside.",
-                   negative="Nobody is there.", prompt_ids=["p"], seed=1) for a in ANCHORS]
+    return [
+        Record(
+            task="pairs",
+            anchor_id=a.id,
+            anchor=a.text,
+            positive="A person is outside.",
+            negative="Nobody is there.",
+            prompt_ids=["p"],
+            seed=1,
+        )
+        for a in ANCHORS
+    ]
 
 
 def kg_extras(tmp_path: Path) -> dict[str, str]:
@@ -75,8 +91,10 @@ def run_case(name: str, tmp_path: Path) -> list[Request]:
         "judge": lambda: build_task(JudgeSpec(random_pairs=1)).annotate(records(), llm, ctx),
         "mask-fill": lambda: build_task(MaskFillSpec(rates=[0.0, 0.4])).run(ANCHORS, llm, ctx),
         "kg-variants": lambda: build_task(KGVariantsSpec(exemplars=1)).run(
-            [Anchor("Aspirin lowered stroke risk by 12% in 1,200 adults.")], llm,
-            dataclasses.replace(ctx, extras=kg_extras(tmp_path))),
+            [Anchor("Aspirin lowered stroke risk by 12% in 1,200 adults.")],
+            llm,
+            dataclasses.replace(ctx, extras=kg_extras(tmp_path)),
+        ),
         "scratch": lambda: write_anchors(ScratchSpec(anchors=2, max_rounds=1, oversample=1.0), llm, seed=13),
     }
     cases[name]()
@@ -106,9 +124,21 @@ def test_an_instruction_variable_the_task_does_not_fill_is_a_recipe_error(tmp_pa
     pool = tmp_path / "chain.json"
     pool.write_text(json.dumps([{"id": "mine", "text": "Rewrite this: {sentense}"}]), encoding="utf-8")
     with pytest.raises(RecipeError) as e:
-        recipe_from_dict({"name": "t", "sampling": {"max_tokens": 8},
-                          "tasks": [{"name": "ranked", "mode": "chain", "chain_instruction": str(pool)}]}, "r.toml")
+        recipe_from_dict(
+            {
+                "name": "t",
+                "sampling": {"max_tokens": 8},
+                "tasks": [{"name": "ranked", "mode": "chain", "chain_instruction": str(pool)}],
+            },
+            "r.toml",
+        )
     assert "tasks" in str(e.value) and "'mine' uses {sentense}" in str(e.value) and "{sentence}" in str(e.value)
     pool.write_text(json.dumps([{"id": "mine", "text": "Rewrite this: {sentence}"}]), encoding="utf-8")
-    recipe_from_dict({"name": "t", "sampling": {"max_tokens": 8},
-                      "tasks": [{"name": "ranked", "mode": "chain", "chain_instruction": str(pool)}]}, "r.toml")
+    recipe_from_dict(
+        {
+            "name": "t",
+            "sampling": {"max_tokens": 8},
+            "tasks": [{"name": "ranked", "mode": "chain", "chain_instruction": str(pool)}],
+        },
+        "r.toml",
+    )

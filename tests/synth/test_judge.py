@@ -1,4 +1,5 @@
 """Judge task: prompt building, expected-value math, parsing, annotation control flow (scripted backend)."""
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,11 @@ def test_expected_value_renormalises_over_score_tokens():
 
 
 def test_expected_value_skips_words_before_the_number_and_reads_off_scale_argmax():
-    steps = [{"Score": math.log(0.9), "3": math.log(0.1)}, {":": math.log(0.8)},
-             {" 2": math.log(0.7), " 3": math.log(0.2)}]
+    steps = [
+        {"Score": math.log(0.9), "3": math.log(0.1)},
+        {":": math.log(0.8)},
+        {" 2": math.log(0.7), " 3": math.log(0.2)},
+    ]
     assert expected_score(steps, VALID) == pytest.approx((2 * 0.7 + 3 * 0.2) / 0.9)
     assert expected_score([{"6": math.log(0.6), "5": math.log(0.4)}], VALID) == pytest.approx(5.0)
     assert expected_score([{"6": math.log(0.9), "7": math.log(0.1)}], VALID) is None
@@ -79,10 +83,22 @@ def test_scale_validation():
 
 
 def _records() -> list[Record]:
-    return [Record(task="pairs", anchor_id=f"a{i}", anchor=f"Anchor sentence number {i}.", positive=f"pos {i}",
-                   negative=f"neg {i}", prompt_ids=["p"], seed=i) for i in range(3)] + [
-        Record(task="ranked", anchor_id="a0", anchor="Anchor sentence number 0.", ranked=["r1", "r2"],
-               ranked_mode="graded")]
+    return [
+        Record(
+            task="pairs",
+            anchor_id=f"a{i}",
+            anchor=f"Anchor sentence number {i}.",
+            positive=f"pos {i}",
+            negative=f"neg {i}",
+            prompt_ids=["p"],
+            seed=i,
+        )
+        for i in range(3)
+    ] + [
+        Record(
+            task="ranked", anchor_id="a0", anchor="Anchor sentence number 0.", ranked=["r1", "r2"], ranked_mode="graded"
+        )
+    ]
 
 
 def test_annotate_fills_scores_keeps_ids_and_adds_random_pairs():

@@ -1,6 +1,7 @@
 """GCSE's use of the embedding-neighbour graph in kg_variants: a positive replaces one entity with a close neighbour
 (under the real reference encoder) and keeps every other fact; an entity-swap negative takes a random same-type
 entity that is not a neighbour. The LLM is a scripted echo (control flow only); the graph is real."""
+
 import json
 
 import pytest
@@ -22,10 +23,13 @@ A = Anchor("Telephone counseling raised screening by 12% in Ohio.")
 
 
 def neighbour_extras(tmp_path, minilm):
-    exs = [Extraction(A.id, A.text, [A.text], [Entity("Telephone counseling", C), Entity("Ohio", "GPE")],
-                      find_quantities(A.text)),
-           Extraction("b", "", entities=[Entity("phone counselling", C), Entity("tax returns", C)]),
-           Extraction("c", "", entities=[Entity("income taxes", C)])]
+    exs = [
+        Extraction(
+            A.id, A.text, [A.text], [Entity("Telephone counseling", C), Entity("Ohio", "GPE")], find_quantities(A.text)
+        ),
+        Extraction("b", "", entities=[Entity("phone counselling", C), Entity("tax returns", C)]),
+        Extraction("c", "", entities=[Entity("income taxes", C)]),
+    ]
     path = tmp_path / "extractions.jsonl"
     path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in exs), encoding="utf-8")
     g = build_neighbour_graph(exs, lambda t: minilm.encode(t, convert_to_numpy=True, normalize_embeddings=True), k=1)
@@ -42,8 +46,10 @@ def test_neighbour_positive_and_random_negative(tmp_path, minilm):
     spec = KGVariantsSpec(positive_weights={"neighbour_swap": 1.0}, negative_weights={"entity_swap": 1.0})
     ctx = TaskContext(seed=3, sampling=Sampling(max_tokens=16), shard="0", extras=neighbour_extras(tmp_path, minilm))
     (r,) = build_task(spec).run([A], llm, ctx)
-    assert seen[0] == "Sentence: Phone counselling raised screening by 12% in Ohio.\n" \
-                      "Keep exactly: phone counselling; Ohio; 12%"
+    assert (
+        seen[0] == "Sentence: Phone counselling raised screening by 12% in Ohio.\n"
+        "Keep exactly: phone counselling; Ohio; 12%"
+    )
     assert r.positive == "Phone counselling raised screening by 12% in Ohio."
     assert r.raw["positive_swap_before"] == "Telephone counseling"
     assert r.raw["positive_swap_after"] == "phone counselling"

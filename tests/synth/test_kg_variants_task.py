@@ -1,5 +1,6 @@
 """kg_variants control flow with a scripted LLM: fact lists in prompts, negative kinds chosen among those an
 anchor allows, deterministic edits verified, fallback to the edited sentence, parse failures recorded."""
+
 import json
 
 import pytest
@@ -20,10 +21,22 @@ A3 = Anchor("The effects were most pronounced after the intervention.")
 
 
 def extractions(tmp_path):
-    exs = [Extraction(A1.id, A1.text, [A1.text], [Entity("Aspirin", "DRUG"), Entity("stroke", "DISEASE")],
-                      find_quantities(A1.text)),
-           Extraction(A2.id, A2.text, [A2.text], [Entity("Warfarin", "DRUG"), Entity("stroke", "DISEASE"),
-                                                   Entity("Ohio", "GPE")], [])]
+    exs = [
+        Extraction(
+            A1.id,
+            A1.text,
+            [A1.text],
+            [Entity("Aspirin", "DRUG"), Entity("stroke", "DISEASE")],
+            find_quantities(A1.text),
+        ),
+        Extraction(
+            A2.id,
+            A2.text,
+            [A2.text],
+            [Entity("Warfarin", "DRUG"), Entity("stroke", "DISEASE"), Entity("Ohio", "GPE")],
+            [],
+        ),
+    ]
     path = tmp_path / "extractions.jsonl"
     path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in exs), encoding="utf-8")
     graph = save_graph(build_graph(exs), tmp_path / "graph.graphml")
@@ -42,9 +55,13 @@ def echo_sentence(req):
 @pytest.mark.parametrize("kind", ["entity_swap", "quantity_change", "refute"])
 def test_each_negative_kind(tmp_path, kind):
     extras = extractions(tmp_path)
-    llm = ScriptedBackend(lambda r: "It is not true."
-                          if "Contradict" in r.messages[0]["content"] or "refute" in r.messages[0]["content"]
-                          else echo_sentence(r))
+    llm = ScriptedBackend(
+        lambda r: (
+            "It is not true."
+            if "Contradict" in r.messages[0]["content"] or "refute" in r.messages[0]["content"]
+            else echo_sentence(r)
+        )
+    )
     task = build_task(KGVariantsSpec(negative_weights={kind: 1.0}, exemplars=1))
     recs = task.run([A1, A2], llm, ctx(extras))
     assert llm.calls == [4] and len(recs) == 2
@@ -73,7 +90,8 @@ def test_prompt_lists_every_fact(tmp_path):
 def test_kind_falls_back_when_an_anchor_does_not_allow_it(tmp_path):
     llm = ScriptedBackend(echo_sentence)
     recs = build_task(KGVariantsSpec(negative_weights={"quantity_change": 1.0, "refute": 0.0})).run(
-        [A3], llm, ctx(extractions(tmp_path)))
+        [A3], llm, ctx(extractions(tmp_path))
+    )
     assert recs[0].negative_kind == "refute"  # no number to change, no entity to swap
     assert recs[0].checks.get("kg_extraction_failed") == 1.0  # A3 was not in the extraction file
 
@@ -122,9 +140,11 @@ def test_a_request_the_server_refuses_is_that_records_recorded_reason():
 
     bad = Anchor("OVERLONG Warfarin prevented stroke in Ohio.")
     with FaultServer(rules=[("OVERLONG", "400")], answer=sentence_answer) as srv:
-        llm = OpenAIBackend(OpenAISpec(model="stub-model", base_url=srv.url, max_retries=1, backoff_s=0.01,
-                                       timeout_s=5))
+        llm = OpenAIBackend(
+            OpenAISpec(model="stub-model", base_url=srv.url, max_retries=1, backoff_s=0.01, timeout_s=5)
+        )
         good_rec, bad_rec = build_task(KGVariantsSpec(negative_weights={"refute": 1.0}, exemplars=0)).run(
-            [A3, bad], llm, ctx({}))
+            [A3, bad], llm, ctx({})
+        )
     assert good_rec.parse_error is None and good_rec.negative_kind == "refute"
     assert bad_rec.parse_error.startswith("http_400@") and "maximum context length" in bad_rec.parse_error

@@ -1,4 +1,5 @@
 """CLAIF mask-and-fill (issue 15 item 3): masking at CLAIF's rates, and the real SmolLM2 filling the blanks."""
+
 from __future__ import annotations
 
 import random

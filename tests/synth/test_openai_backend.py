@@ -1,6 +1,7 @@
 """The openai backend against a small fault-injecting HTTP server on 127.0.0.1: request bodies, retries with
 backoff on refused connections / timeouts / 500 / 429, the clear error when a server stays down, bounded
 concurrency, and an API key that never leaves the Authorization header."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,7 @@ SECRET = "sk-test-SECRET-0123456789"
 
 
 def spec(url, **kw):
-    base = dict(base_url=url, max_retries=3, backoff_s=0.01, backoff_max_s=0.05, timeout_s=5.0,
-                connect_timeout_s=1.0)
+    base = dict(base_url=url, max_retries=3, backoff_s=0.01, backoff_max_s=0.05, timeout_s=5.0, connect_timeout_s=1.0)
     base.update(kw)
     return ob.OpenAISpec(**base)
 
@@ -30,9 +30,11 @@ def req(text="a man rides a horse", **sampling):
 
 
 def test_request_body_fields():
-    r = Request(messages=chat_messages(("user", "hi")),
-                sampling=Sampling(max_tokens=32, temperature=0.5, top_p=0.8, seed=7, n=3, stop=("\n",), logprobs=4),
-                structured=Structured(kind="json", spec={"type": "object"}))
+    r = Request(
+        messages=chat_messages(("user", "hi")),
+        sampling=Sampling(max_tokens=32, temperature=0.5, top_p=0.8, seed=7, n=3, stop=("\n",), logprobs=4),
+        structured=Structured(kind="json", spec={"type": "object"}),
+    )
     body = ob.request_body("m", r)
     assert body["max_tokens"] == 32 and body["n"] == 3 and body["stop"] == ["\n"]
     assert body["seed"] == 7 * ob.SEED_STRIDE  # seeds of sample k (seed + k) never reach the next request's
@@ -140,7 +142,8 @@ def test_400_rejects_one_request_with_the_servers_reason_and_the_rest_go_on(monk
     monkeypatch.setenv("CSYNTH_TEST_KEY", SECRET)
     with FaultServer(rules=[("too long", "400")]) as srv:
         out = ob.OpenAIBackend(spec(srv.url, api_key_env="CSYNTH_TEST_KEY")).generate(
-            [req("one"), req("too long " * 5), req("three")])
+            [req("one"), req("too long " * 5), req("three")]
+        )
     assert [c.text for c in out] == ["echo: one #0", "", "echo: three #0"]
     assert out[1].error.startswith("http_400@") and "maximum context length is 2048 tokens" in out[1].error
     assert len(srv.bodies) == 3  # not retried
@@ -151,7 +154,8 @@ def test_400_echoing_the_key_is_redacted(monkeypatch):
     monkeypatch.setenv("CSYNTH_TEST_KEY", SECRET)
     with FaultServer(rules=[("long", "400-echo-key")]) as srv:
         out = ob.OpenAIBackend(spec(srv.url, api_key_env="CSYNTH_TEST_KEY", max_retries=0)).generate(
-            [req("long"), req("fine")])
+            [req("long"), req("fine")]
+        )
     assert out[0].error.startswith("http_400@") and "[api key redacted]" in out[0].error
     assert SECRET not in out[0].error
 
@@ -176,8 +180,9 @@ def test_retry_after_is_honoured_up_to_its_cap_and_logged(monkeypatch, caplog):
     monkeypatch.setattr(ob.random, "random", lambda: 1.0)
     caplog.set_level(logging.WARNING)
     with FaultServer([("429", "0.5"), ("429", "3600")]) as srv:
-        out = ob.OpenAIBackend(spec(srv.url, backoff_s=0.01, backoff_max_s=0.05, retry_after_max_s=2.0)
-                               ).generate([req()])
+        out = ob.OpenAIBackend(spec(srv.url, backoff_s=0.01, backoff_max_s=0.05, retry_after_max_s=2.0)).generate(
+            [req()]
+        )
     assert out[0].text.startswith("echo:")
     assert delays == [0.5, 2.0]  # above backoff_max_s when the server asks; never above retry_after_max_s
     assert "asked to wait 3600.0s (Retry-After); waiting 2.0s" in caplog.text
@@ -224,12 +229,15 @@ def test_missing_key_variable_and_bad_settings(monkeypatch):
         ob.OpenAISpec(base_url="localhost:8000")
 
 
-@pytest.mark.parametrize("field, value", [
-    ("api_key_env", "hf_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"),
-    ("api_key_env", "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"),
-    ("base_url", "https://user:s3cretpassw0rd@llm.example.com/v1"),
-    ("base_url", "https://llm.example.com/v1?api_key=s3cretpassw0rd"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("api_key_env", "hf_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"),
+        ("api_key_env", "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"),
+        ("base_url", "https://user:s3cretpassw0rd@llm.example.com/v1"),
+        ("base_url", "https://llm.example.com/v1?api_key=s3cretpassw0rd"),
+    ],
+)
 def test_keys_in_the_spec_are_refused_and_never_echoed(field, value):
     """The Python API too: the exception (and so any traceback or log of it) never carries the key."""
     with pytest.raises(ValueError) as e:

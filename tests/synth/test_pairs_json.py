@@ -1,4 +1,5 @@
 """Pairs task, output = "json": one schema-constrained request per record, parse failures are rejections."""
+
 import json
 
 from doubles import ScriptedBackend
@@ -9,8 +10,11 @@ from synth.tasks import build_task
 from synth.tasks.base import TaskContext
 from synth.tasks.pairs import PAIR_SCHEMA, PairsSpec
 
-ANCHORS = [Anchor("A dog runs across the yard."), Anchor("Two women share a meal at a cafe."),
-           Anchor("A boy is reading a book under a tree.")]
+ANCHORS = [
+    Anchor("A dog runs across the yard."),
+    Anchor("Two women share a meal at a cafe."),
+    Anchor("A boy is reading a book under a tree."),
+]
 
 
 def script(req):

@@ -6,8 +6,11 @@ from synth.tasks import build_task
 from synth.tasks.base import TaskContext
 from synth.tasks.pairs import PairsSpec
 
-ANCHORS = [Anchor("A dog runs across the yard."), Anchor("Two women share a meal at a cafe."),
-           Anchor("A boy is reading a book under a tree.")]
+ANCHORS = [
+    Anchor("A dog runs across the yard."),
+    Anchor("Two women share a meal at a cafe."),
+    Anchor("A boy is reading a book under a tree."),
+]
 
 
 def script(req):

@@ -1,5 +1,6 @@
 """Corpus sentences that try prompt injection are data: each comes out as an ordinary record or a recorded
 reject, in the same schema, and the run goes on (the LLM obeying the injection changes text, never structure)."""
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,8 @@ def _rows(records):
 def test_an_obedient_llm_changes_text_never_the_schema(output):
     anchors = [Anchor(a) for a in INJECTIONS]
     records = build_task(PairsSpec(exemplars=0, output=output)).run(
-        anchors, ScriptedBackend(obedient), TaskContext(seed=1, sampling=Sampling(max_tokens=16), shard="00000"))
+        anchors, ScriptedBackend(obedient), TaskContext(seed=1, sampling=Sampling(max_tokens=16), shard="00000")
+    )
     rows = _rows(records)
     table = rows_to_table(rows)
     assert table.schema.equals(SCHEMA, check_metadata=False)
@@ -72,10 +74,16 @@ def test_injection_sentences_through_the_embedded_model(tmp_path, smollm):
     from pipelines.stage import ShardJob, run_shard
     from synth.backends import TransformersSpec
 
-    job = ShardJob(index=0, out_path=str(shard_path(tmp_path, 0, "inj")), task=PairsSpec(exemplars=0),
-                   backend=TransformersSpec(batch_size=16), sampling=Sampling(max_tokens=16, seed=13), seed=13,
-                   recipe_hash="inj", anchors=tuple(Anchor(a, source="injection.txt", line=i + 1)
-                                                   for i, a in enumerate(INJECTIONS[:3])))
+    job = ShardJob(
+        index=0,
+        out_path=str(shard_path(tmp_path, 0, "inj")),
+        task=PairsSpec(exemplars=0),
+        backend=TransformersSpec(batch_size=16),
+        sampling=Sampling(max_tokens=16, seed=13),
+        seed=13,
+        recipe_hash="inj",
+        anchors=tuple(Anchor(a, source="injection.txt", line=i + 1) for i, a in enumerate(INJECTIONS[:3])),
+    )
     res = run_shard(job)
     table = pq.read_table(res.path)
     assert table.schema.equals(SCHEMA, check_metadata=False)
@@ -89,5 +97,10 @@ def test_injection_sentences_through_the_embedded_model(tmp_path, smollm):
             assert isinstance(r["positive"], str) and isinstance(r["negative"], str)
         else:
             assert r["reason"]
-    print(json.dumps([{k: r[k] for k in ("anchor", "positive", "negative", "kept", "reason")} for r in rows],
-                     indent=1, ensure_ascii=False))
+    print(
+        json.dumps(
+            [{k: r[k] for k in ("anchor", "positive", "negative", "kept", "reason")} for r in rows],
+            indent=1,
+            ensure_ascii=False,
+        )
+    )

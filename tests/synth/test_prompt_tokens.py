@@ -1,6 +1,7 @@
 """Corpus text is data on the local backends: chat-template control strings inside a message are tokenized as
 plain text, ordinary prompts tokenize exactly as before, and a prompt over max_prompt_tokens is a recorded
 `prompt_too_long` rejection with its token count, never a silent cut (the real embedded SmolLM2)."""
+
 from __future__ import annotations
 
 import pyarrow.parquet as pq
@@ -49,9 +50,16 @@ def test_an_over_long_prompt_is_a_recorded_reject_with_its_token_count(tmp_path,
     long = "A long sentence about a man who walks his dog along the river " * 12 + "at dawn."
     anchors = (Anchor("A man is riding a horse.", source="c.txt", line=1), Anchor(long, source="c.txt", line=2))
     n_long = len(backend.prompt_ids(few_shot_chat("x", [], long)))
-    job = ShardJob(index=0, out_path=str(shard_path(tmp_path, 0, "long")), task=PairsSpec(exemplars=0),
-                   backend=spec, sampling=Sampling(max_tokens=8, seed=3), seed=3, recipe_hash="long",
-                   anchors=anchors)
+    job = ShardJob(
+        index=0,
+        out_path=str(shard_path(tmp_path, 0, "long")),
+        task=PairsSpec(exemplars=0),
+        backend=spec,
+        sampling=Sampling(max_tokens=8, seed=3),
+        seed=3,
+        recipe_hash="long",
+        anchors=anchors,
+    )
     rows = pq.read_table(run_shard(job).path).to_pylist()
     assert [r["anchor"] for r in rows] == [a.text for a in anchors]  # one row per anchor, none lost
     assert rows[0]["reason"] is None or not rows[0]["reason"].startswith("parse:prompt_too_long")

@@ -1,4 +1,5 @@
 """Ranked lists: graded/chain control flow, CFG requests, fallback, RankGen's list filters (scripted backend)."""
+
 from __future__ import annotations
 
 import pytest

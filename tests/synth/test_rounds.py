@@ -1,6 +1,7 @@
 """Round composition (issue 16 item 2): a multi-round task (ranked chains, scratch anchors) is a sequence of
 single rounds, each one backend call whose requests may depend on the answers so far; typed contexts travel with
 each request, and the loop stops when a round has nothing left to ask."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,12 @@ def test_each_round_is_one_call_built_from_the_answers_so_far_and_stops_when_not
     assert history == {0: ["a", "a+", "a++", "a+++", "a++++", "a+++++"], 1: ["b", ""]}
 
     stopped = ScriptedBackend(lambda r: "")
-    assert run_rounds(stopped, 5, lambda step: [] if step == 2 else [Prompted(_req("x"), Step(0, step))],
-                      lambda p, c: None) == 2
+    assert (
+        run_rounds(
+            stopped, 5, lambda step: [] if step == 2 else [Prompted(_req("x"), Step(0, step))], lambda p, c: None
+        )
+        == 2
+    )
     assert stopped.calls == [1, 1]  # the round with nothing to ask makes no call
 
 
@@ -51,8 +56,12 @@ def test_a_backend_that_loses_an_answer_in_a_round_is_an_error():
             return [Completion([Sample("x")])] * (len(requests) - 1)
 
     with pytest.raises(RuntimeError, match="answered 1 of 2"):
-        run_rounds(Lossy(), 2, lambda step: [Prompted(_req("x"), Step(0, 0)), Prompted(_req("y"), Step(1, 0))],
-                   lambda p, c: None)
+        run_rounds(
+            Lossy(),
+            2,
+            lambda step: [Prompted(_req("x"), Step(0, 0)), Prompted(_req("y"), Step(1, 0))],
+            lambda p, c: None,
+        )
 
 
 def test_backend_error_is_the_first_reason_a_request_was_not_served():

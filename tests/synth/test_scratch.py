@@ -1,4 +1,5 @@
 """SynCSE-scratch anchors: grid prompts, domain examples, dedup and recorded rejects (scripted backend)."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,29 +46,45 @@ def test_check_candidate():
     assert check_candidate(" ".join(["word"] * 11), spec, set()) == "too_long"
     assert check_candidate("I'm sorry, I cannot write that sentence.", spec, set()) == "refusal"
     assert check_candidate("Sure! Here is a sentence about cats.", spec, set()) == "refusal"
-    assert check_candidate("A quiet town lies beside the river.", spec,
-                           {normalise("a quiet town lies beside the river")}) == "copy_of_example"
+    assert (
+        check_candidate("A quiet town lies beside the river.", spec, {normalise("a quiet town lies beside the river")})
+        == "copy_of_example"
+    )
     assert check_candidate(None, spec, set()) == "empty"
 
 
 def test_write_anchors_dedupes_and_records_every_reject():
-    answers = iter(["The market opens early on Saturday mornings.", "the market opens early on saturday mornings!",
-                    "Short one.", "I'm sorry, I can't do that for you today.",
-                    "Rain is expected across the north this weekend.", "Heavy snow closed two major roads into the "
-                    "city on Tuesday morning.", "Fresh bread sells out before noon at the bakery.",
-                    "A new library opened downtown last month."] + ["Extra sentence number %d is here." % i
-                                                                    for i in range(20)])
+    answers = iter(
+        [
+            "The market opens early on Saturday mornings.",
+            "the market opens early on saturday mornings!",
+            "Short one.",
+            "I'm sorry, I can't do that for you today.",
+            "Rain is expected across the north this weekend.",
+            "Heavy snow closed two major roads into the city on Tuesday morning.",
+            "Fresh bread sells out before noon at the bakery.",
+            "A new library opened downtown last month.",
+        ]
+        + ["Extra sentence number %d is here." % i for i in range(20)]
+    )
     llm = ScriptedBackend(lambda r: next(answers))
     anchors, rejects = write_anchors(ScratchSpec(anchors=4, oversample=1.0, max_rounds=3), llm, seed=1)
     texts = [a.text for a in anchors]
-    assert texts == ["The market opens early on Saturday mornings.", "Rain is expected across the north this weekend.",
-                     "Fresh bread sells out before noon at the bakery.", "A new library opened downtown last month."]
+    assert texts == [
+        "The market opens early on Saturday mornings.",
+        "Rain is expected across the north this weekend.",
+        "Fresh bread sells out before noon at the bakery.",
+        "A new library opened downtown last month.",
+    ]
     assert [r.reason for r in rejects] == ["duplicate", "too_short", "refusal", "copy_of_example"]
     assert llm.calls == [4, 3, 1]  # rounds ask only for what is still missing
     assert all(a.source.startswith("scratch:") for a in anchors) and [a.line for a in anchors] == [1, 2, 3, 4]
 
 
 def test_write_anchors_gives_up_after_max_rounds():
-    anchors, rejects = write_anchors(ScratchSpec(anchors=3, max_rounds=2, oversample=1.0),
-                                     ScriptedBackend(lambda r: "Same sentence every single time."), seed=1)
+    anchors, rejects = write_anchors(
+        ScratchSpec(anchors=3, max_rounds=2, oversample=1.0),
+        ScriptedBackend(lambda r: "Same sentence every single time."),
+        seed=1,
+    )
     assert len(anchors) == 1 and [r.reason for r in rejects] == ["duplicate"] * 4

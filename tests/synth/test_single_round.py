@@ -1,5 +1,6 @@
 """The single-round task base (issue 16 item 2): one backend call, typed per-request context, the backend's
 reason recorded for a request it could not serve, and answers never paired with the wrong request."""
+
 from __future__ import annotations
 
 import sys
@@ -36,10 +37,16 @@ def ctx() -> TaskContext:
 def test_one_call_the_exact_prompts_and_the_backends_reason_kept():
     llm = Answers("A man makes music.", None)
     recs = EchoTask(EchoSpec(style="loudly")).run(ANCHORS, llm, ctx())
-    assert llm.calls == [["Say this sentence again, loudly: A man plays a guitar.",
-                          "Say this sentence again, loudly: Two kids read a book."]]
+    assert llm.calls == [
+        [
+            "Say this sentence again, loudly: A man plays a guitar.",
+            "Say this sentence again, loudly: Two kids read a book.",
+        ]
+    ]
     assert [(r.positive, r.parse_error, r.prompt_ids) for r in recs] == [
-        ("A man makes music.", None, ["echo-v1"]), (None, "http_400@server: context length", ["echo-v1"])]
+        ("A man makes music.", None, ["echo-v1"]),
+        (None, "http_400@server: context length", ["echo-v1"]),
+    ]
 
 
 def test_a_backend_that_loses_an_answer_is_an_error_not_a_shifted_pairing():

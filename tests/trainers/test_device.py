@@ -1,5 +1,6 @@
 """`[train] device` / `precision`: checked before any work starts, followed by training and evaluation, and
 recorded with the peak memory; nothing on the training/evaluation path is pinned to CPU."""
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,14 @@ def test_no_cpu_pin_on_the_training_and_evaluation_path():
 def test_training_records_device_precision_and_peak_memory(tmp_path):
     from tests.trainers.test_training import write_dataset
 
-    spec = TrainSpec(base_model="embedded:all-minilm-l6-v2", batch_size=4, max_seq_length=16, max_steps=1,
-                     device="cpu", precision="bf16")
+    spec = TrainSpec(
+        base_model="embedded:all-minilm-l6-v2",
+        batch_size=4,
+        max_seq_length=16,
+        max_steps=1,
+        device="cpu",
+        precision="bf16",
+    )
     res = train(write_dataset(tmp_path / "dataset"), spec, tmp_path / "model")
     assert (res.device, res.precision, res.world_size) == ("cpu", "bf16", 1)
     assert res.peak_memory_mib is not None and res.peak_memory_mib > 50  # a real process peak, in MiB
@@ -79,8 +86,13 @@ def test_training_json_carries_the_placement(tmp_path, monkeypatch):
 
     r = recipe_from_dict({"name": "t", "output_dir": str(tmp_path), "sampling": {"max_tokens": 8}})
     (tmp_path / "model").mkdir()
-    monkeypatch.setattr(ft, "train_model", lambda *a: TrainResult(tmp_path / "model", 4, 1, 1.0, 0.5, device="cpu",
-                                                                   precision="fp32", peak_memory_mib=321.0))
+    monkeypatch.setattr(
+        ft,
+        "train_model",
+        lambda *a: TrainResult(
+            tmp_path / "model", 4, 1, 1.0, 0.5, device="cpu", precision="fp32", peak_memory_mib=321.0
+        ),
+    )
     info = ft.train_encoder.fn(r)
     saved = json.loads((tmp_path / "model" / "training.json").read_text())
     assert saved == info and saved["device"] == "cpu" and saved["precision"] == "fp32"

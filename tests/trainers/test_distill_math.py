@@ -1,5 +1,6 @@
 """Distillation objectives (issue 15 item 4) on tiny tensors against loop-by-loop computations from the formulas,
 plus one real step: the raw SmolLM2 student's loss falls towards the real all-MiniLM-L6-v2 teacher."""
+
 from __future__ import annotations
 
 import math
@@ -96,9 +97,16 @@ def test_a_student_moves_towards_the_real_minilm_teacher(tmp_path):
         return float(((torch.cosine_similarity(a, b) - torch.cosine_similarity(ta, tb)) ** 2).mean())
 
     before = gap(build_model("embedded:all-minilm-l6-v2", "cls", 32))
-    spec = TrainSpec(base_model="embedded:all-minilm-l6-v2", pooler="cls", batch_size=8, max_seq_length=32,
-                     max_steps=8, learning_rate=1e-4, warmup_ratio=0.0,
-                     objectives=[{"name": "distill_mse", "tasks": ["pairs"], "use_hard_negative": True}])
+    spec = TrainSpec(
+        base_model="embedded:all-minilm-l6-v2",
+        pooler="cls",
+        batch_size=8,
+        max_seq_length=32,
+        max_steps=8,
+        learning_rate=1e-4,
+        warmup_ratio=0.0,
+        objectives=[{"name": "distill_mse", "tasks": ["pairs"], "use_hard_negative": True}],
+    )
     res = train(write_dataset(tmp_path / "dataset"), spec, tmp_path / "model")
     assert res.rows_per_objective == {"distill_mse": 8}
     after = gap(load_encoder(str(tmp_path / "model")))

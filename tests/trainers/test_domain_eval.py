@@ -1,6 +1,7 @@
 """Domain sets with the real all-MiniLM-L6-v2: BIOSSES (Spearman over every pair) and question -> abstract
 retrieval (nDCG@10, MRR@10, Recall@100 through sentence-transformers' evaluator), read from a user's data_dir,
 and `synth evaluate` printing one table with the SentEval avg and the domain metrics."""
+
 from __future__ import annotations
 
 import os
@@ -55,15 +56,36 @@ def test_cli_evaluate_prints_one_table_with_avg_and_domain_metrics(tmp_path):
     for f in (FIX / "domain").iterdir():
         shutil.copy(f, data / f.name)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [str(ROOT / ".venv" / "bin" / "synth"), "evaluate", str(ROOT / "recipes" / "biomedical.toml"),
-           "--set", f'output_dir="{tmp_path / "run"}"', "--set", f'evaluate.data_dir="{data}"',
-           "--set", 'evaluate.sets=["senteval", "biosses", "pubmedqa-retrieval"]']
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "synth"),
+        "evaluate",
+        str(ROOT / "recipes" / "biomedical.toml"),
+        "--set",
+        f'output_dir="{tmp_path / "run"}"',
+        "--set",
+        f'evaluate.data_dir="{data}"',
+        "--set",
+        'evaluate.sets=["senteval", "biosses", "pubmedqa-retrieval"]',
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     header = next(line for line in out.stdout.splitlines() if line.startswith("| model |"))
     cols = [c.strip() for c in header.strip("|").split("|")]
-    assert cols == ["model", "sts12", "sts13", "sts14", "sts15", "sts16", "stsb-test", "sickr", "avg", "biosses",
-                    "pubmedqa-retrieval ndcg@10", "pubmedqa-retrieval mrr@10", "pubmedqa-retrieval recall@100"]
+    assert cols == [
+        "model",
+        "sts12",
+        "sts13",
+        "sts14",
+        "sts15",
+        "sts16",
+        "stsb-test",
+        "sickr",
+        "avg",
+        "biosses",
+        "pubmedqa-retrieval ndcg@10",
+        "pubmedqa-retrieval mrr@10",
+        "pubmedqa-retrieval recall@100",
+    ]
     row = next(line for line in out.stdout.splitlines() if line.startswith("| base"))
     assert "missing" not in row and "error" not in row
     assert (tmp_path / "run" / "eval" / "mteb").is_dir()

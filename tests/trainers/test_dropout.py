@@ -1,4 +1,5 @@
 """Encoder dropout on a decoder without hidden dropout (Llama/SmolLM2): the noise unsupervised SimCSE needs."""
+
 from __future__ import annotations
 
 import torch
@@ -9,8 +10,15 @@ from trainers.model import set_dropout
 
 def tiny_llama() -> LlamaModel:
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=32)
+    cfg = LlamaConfig(
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=32,
+    )
     return LlamaModel(cfg)
 
 

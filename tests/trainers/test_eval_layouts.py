@@ -1,6 +1,7 @@
 """Evaluation over fixture copies of the real layouts (SentEval's download incl. STS2016.* with LICENSE/README,
 `STS12.<subset>.tsv` files, SICK), the SentEval avg column, broken sets reported beside the scored ones,
 regression flags and MTEB-layout results. Fixture content is made up; the file names and formats are real."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,14 @@ def test_senteval_download_layout_every_year():
     assert sorted(s16) == ["answer-answer", "question-question"]
     assert (s16["answer-answer"][0].s1, s16["answer-answer"][0].score) == ("A man is playing a guitar.", 4.8)
     assert {n: len(load_set(n, str(DOWNSTREAM))) for n in SENTEVAL_SETS} == {
-        "sts12": 10, "sts13": 10, "sts14": 5, "sts15": 5, "sts16": 10, "stsb-test": 5, "sickr": 5}
+        "sts12": 10,
+        "sts13": 10,
+        "sts14": 5,
+        "sts15": 5,
+        "sts16": 10,
+        "stsb-test": 5,
+        "sickr": 5,
+    }
     assert [p.score for p in load_sickr(DOWNSTREAM)] == [5.0, 5.0, 1.4, 4.6, 4.1]  # test file, not SICK_train
 
 
@@ -81,16 +89,32 @@ def test_broken_set_is_reported_and_the_others_scored_and_written(tmp_path):
     report = json.loads(js.read_text(encoding="utf-8"))
     assert report["scores"]["base"]["sts14"] is None and isinstance(report["scores"]["base"]["sts16"], float)
     assert sorted(p.stem for p in (tmp_path / "eval" / "mteb").rglob("*.json")) == [
-        "SICK-R", "STS12", "STS13", "STS15", "STS16", "STSBenchmark", "model_meta"]
+        "SICK-R",
+        "STS12",
+        "STS13",
+        "STS15",
+        "STS16",
+        "STSBenchmark",
+        "model_meta",
+    ]
 
 
 def test_general_loss_over_half_a_point_is_flagged_domain_loss_is_not(tmp_path):
     def sts(v):
-        return {"status": "ok", "kind": "sts", "metrics": {"spearman": v}, "main": "spearman", "n": 5,
-                "error": None, "seconds": 0.1}
+        return {
+            "status": "ok",
+            "kind": "sts",
+            "metrics": {"spearman": v},
+            "main": "spearman",
+            "n": 5,
+            "error": None,
+            "seconds": 0.1,
+        }
 
-    sets = {"base": {"stsb-test": sts(82.0), "stsb-dev": sts(86.0), "biosses": sts(80.0)},
-            "trained": {"stsb-test": sts(81.4), "stsb-dev": sts(85.6), "biosses": sts(78.0)}}
+    sets = {
+        "base": {"stsb-test": sts(82.0), "stsb-dev": sts(86.0), "biosses": sts(80.0)},
+        "trained": {"stsb-test": sts(81.4), "stsb-dev": sts(85.6), "biosses": sts(78.0)},
+    }
     js, md = comparison_report(sets, tmp_path)
     flags = json.loads(js.read_text(encoding="utf-8"))["regressions"]
     assert [(f["column"], f["delta"]) for f in flags] == [("stsb-test", -0.6)]
@@ -103,10 +127,22 @@ def test_general_loss_over_half_a_point_is_flagged_domain_loss_is_not(tmp_path):
 
 
 def test_flat_scores_put_each_retrieval_metric_in_its_own_column():
-    res = {"pubmedqa-retrieval": {"status": "ok", "kind": "retrieval", "main": "ndcg@10", "n": 4, "error": None,
-                                  "seconds": 1.0, "metrics": {"ndcg@10": 90.0, "mrr@10": 88.0, "recall@100": 100.0}}}
-    assert flat_scores(res) == {"pubmedqa-retrieval ndcg@10": 90.0, "pubmedqa-retrieval mrr@10": 88.0,
-                                "pubmedqa-retrieval recall@100": 100.0}
+    res = {
+        "pubmedqa-retrieval": {
+            "status": "ok",
+            "kind": "retrieval",
+            "main": "ndcg@10",
+            "n": 4,
+            "error": None,
+            "seconds": 1.0,
+            "metrics": {"ndcg@10": 90.0, "mrr@10": 88.0, "recall@100": 100.0},
+        }
+    }
+    assert flat_scores(res) == {
+        "pubmedqa-retrieval ndcg@10": 90.0,
+        "pubmedqa-retrieval mrr@10": 88.0,
+        "pubmedqa-retrieval recall@100": 100.0,
+    }
 
 
 def test_model_card_gets_one_evaluation_section(tmp_path):

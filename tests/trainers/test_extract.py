@@ -1,4 +1,5 @@
 """Which rows and fields each objective trains on (the registry's `extract`), and recipe validation of objectives."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,15 @@ from trainers.train import TrainSpec, training_columns
 
 SPEC = TypeAdapter(loss_spec_type())
 ROWS = [
-    {"task": "pairs", "id": "1", "anchor": "a1", "positive": "p1", "negative": "n1", "positive_score": 4.0,
-     "negative_score": 1.0},
+    {
+        "task": "pairs",
+        "id": "1",
+        "anchor": "a1",
+        "positive": "p1",
+        "negative": "n1",
+        "positive_score": 4.0,
+        "negative_score": 1.0,
+    },
     {"task": "pairs", "id": "2", "anchor": "a2", "positive": "p2", "negative": None},
     {"task": "judge", "id": "3", "anchor": "a1", "text_b": "b3", "pair_score": 0.5},
     {"task": "ranked", "id": "4", "anchor": "a4", "ranked": ["a4", "r1", "r2", "r3"]},
@@ -40,8 +48,11 @@ def test_unsup_simcse_uses_distinct_anchors_paired_with_themselves():
 
 def test_scored_pairs_all_three_slots_normalised():
     c = cols("cosent")
-    assert list(zip(c["sentence1"], c["sentence2"], c["score"])) == [("a1", "p1", 0.8), ("a1", "n1", 0.2),
-                                                                      ("a1", "b3", 0.1)]
+    assert list(zip(c["sentence1"], c["sentence2"], c["score"])) == [
+        ("a1", "p1", 0.8),
+        ("a1", "n1", 0.2),
+        ("a1", "b3", 0.1),
+    ]
     assert cols("claif")["score"] == pytest.approx([0.74, 0.26, 0.18])
     assert cols("angle", score_min=0, score_max=4)["score"] == [1.0, 0.25, 0.125]
 

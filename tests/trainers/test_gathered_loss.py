@@ -1,5 +1,6 @@
 """Data-parallel in-batch negatives: two gloo processes on CPU, each holding half of a global batch, give the
 single-process loss on the whole batch (mean over processes) and, after DDP's gradient average, its gradient."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,7 @@ from trainers.losses.infonce import InfoNCESpec
 from trainers.losses.simcse_unsup import SimCSEUnsupSpec
 
 WORLD, BATCH, DIM = 2, 8, 16
-SPECS = {"mnrl": InfoNCESpec(), "infonce-hn": InfoNCESpec(hard_negative_weight=0.7),
-         "simcse-unsup": SimCSEUnsupSpec()}
+SPECS = {"mnrl": InfoNCESpec(), "infonce-hn": InfoNCESpec(hard_negative_weight=0.7), "simcse-unsup": SimCSEUnsupSpec()}
 
 
 def global_batch(columns: int) -> list[torch.Tensor]:
@@ -71,7 +71,9 @@ def test_gathered_loss_equals_single_process_loss(two_processes, key, monkeypatc
     for rank, r in enumerate(two_processes):
         for g_local, g_single in zip(r[key][1], single_grads):
             # DDP averages gradients over processes: local grad / WORLD is this slice's share of the global grad
-            torch.testing.assert_close(g_local / WORLD, g_single[rank * half:(rank + 1) * half], rtol=1e-9, atol=1e-12)
+            torch.testing.assert_close(
+                g_local / WORLD, g_single[rank * half : (rank + 1) * half], rtol=1e-9, atol=1e-12
+            )
 
 
 def test_without_gathering_the_loss_differs(two_processes, monkeypatch):

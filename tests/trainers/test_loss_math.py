@@ -1,4 +1,5 @@
 """Each objective's math on tiny tensors against a direct, loop-by-loop computation written here from the papers."""
+
 from __future__ import annotations
 
 import math
@@ -107,8 +108,9 @@ def test_clhaif_soft_targets(batch, smooth):
     ea, ep, en = (x @ model.w.detach() for x in (a, p, n))
     total = 0.0
     for i in range(N):
-        z = [cos(ea[i], ep[j]) / TAU for j in range(N)] + [cos(ea[i], en[j]) / TAU + (0.3 if j == i else 0)
-                                                         for j in range(N)]
+        z = [cos(ea[i], ep[j]) / TAU for j in range(N)] + [
+            cos(ea[i], en[j]) / TAU + (0.3 if j == i else 0) for j in range(N)
+        ]
         lse = math.log(sum(math.exp(v) for v in z))
         logp = [v - lse for v in z]
         if smooth == "positive":
@@ -124,7 +126,8 @@ def test_clhaif_score_one_is_infonce(batch):
     model = Lin()
     ones = torch.ones(N)
     assert ClhaifLoss(model, 1 / TAU)(feats(a, p, n), ones).item() == pytest.approx(
-        InfoNCELoss(model, 1 / TAU, 1e-12)(feats(a, p, n)).item(), rel=1e-5)
+        InfoNCELoss(model, 1 / TAU, 1e-12)(feats(a, p, n)).item(), rel=1e-5
+    )
 
 
 def test_gcse_gaussian_decay(batch):
@@ -210,8 +213,10 @@ def test_listmle_teacher_order():
     t = torch.tensor([[1.0, 5.0, 2.0, 4.0]])
     omega = 0.5
     ts = sorted(t[0].tolist(), reverse=True)
-    p = [v + math.copysign(math.log1p(omega * abs(ts[k] - v)), ts[k] - v) if ts[k] != v else v
-         for k, v in enumerate(t[0].tolist())]
+    p = [
+        v + math.copysign(math.log1p(omega * abs(ts[k] - v)), ts[k] - v) if ts[k] != v else v
+        for k, v in enumerate(t[0].tolist())
+    ]
     expected = sorted(range(4), key=lambda k: -p[k])
     assert teacher_order(t, omega)[0].tolist() == expected
     # omega = 0: the teacher's own order
@@ -237,8 +242,18 @@ def test_claif_smoothing_and_st_cosine_loss():
 
     from trainers.losses.scored import ClaifSpec, extract
 
-    rows = [{"task": "judge", "anchor": "a", "positive": "b", "positive_score": 5.0, "negative": "c",
-             "negative_score": 0.0, "text_b": "d", "pair_score": 2.5}]
+    rows = [
+        {
+            "task": "judge",
+            "anchor": "a",
+            "positive": "b",
+            "positive_score": 5.0,
+            "negative": "c",
+            "negative_score": 0.0,
+            "text_b": "d",
+            "pair_score": 2.5,
+        }
+    ]
     cols = extract(rows, ClaifSpec())
     assert cols["score"] == pytest.approx([0.9, 0.1, 0.5])
     u, v = torch.randn(3, D), torch.randn(3, D)
@@ -258,8 +273,9 @@ class Emb(nn.Module):
 def direct_cosent(sims: list[float], labels: list[float], scale: float) -> float:
     """CoSENT (Su 2022): log(1 + sum over pairs (i, j) with y_i < y_j of e^{scale (sim_i - sim_j)})."""
     n = len(sims)
-    return math.log(1 + sum(math.exp(scale * (sims[i] - sims[j]))
-                            for i in range(n) for j in range(n) if labels[i] < labels[j]))
+    return math.log(
+        1 + sum(math.exp(scale * (sims[i] - sims[j])) for i in range(n) for j in range(n) if labels[i] < labels[j])
+    )
 
 
 def angle_sim(u: torch.Tensor, v: torch.Tensor) -> float:
@@ -284,8 +300,18 @@ def test_cosent_and_angle_rank_pairs_by_score(kind):
     from trainers.losses.scored import AnglESpec, CoSENTSpec, build, extract
 
     spec = CoSENTSpec() if kind == "cosent" else AnglESpec()
-    rows = [{"task": "judge", "anchor": "a", "positive": "b", "positive_score": 4.0, "negative": "c",
-             "negative_score": 1.0, "text_b": "d", "pair_score": 2.0}]
+    rows = [
+        {
+            "task": "judge",
+            "anchor": "a",
+            "positive": "b",
+            "positive_score": 4.0,
+            "negative": "c",
+            "negative_score": 1.0,
+            "text_b": "d",
+            "pair_score": 2.0,
+        }
+    ]
     y = torch.tensor(extract(rows, spec)["score"])
     assert y.tolist() == pytest.approx([0.8, 0.2, 0.4])
     u, v = torch.randn(3, D), torch.randn(3, D)

@@ -1,5 +1,6 @@
 """Issue 17: the trained model's card is sentence-transformers' own, with license, language, base model, the
 training dataset and the final STS figures (from sentence-transformers' evaluator) in the Hub metadata."""
+
 from __future__ import annotations
 
 import sys
@@ -22,9 +23,14 @@ def test_model_card_carries_license_base_dataset_and_final_sts_results(tmp_path)
     write_dataset(rows(), [], ds, recipe_text=RECIPE)
     model_dir = tmp_path / "model"
     load_encoder("embedded:all-minilm-l6-v2").save(str(model_dir))  # stands in for a trained model
-    results = write_model_card(model_dir, EvalSpec(sets=["stsb-dev"], max_pairs=40),
-                               base_model="embedded:all-minilm-l6-v2", dataset_dir=ds, dataset_name="fast-run",
-                               objectives=["infonce"])
+    results = write_model_card(
+        model_dir,
+        EvalSpec(sets=["stsb-dev"], max_pairs=40),
+        base_model="embedded:all-minilm-l6-v2",
+        dataset_dir=ds,
+        dataset_name="fast-run",
+        objectives=["infonce"],
+    )
     card = ModelCard.load(model_dir / "README.md")
     assert card.data.license == "apache-2.0" and card.data.language == ["en"]
     assert card.data.base_model == "sentence-transformers/all-MiniLM-L6-v2"

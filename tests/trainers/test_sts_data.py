@@ -1,4 +1,5 @@
 """Evaluation-set readers on synthetic fixture files in each documented format; absent sets are reported missing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,25 +20,34 @@ def write(path: Path, text: str, crlf: bool = False) -> Path:
 def user_dir(tmp_path: Path) -> Path:
     d = tmp_path / "sts"
     # STS12 SentEval layout, one subset with an unscored pair (blank gold line)
-    write(d / "STS12-en-test" / "STS.input.MSRpar.txt", "A man eats.\tA man is eating.\nA \"quoted\" cat.\tA dog.\n"
-          "Unscored one.\tUnscored two.\n")
+    write(
+        d / "STS12-en-test" / "STS.input.MSRpar.txt",
+        'A man eats.\tA man is eating.\nA "quoted" cat.\tA dog.\nUnscored one.\tUnscored two.\n',
+    )
     write(d / "STS12-en-test" / "STS.gs.MSRpar.txt", "4.8\n0.5\n\n")
     write(d / "STS12-en-test" / "STS.input.MSRvid.txt", "Kids play.\tChildren play.\n")
     write(d / "STS12-en-test" / "STS.gs.MSRvid.txt", "4.2\n")
     # STS16: two extra source-notes columns
-    write(d / "STS16-en-test" / "STS.input.headlines.txt", "Stocks fall.\tMarkets drop.\tsrc1\tsrc2\n"
-          "Rain today.\tSunny weather.\tsrc3\tsrc4\n")
+    write(
+        d / "STS16-en-test" / "STS.input.headlines.txt",
+        "Stocks fall.\tMarkets drop.\tsrc1\tsrc2\nRain today.\tSunny weather.\tsrc3\tsrc4\n",
+    )
     write(d / "STS16-en-test" / "STS.gs.headlines.txt", "3.9\n0.4\n")
     # STS14 brmson-style pasted file: score<TAB>s1<TAB>s2, empty score = unscored
     write(d / "sts14" / "images.test.tsv", "2.5\tA red car.\tA car.\n\tno score\tskipped\n1.0\tA bird.\tA plane.\n")
     # SICK test file: header, CRLF
-    write(d / "SICK" / "SICK_test_annotated.txt",
-          "pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment\n"
-          "6\tA boy runs.\tA kid runs.\t4.5\tENTAILMENT\n7\tA boy runs.\tA cat sleeps.\t1.2\tNEUTRAL\n", crlf=True)
+    write(
+        d / "SICK" / "SICK_test_annotated.txt",
+        "pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment\n"
+        "6\tA boy runs.\tA kid runs.\t4.5\tENTAILMENT\n7\tA boy runs.\tA cat sleeps.\t1.2\tNEUTRAL\n",
+        crlf=True,
+    )
     # STS-B original csv: score field 5, sentences 6-7, one row with 2 extra fields
-    write(d / "stsbenchmark" / "sts-test.csv",
-          "main-captions\tMSRvid\t2012test\t0001\t5.000\tA girl is styling her hair.\tA girl is brushing her hair.\n"
-          "main-news\theadlines\t2013\t0002\t1.500\tNews one.\tNews two.\textra\tfields\n")
+    write(
+        d / "stsbenchmark" / "sts-test.csv",
+        "main-captions\tMSRvid\t2012test\t0001\t5.000\tA girl is styling her hair.\tA girl is brushing her hair.\n"
+        "main-news\theadlines\t2013\t0002\t1.500\tNews one.\tNews two.\textra\tfields\n",
+    )
     return d
 
 
@@ -63,8 +73,11 @@ def test_sick_crlf_header(user_dir):
 
 
 def test_sick_full_file_selects_test(tmp_path):
-    write(tmp_path / "SICK.txt", "pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tSemEval_set\n"
-          "1\ta\tb\tNEUTRAL\t3.0\tTRAIN\n2\tc\td\tNEUTRAL\t4.0\tTEST\n")
+    write(
+        tmp_path / "SICK.txt",
+        "pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tSemEval_set\n"
+        "1\ta\tb\tNEUTRAL\t3.0\tTRAIN\n2\tc\td\tNEUTRAL\t4.0\tTEST\n",
+    )
     assert [(p.s1, p.score) for p in load_sickr(tmp_path)] == [("c", 4.0)]
 
 
@@ -100,8 +113,16 @@ def test_missing_sets(tmp_path):
 
 
 def test_expand_and_validate_sets():
-    assert expand_sets(["senteval", "stsb-dev"]) == ["sts12", "sts13", "sts14", "sts15", "sts16", "stsb-test",
-                                                     "sickr", "stsb-dev"]
+    assert expand_sets(["senteval", "stsb-dev"]) == [
+        "sts12",
+        "sts13",
+        "sts14",
+        "sts15",
+        "sts16",
+        "stsb-test",
+        "sickr",
+        "stsb-dev",
+    ]
     with pytest.raises(ValueError, match="unknown evaluation set"):
         EvalSpec(sets=["sts17"])
 

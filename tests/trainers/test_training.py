@@ -1,5 +1,6 @@
 """Real training runs on the packaged MiniLM: every objective takes a step, the pooler survives save/load,
 frozen reference/teacher encoders are not saved, and the best STS-B dev checkpoint is restored."""
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,32 @@ def write_dataset(root: Path) -> Path:
     rows = []
     for i, w in enumerate(WORDS):
         base = {"anchor_id": f"a{i}", "anchor": f"A {w} is running in the park.", "kept": True}
-        rows.append({**base, "id": f"p{i}", "task": "pairs", "positive": f"The {w} runs outside.",
-                     "negative": f"The {w} is asleep indoors.", "positive_score": 4.0 + i % 2,
-                     "negative_score": 1.0, "text_b": f"Something about {w}s.", "pair_score": 2.0})
-        rows.append({**base, "id": f"r{i}", "task": "ranked", "ranked": [
-            f"A {w} runs in the park.", f"A {w} is in a park.", "An animal is outside.", "Something happens."]})
+        rows.append(
+            {
+                **base,
+                "id": f"p{i}",
+                "task": "pairs",
+                "positive": f"The {w} runs outside.",
+                "negative": f"The {w} is asleep indoors.",
+                "positive_score": 4.0 + i % 2,
+                "negative_score": 1.0,
+                "text_b": f"Something about {w}s.",
+                "pair_score": 2.0,
+            }
+        )
+        rows.append(
+            {
+                **base,
+                "id": f"r{i}",
+                "task": "ranked",
+                "ranked": [
+                    f"A {w} runs in the park.",
+                    f"A {w} is in a park.",
+                    "An animal is outside.",
+                    "Something happens.",
+                ],
+            }
+        )
     (root / "data").mkdir(parents=True)
     pq.write_table(rows_to_table(rows), root / "data" / "part-0.parquet")
     return root
@@ -53,11 +75,22 @@ def test_all_objectives_train_together(tmp_path, monkeypatch):
     real_build = train_mod.build_loss
     monkeypatch.setattr(train_mod, "build_loss", lambda model, spec: Counted(real_build(model, spec), spec.name))
     objectives = [{"name": n} for n in LOSSES if n not in ("listmle", "infonce")]
-    objectives += [{"name": "infonce", "hard_negative_weight": 0.5},
-                   {"name": "listmle", "list_size": 4, "teacher": "embedded:all-minilm-l6-v2", "weight": 0.5}]
-    spec = TrainSpec(base_model="embedded:all-minilm-l6-v2", pooler="cls_mlp_train", objectives=objectives,
-                     batch_size=4, max_seq_length=24, max_steps=len(objectives), multi_dataset_sampler="round_robin",
-                     eval_steps=len(objectives) - 2, dev_max_pairs=40, learning_rate=1e-4)
+    objectives += [
+        {"name": "infonce", "hard_negative_weight": 0.5},
+        {"name": "listmle", "list_size": 4, "teacher": "embedded:all-minilm-l6-v2", "weight": 0.5},
+    ]
+    spec = TrainSpec(
+        base_model="embedded:all-minilm-l6-v2",
+        pooler="cls_mlp_train",
+        objectives=objectives,
+        batch_size=4,
+        max_seq_length=24,
+        max_steps=len(objectives),
+        multi_dataset_sampler="round_robin",
+        eval_steps=len(objectives) - 2,
+        dev_max_pairs=40,
+        learning_rate=1e-4,
+    )
     out = tmp_path / "model"
     res = train(write_dataset(tmp_path / "dataset"), spec, out)
     assert set(Counted.calls) == set(LOSSES), Counted.calls  # every objective took at least one step
@@ -79,8 +112,12 @@ def test_all_objectives_train_together(tmp_path, monkeypatch):
     from safetensors import safe_open
 
     with safe_open(str(weights[0]), "pt") as f:
-        n_params = sum(f.get_slice(k).get_shape().numel() if hasattr(f.get_slice(k).get_shape(), "numel")
-                       else int(np.prod(f.get_slice(k).get_shape())) for k in f.keys())
+        n_params = sum(
+            f.get_slice(k).get_shape().numel()
+            if hasattr(f.get_slice(k).get_shape(), "numel")
+            else int(np.prod(f.get_slice(k).get_shape()))
+            for k in f.keys()
+        )
     assert n_params < 25_000_000  # one MiniLM (22.7M), not two or three
 
 

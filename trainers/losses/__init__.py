@@ -4,6 +4,7 @@
 `extract` turns curated dataset rows into those columns (which rows and fields an objective uses).
 One module per objective; each docstring gives the formula, the inputs table and the paper.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ column with the trained model and returns a scalar. Frozen reference/teacher enc
 RankGen) are held outside the module tree (`FrozenEncoder` is not an `nn.Module`), so they are never
 trained, never switched to train mode by the trainer, and never saved with the trained model.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,8 +31,10 @@ class ScoreRangeMixin(BaseModel):
 
     def normalise(self, score: float, where: str) -> float:
         if not self.score_min <= score <= self.score_max:
-            raise ValueError(f"objective {getattr(self, 'name', '?')}: {where} score {score} is outside "
-                             f"[score_min, score_max] = [{self.score_min}, {self.score_max}]; set them in the recipe")
+            raise ValueError(
+                f"objective {getattr(self, 'name', '?')}: {where} score {score} is outside "
+                f"[score_min, score_max] = [{self.score_min}, {self.score_max}]; set them in the recipe"
+            )
         return (score - self.score_min) / (self.score_max - self.score_min)
 
 
@@ -72,7 +75,8 @@ class FrozenEncoder:
         self.trained_tokenizer = trained.tokenizer
         self.same_tokenizer = source is None or (
             type(self.model.tokenizer) is type(trained.tokenizer)
-            and self.model.tokenizer.get_vocab() == trained.tokenizer.get_vocab())
+            and self.model.tokenizer.get_vocab() == trained.tokenizer.get_vocab()
+        )
 
     @torch.no_grad()
     def embed(self, features: dict[str, Tensor]) -> Tensor:

@@ -17,6 +17,7 @@ Findings ACL 2023 (xiami2019/CLAIF, clhaif_train.py + simcse/models.py).
 | negative | its hard negative (only with use_hard_negative) |
 | score | positive_score scaled to [0, 1] |
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Literal
@@ -53,8 +54,9 @@ def clhaif_loss(z: Tensor, s: Tensor, smooth: str) -> Tensor:
 
 
 class ClhaifLoss(nn.Module):
-    def __init__(self, model: Any, scale: float = 20.0, hard_negative_weight: float = 0.0,
-                 smooth: str = "positive") -> None:
+    def __init__(
+        self, model: Any, scale: float = 20.0, hard_negative_weight: float = 0.0, smooth: str = "positive"
+    ) -> None:
         super().__init__()
         self.model, self.scale, self.hard_negative_weight, self.smooth = model, scale, hard_negative_weight, smooth
 
@@ -85,8 +87,9 @@ def columns(spec: ClhaifSpec) -> list[str]:
 
 def extract(rows: list[dict[str, Any]], spec: ClhaifSpec) -> dict[str, list]:
     text_cols = columns(spec)[:-1]
-    usable = [r for r in task_rows(rows, spec)
-              if all(r.get(c) for c in text_cols) and r.get("positive_score") is not None]
+    usable = [
+        r for r in task_rows(rows, spec) if all(r.get(c) for c in text_cols) and r.get("positive_score") is not None
+    ]
     out: dict[str, list] = {c: [r[c] for r in usable] for c in text_cols}
     out["score"] = [spec.normalise(float(r["positive_score"]), f"row {r.get('id')} positive_score") for r in usable]
     return out

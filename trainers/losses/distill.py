@@ -27,6 +27,7 @@ result "no new labels", not "no labels".
 | positive | its positive (or any paired sentence) |
 | negative | its hard negative (only with use_hard_negative) |
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Literal
@@ -54,7 +55,8 @@ class DistillSpec(LossSpec):
 class DistillMSESpec(DistillSpec):
     name: Literal["distill_mse"] = "distill_mse"
     pairs: Literal["diagonal", "in_batch"] = Field(
-        "diagonal", description="diagonal: each row's own pair; in_batch: every anchor with every candidate")
+        "diagonal", description="diagonal: each row's own pair; in_batch: every anchor with every candidate"
+    )
 
 
 class DistillKLSpec(DistillSpec):
@@ -83,13 +85,21 @@ def distill_kl(student: list[Tensor], teacher: list[Tensor], s_scale: float, t_s
     """Mean over anchors of KL(teacher row distribution || student row distribution) over in-batch candidates."""
     zs = torch.cat([cos_logits(student[0], x, s_scale) for x in student[1:]], dim=1)
     zt = torch.cat([cos_logits(teacher[0], x, t_scale) for x in teacher[1:]], dim=1).to(zs)
-    return nn.functional.kl_div(torch.log_softmax(zs, dim=1), torch.log_softmax(zt, dim=1), log_target=True,
-                                reduction="batchmean")
+    return nn.functional.kl_div(
+        torch.log_softmax(zs, dim=1), torch.log_softmax(zt, dim=1), log_target=True, reduction="batchmean"
+    )
 
 
 class DistillLoss(nn.Module):
-    def __init__(self, model: Any, teacher: Any, kind: str = "mse", student_scale: float = 20.0,
-                 teacher_scale: float = 20.0, in_batch: bool = False) -> None:
+    def __init__(
+        self,
+        model: Any,
+        teacher: Any,
+        kind: str = "mse",
+        student_scale: float = 20.0,
+        teacher_scale: float = 20.0,
+        in_batch: bool = False,
+    ) -> None:
         super().__init__()
         self.model, self.kind, self.student_scale, self.teacher_scale = model, kind, student_scale, teacher_scale
         self.in_batch = in_batch
@@ -104,8 +114,12 @@ class DistillLoss(nn.Module):
         return distill_kl(student, teacher, self.student_scale, self.teacher_scale)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "student_scale": self.student_scale, "teacher_scale": self.teacher_scale,
-                "in_batch": self.in_batch}
+        return {
+            "kind": self.kind,
+            "student_scale": self.student_scale,
+            "teacher_scale": self.teacher_scale,
+            "in_batch": self.in_batch,
+        }
 
     @property
     def citation(self) -> str:

@@ -6,6 +6,7 @@ candidate embeddings (with gradients, `torch.distributed.nn.all_gather`) and sco
 all of them makes the mean over processes of the per-process loss equal the single-process loss on the same
 global batch; DDP's gradient average then equals its gradient (tests/trainers/test_gathered_loss.py).
 """
+
 from __future__ import annotations
 
 from torch import Tensor

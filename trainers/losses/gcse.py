@@ -19,6 +19,7 @@ Gaussian-Decayed Contrastive Learning", ACL 2025 (aleversn/GCSE, main/models/gcs
 | positive | its positive |
 | negative | its hard negative |
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Literal
@@ -47,11 +48,12 @@ def gaussian_offset(t: Tensor, b: Tensor, sigma: float) -> Tensor:
     """g_i of GCSE, detached."""
     t, b = t.detach(), b.detach()
     d = t - b
-    return torch.where(d > 0, torch.zeros_like(t), -t * torch.exp(-(d ** 2) / (2 * sigma ** 2)))
+    return torch.where(d > 0, torch.zeros_like(t), -t * torch.exp(-(d**2) / (2 * sigma**2)))
 
 
-def gcse_logits(a: Tensor, p: Tensor, n: Tensor, ref_a: Tensor, ref_n: Tensor, scale: float, sigma: float,
-                hn_weight: float = 0.0) -> Tensor:
+def gcse_logits(
+    a: Tensor, p: Tensor, n: Tensor, ref_a: Tensor, ref_n: Tensor, scale: float, sigma: float, hn_weight: float = 0.0
+) -> Tensor:
     zp = cos_logits(a, p, scale)
     zn = cos_logits(a, n, scale)
     t = zn.diagonal()
@@ -62,8 +64,14 @@ def gcse_logits(a: Tensor, p: Tensor, n: Tensor, ref_a: Tensor, ref_n: Tensor, s
 
 
 class GcseLoss(nn.Module):
-    def __init__(self, model: Any, reference: FrozenEncoder, scale: float = 20.0, sigma: float = 0.17,
-                 hard_negative_weight: float = 0.0) -> None:
+    def __init__(
+        self,
+        model: Any,
+        reference: FrozenEncoder,
+        scale: float = 20.0,
+        sigma: float = 0.17,
+        hard_negative_weight: float = 0.0,
+    ) -> None:
         super().__init__()
         self.model, self.scale, self.sigma, self.hard_negative_weight = model, scale, sigma, hard_negative_weight
         self.__dict__["reference"] = reference  # plain attribute: not a submodule, not trained, not saved
@@ -72,8 +80,9 @@ class GcseLoss(nn.Module):
         feats = list(sentence_features)
         a, p, n = embed(self.model, feats)
         ref_a, ref_n = self.reference.embed(feats[0]), self.reference.embed(feats[2])
-        z = gcse_logits(a, p, n, ref_a.to(a.device), ref_n.to(a.device), self.scale, self.sigma,
-                        self.hard_negative_weight)
+        z = gcse_logits(
+            a, p, n, ref_a.to(a.device), ref_n.to(a.device), self.scale, self.sigma, self.hard_negative_weight
+        )
         return nn.functional.cross_entropy(z, torch.arange(a.size(0), device=z.device))
 
     def get_config_dict(self) -> dict[str, Any]:

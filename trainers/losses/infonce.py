@@ -18,6 +18,7 @@ With w = 0 this is exactly sentence-transformers' MultipleNegativesRankingLoss, 
 data-parallel launcher the positives and hard negatives of every process are gathered (trainers/losses/gather.py):
 each anchor's candidates are the global batch, as on one GPU.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Literal
@@ -42,8 +43,9 @@ class InfoNCESpec(LossSpec):
     hard_negative_weight: float = Field(0.0, description="log-weight added to each anchor's own hard-negative logit")
 
 
-def simcse_logits(a: Tensor, p: Tensor, n: Tensor | None, scale: float, hn_weight: float = 0.0,
-                  offset: int = 0) -> Tensor:
+def simcse_logits(
+    a: Tensor, p: Tensor, n: Tensor | None, scale: float, hn_weight: float = 0.0, offset: int = 0
+) -> Tensor:
     """[N, M] or [N, 2M] logits of SimCSE's cl_forward (positives block, then hard-negatives block); anchor i's
     own candidates are row offset + i of p and n (offset > 0 when candidates were gathered across processes)."""
     z = cos_logits(a, p, scale)
@@ -65,8 +67,9 @@ def embed(model: Any, sentence_features: Iterable[dict[str, Tensor]]) -> list[Te
 
 
 class InfoNCELoss(nn.Module):
-    def __init__(self, model: Any, scale: float = 20.0, hard_negative_weight: float = 0.0,
-                 gather_across_devices: bool = False) -> None:
+    def __init__(
+        self, model: Any, scale: float = 20.0, hard_negative_weight: float = 0.0, gather_across_devices: bool = False
+    ) -> None:
         super().__init__()
         self.model, self.scale, self.hard_negative_weight = model, scale, hard_negative_weight
         self.gather_across_devices = gather_across_devices

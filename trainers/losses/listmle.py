@@ -18,6 +18,7 @@ anchor ranks its own list, rows batched.
 | anchor | the list's source sentence x_0 |
 | rank_0 .. rank_{K-1} | the first K list members in generation order (x_0 dropped if the list repeats it) |
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Literal
@@ -59,8 +60,14 @@ def teacher_order(t: Tensor, omega: float) -> Tensor:
 
 
 class ListMLELoss(nn.Module):
-    def __init__(self, model: Any, scale: float = 20.0, teacher: FrozenEncoder | None = None,
-                 teacher_scale: float = 20.0, omega: float = 0.5) -> None:
+    def __init__(
+        self,
+        model: Any,
+        scale: float = 20.0,
+        teacher: FrozenEncoder | None = None,
+        teacher_scale: float = 20.0,
+        omega: float = 0.5,
+    ) -> None:
         super().__init__()
         self.model, self.scale, self.teacher_scale, self.omega = model, scale, teacher_scale, omega
         self.teacher = teacher  # plain object, never saved with the model
@@ -80,8 +87,12 @@ class ListMLELoss(nn.Module):
         return list_mle(s, order)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {"scale": self.scale, "teacher_scale": self.teacher_scale, "omega": self.omega,
-                "teacher": self.teacher is not None}
+        return {
+            "scale": self.scale,
+            "teacher_scale": self.teacher_scale,
+            "omega": self.omega,
+            "teacher": self.teacher is not None,
+        }
 
     @property
     def citation(self) -> str:

@@ -19,6 +19,7 @@ Generation for Better Sentence Representation Learning" (MultiCSR), NAACL 2024 (
 | positive | its positive |
 | negative | its hard negative (only with use_hard_negative) |
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Literal
@@ -64,8 +65,9 @@ def multicsr_loss(z: Tensor, keep: Tensor, variant: str) -> Tensor:
 
 
 class MultiCsrLoss(nn.Module):
-    def __init__(self, model: Any, reference: FrozenEncoder, scale: float = 20.0, phi: float = 0.95,
-                 variant: str = "infonce") -> None:
+    def __init__(
+        self, model: Any, reference: FrozenEncoder, scale: float = 20.0, phi: float = 0.95, variant: str = "infonce"
+    ) -> None:
         super().__init__()
         self.model, self.scale, self.phi, self.variant = model, scale, phi, variant
         self.reference = reference  # a plain object, not a submodule: not trained, not saved

@@ -15,6 +15,7 @@ all pairs in the batch, so only the order of the scores matters (the smoothing i
 | sentence2 | the scored text: positive (positive_score), negative (negative_score), text_b (pair_score) |
 | score | the judge score scaled from [score_min, score_max] to [0, 1] (smoothed for claif) |
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal

@@ -14,6 +14,7 @@ Gao, Yao, Chen, "SimCSE: Simple Contrastive Learning of Sentence Embeddings", EM
 | anchor | a plain sentence (the distinct `anchor` values of the selected rows) |
 | positive | the same sentence |
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal

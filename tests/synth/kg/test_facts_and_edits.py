@@ -1,4 +1,5 @@
 """Fact comparison (entities case/space-insensitive, quantities by value) and deterministic edits."""
+
 import random
 
 from synth.kg.edits import change_quantity, swap_entity
@@ -23,8 +24,10 @@ def test_quantities_match_by_value_not_form():
 
 
 def test_swap_entity_replaces_whole_words_once():
-    assert swap_entity("Tamoxifen and tamoxifen users", Entity("tamoxifen", "DRUG"), "letrozole") == \
-        "Letrozole and tamoxifen users"
+    assert (
+        swap_entity("Tamoxifen and tamoxifen users", Entity("tamoxifen", "DRUG"), "letrozole")
+        == "Letrozole and tamoxifen users"
+    )
     assert swap_entity("No such drug here", Entity("aspirin", "DRUG"), "x") is None
 
 

@@ -1,5 +1,6 @@
 """Graph building (nodes with type/frequency, weighted co-occurrence, relations), GraphML round trip,
 neighbour choice with the same-type fallback."""
+
 import random
 
 from synth.kg.extract import Extraction, Relation
@@ -18,16 +19,25 @@ D, C, G = "DRUG", "DISEASE", "GPE"
 
 
 def ex(text, *ents, relations=()):
-    return Extraction(anchor_id=text[:8], text=text, sentences=[text], entities=[Entity(t, ty) for t, ty in ents],
-                      relations=list(relations))
+    return Extraction(
+        anchor_id=text[:8],
+        text=text,
+        sentences=[text],
+        entities=[Entity(t, ty) for t, ty in ents],
+        relations=list(relations),
+    )
 
 
 def corpus():
     return [
         ex("Aspirin and warfarin both prevent stroke.", ("Aspirin", D), ("warfarin", D), ("stroke", C)),
         ex("aspirin lowered stroke risk in Ohio.", ("aspirin", D), ("stroke", C), ("Ohio", G)),
-        ex("Metformin treats diabetes.", ("Metformin", D), ("diabetes", C),
-           relations=[Relation("Metformin", "treats", "diabetes")]),
+        ex(
+            "Metformin treats diabetes.",
+            ("Metformin", D),
+            ("diabetes", C),
+            relations=[Relation("Metformin", "treats", "diabetes")],
+        ),
         ex("Insulin treats diabetes in Texas.", ("Insulin", D), ("diabetes", C), ("Texas", G)),
     ]
 

@@ -1,5 +1,6 @@
 """The embedding-neighbour graph (GCSE steps 3-4) through the real reference encoder (all-MiniLM-L6-v2): close
 same-type entities are linked with their cosine, far ones and other types are not; GraphML keeps it all."""
+
 import random
 
 from synth.kg.extract import Extraction
@@ -15,8 +16,12 @@ def ex(i, *ents):
 
 
 def corpus():
-    return [ex(1, ("telephone counseling", C), ("North Carolina", G)), ex(2, ("phone counselling", C)),
-            ex(3, ("tax returns", C), ("South Carolina", G)), ex(4, ("telephone counseling", C), ("income taxes", C))]
+    return [
+        ex(1, ("telephone counseling", C), ("North Carolina", G)),
+        ex(2, ("phone counselling", C)),
+        ex(3, ("tax returns", C), ("South Carolina", G)),
+        ex(4, ("telephone counseling", C), ("income taxes", C)),
+    ]
 
 
 def encode_with(model):
@@ -38,5 +43,7 @@ def test_neighbours_come_from_the_encoder(minilm, tmp_path):
     assert nearest_neighbour(h, "Telephone counseling", random.Random(0)) == ("phone counselling", near)
     # negatives take a random same-type entity that is not a neighbour
     assert g.has_edge("tax returns", "income taxes")
-    assert {random_same_type(h, "telephone counseling", C, random.Random(i)) for i in range(8)} == \
-        {"tax returns", "income taxes"}
+    assert {random_same_type(h, "telephone counseling", C, random.Random(i)) for i in range(8)} == {
+        "tax returns",
+        "income taxes",
+    }
