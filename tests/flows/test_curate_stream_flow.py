@@ -40,6 +40,7 @@ def test_curate_flow_streams_a_planned_run_in_bounded_batches(tmp_path, monkeypa
     make_plan(recipe).resolve("generate:pairs", shards)  # as `synth generate` would have planned them
 
     seen: list[int] = []
+    monkeypatch.setenv("CSYNTH_CURATE_WORKERS", "0")  # every batch's rules in this process, where `seen` counts
     verdicts = RulesFilter.verdicts
     monkeypatch.setattr(RulesFilter, "verdicts", lambda self, recs: (seen.append(len(recs)), verdicts(self, recs))[1])
     monkeypatch.setattr(pipelines.dataset, "ROWS_PER_FILE", 500)  # the defaults (4096, 50k) at a test's size
