@@ -13,7 +13,7 @@ from pipelines.filters.consistency import ConsistencyFilter, ConsistencySpec, co
 from pipelines.filters.knowledge import KnowledgeFilter, KnowledgeSpec
 from pipelines.filters.monotone import MonotoneFilter, MonotoneSpec
 from pipelines.filters.thresholds import ThresholdsFilter, ThresholdsSpec
-from pipelines.schema import SCHEMA, SCHEMA_VERSION, record_to_row
+from pipelines.schema import SCHEMA, SCHEMA_VERSION, SHARD_COLUMNS, record_to_row
 from synth.records import Record, Score
 
 A, P, N = "anchor about a park", "positive about a park", "negative about a kitchen"
@@ -100,38 +100,7 @@ def test_schema_v1_dataset_is_read_swaps_undone_and_cosines_reused(tmp_path):
         {"name": "cos_neg_key", "value": cos_key("embedded:all-minilm-l6-v2", A, P)},
         {"name": "swapped", "value": 1.0},
     ]
-    v1 = pa.schema(
-        [
-            f
-            for f in SCHEMA
-            if f.name
-            in {
-                "id",
-                "task",
-                "anchor_id",
-                "anchor",
-                "positive",
-                "negative",
-                "negative_kind",
-                "text_b",
-                "pair_score",
-                "positive_score",
-                "negative_score",
-                "ranked",
-                "ranked_mode",
-                "scores",
-                "checks",
-                "entities",
-                "quantities",
-                "changed_fact",
-                "raw",
-                "provenance",
-                "verdicts",
-                "kept",
-                "reason",
-            }
-        ]
-    )
+    v1 = pa.schema([f for f in SCHEMA if f.name in SHARD_COLUMNS])  # version 1: no annotation columns
     ds = tmp_path / "ds"
     (ds / "data").mkdir(parents=True)
     (ds / "stats.json").write_text("{}")
